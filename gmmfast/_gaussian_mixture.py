@@ -1,0 +1,923 @@
+"""Gaussian mixture fitted by EM, one compiled pass over the data per iteration."""
+
+import math
+import warnings
+from numbers import Integral, Real
+from time import time
+
+import numpy as np
+from scipy import linalg
+from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.cluster import KMeans, kmeans_plusplus
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from . import _kernels
+from ._parallel import single_threaded_blas
+
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+
+# Rows of responsibilities materialised at a time when they are given rather than computed
+# (initialisation from k-means labels or random responsibilities).
+_RESP_CHUNK_ROWS = 1 << 15
+
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+###############################################################################
+# Checks of user-given parameters (scikit-learn's wording)
+
+
+def _check_shape(param, param_shape, name):
+    if param.shape != param_shape:
+        raise ValueError(
+            "The parameter '%s' should have the shape of %s, but got %s"
+            % (name, param_shape, param.shape)
+        )
+
+
+def _check_weights(weights, n_components):
+    weights = check_array(
+        weights, dtype=[np.float64, np.float32], ensure_2d=False, input_name="weights_init"
+    )
+    _check_shape(weights, (n_components,), "weights")
+    if np.any(weights < 0.0) or np.any(weights > 1.0):
+        raise ValueError(
+            "The parameter 'weights' should be in the range [0, 1], but got max value "
+            "%.5f, min value %.5f" % (np.min(weights), np.max(weights))
+        )
+    atol = 1e-6 if weights.dtype == np.float32 else 1e-8
+    if not np.allclose(np.abs(1.0 - np.sum(weights)), 0.0, atol=atol):
+        raise ValueError(
+            "The parameter 'weights' should be normalized, but got sum(weights) = %.5f"
+            % np.sum(weights)
+        )
+    return weights.astype(np.float64)
+
+
+def _check_means(means, n_components, n_features):
+    means = check_array(
+        means, dtype=[np.float64, np.float32], ensure_2d=False, input_name="means_init"
+    )
+    _check_shape(means, (n_components, n_features), "means")
+    return means.astype(np.float64)
+
+
+def _check_precisions(precisions, covariance_type, n_components, n_features):
+    precisions = check_array(
+        precisions,
+        dtype=[np.float64, np.float32],
+        ensure_2d=False,
+        allow_nd=covariance_type == "full",
+        input_name="precisions_init",
+    )
+    expected = {
+        "full": (n_components, n_features, n_features),
+        "tied": (n_features, n_features),
+        "diag": (n_components, n_features),
+        "spherical": (n_components,),
+    }[covariance_type]
+    _check_shape(precisions, expected, "%s precision" % covariance_type)
+    if covariance_type in ("full", "tied"):
+        for matrix in precisions.reshape(-1, n_features, n_features):
+            if not (
+                np.allclose(matrix, matrix.T) and np.all(np.linalg.eigvalsh(matrix) > 0.0)
+            ):
+                raise ValueError(
+                    "'%s precision' should be symmetric, positive-definite" % covariance_type
+                )
+    elif np.any(precisions <= 0.0):
+        raise ValueError("'%s precision' should be positive" % covariance_type)
+    return precisions.astype(np.float64)
+
+
+###############################################################################
+# Covariances, precisions and their Cholesky factors
+
+
+def _precision_error_message(dtype):
+    message = (
+        "Fitting the mixture model failed because some components have ill-defined "
+        "empirical covariance (for instance caused by singleton or collapsed samples). "
+        "Try to decrease the number of components, increase reg_covar, or scale the "
+        "input data."
+    )
+    if dtype == np.float32:
+        message += (
+            " The numerical accuracy can also be improved by passing float64 data "
+            "instead of float32."
+        )
+    return message
+
+
+def _precision_cholesky_from_covariances(covariances, covariance_type, dtype):
+    """P with P P^T = Sigma^-1: P = L^-T for the lower Cholesky factor L of Sigma."""
+    if covariance_type in ("full", "tied"):
+        matrices = covariances.reshape(-1, *covariances.shape[-2:])
+        n_features = matrices.shape[-1]
+        identity = np.eye(n_features)
+        factors = np.empty_like(matrices)
+        for k, matrix in enumerate(matrices):
+            try:
+                lower = linalg.cholesky(matrix, lower=True)
+            except (linalg.LinAlgError, ValueError):
+                raise ValueError(_precision_error_message(dtype)) from None
+            factors[k] = linalg.solve_triangular(lower, identity, lower=True).T
+        return factors.reshape(covariances.shape)
+    if not np.all(covariances > 0.0):
+        raise ValueError(_precision_error_message(dtype))
+    return 1.0 / np.sqrt(covariances)
+
+
+def _precision_cholesky_from_precisions(precisions, covariance_type):
+    """Upper-triangular U with U U^T = Lambda: U = J chol(J Lambda J) J, J the exchange."""
+    if covariance_type in ("full", "tied"):
+        matrices = precisions.reshape(-1, *precisions.shape[-2:])
+        factors = np.stack(
+            [np.linalg.cholesky(m[::-1, ::-1])[::-1, ::-1] for m in matrices]
+        )
+        return factors.reshape(precisions.shape)
+    return np.sqrt(precisions)
+
+
+def _precisions_from_cholesky(precisions_cholesky, covariance_type):
+    """Lambda = P P^T."""
+    if covariance_type == "full":
+        return np.matmul(precisions_cholesky, precisions_cholesky.transpose(0, 2, 1))
+    if covariance_type == "tied":
+        return precisions_cholesky @ precisions_cholesky.T
+    return precisions_cholesky**2
+
+
+def _covariances_from_precisions(precisions, covariance_type):
+    if covariance_type in ("full", "tied"):
+        return np.linalg.inv(precisions)
+    return 1.0 / precisions
+
+
+def _log_det_cholesky(precisions_cholesky, covariance_type, n_features):
+    """log det P_k = sum_j log P_k[j, j] (a triangular factor's determinant)."""
+    if covariance_type == "full":
+        return np.sum(np.log(np.diagonal(precisions_cholesky, axis1=1, axis2=2)), axis=1)
+    if covariance_type == "tied":
+        return np.sum(np.log(np.diag(precisions_cholesky)))
+    if covariance_type == "diag":
+        return np.sum(np.log(precisions_cholesky), axis=1)
+    return n_features * np.log(precisions_cholesky)
+
+
+###############################################################################
+# The compiled passes, seen from the parameters
+
+
+class _PassArguments:
+    """The model in the layout the compiled passes read, in the data's dtype.
+
+    For full and tied covariances the Mahalanobis term is ||(x - c) P_k - (mu_k - c) P_k||^2
+    with c a common centre, so that one matrix product (x - c) [P_1 | ... | P_K] serves all
+    components; for diag and spherical it is ||(x - c - (mu_k - c)) * p_k||^2.
+    """
+
+    def __init__(self, weights, means, precisions_cholesky, covariance_type, dtype):
+        n_components, n_features = means.shape
+        weights = np.asarray(weights, dtype=np.float64)
+        means = np.asarray(means, dtype=np.float64)
+        chol = np.asarray(precisions_cholesky, dtype=np.float64)
+        self.code = _kernels.COVARIANCE_CODES[covariance_type]
+        self.shift = np.average(means, axis=0, weights=weights).astype(dtype)
+        offsets = means - self.shift
+        self.offsets = np.ascontiguousarray(offsets, dtype=dtype)
+        if covariance_type == "full":
+            precision = chol.transpose(1, 0, 2).reshape(n_features, -1)
+            centers = np.einsum("kd,kde->ke", offsets, chol)
+        elif covariance_type == "tied":
+            precision = chol
+            centers = offsets @ chol
+        else:
+            precision = chol
+            centers = offsets
+        self.precision = np.ascontiguousarray(precision, dtype=dtype).ravel()
+        self.centers = np.ascontiguousarray(centers, dtype=dtype)
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(weights)
+        self.log_norm = np.ascontiguousarray(
+            log_weights
+            + _log_det_cholesky(chol, covariance_type, n_features)
+            - 0.5 * n_features * _LOG_2PI,
+            dtype=np.float64,
+        )
+        # The points the statistics are centred on, as the compiled pass sees them.
+        self.base = self.offsets.astype(np.float64) + self.shift.astype(np.float64)
+
+
+def _s2_shape(covariance_type, n_components, n_features):
+    if covariance_type == "full":
+        return (n_components, n_features, n_features)
+    if covariance_type == "tied":
+        return (n_features, n_features)
+    return (n_components, n_features)
+
+
+def _statistics(X, sample_weight, args, covariance_type, n_components, n_threads=0):
+    """One E-step and the M-step's sums; returns (s0, s1, s2, sum_i w_i log p(x_i))."""
+    n_features = X.shape[1]
+    s0 = np.empty(n_components)
+    s1 = np.empty(n_components * n_features)
+    s2 = np.empty(int(np.prod(_s2_shape(covariance_type, n_components, n_features))))
+    weight = _EMPTY if sample_weight is None else sample_weight
+    loglik = _kernels.statistics_pass(
+        X, weight, args.shift, args.precision, args.centers, args.log_norm, args.offsets,
+        args.code, s0, s1, s2, n_threads,
+    )
+    return (
+        s0,
+        s1.reshape(n_components, n_features),
+        s2.reshape(_s2_shape(covariance_type, n_components, n_features)),
+        loglik,
+    )
+
+
+_EMPTY = np.empty(0)
+
+
+def _statistics_of_responsibilities(X, sample_weight, chunks, base, covariance_type):
+    """Sums s0, s1, s2 around ``base`` for responsibilities given chunk by chunk.
+
+    ``chunks()`` yields ``(start, stop, resp)`` over consecutive rows; it is called once.
+    """
+    n_components, n_features = base.shape
+    dtype = X.dtype
+    shift = np.zeros(n_features, dtype=dtype)
+    offsets = np.ascontiguousarray(base, dtype=dtype)
+    code = _kernels.COVARIANCE_CODES[covariance_type]
+    shape = _s2_shape(covariance_type, n_components, n_features)
+    s0 = np.zeros(n_components)
+    s1 = np.zeros((n_components, n_features))
+    s2 = np.zeros(shape)
+    part0 = np.empty(n_components)
+    part1 = np.empty(n_components * n_features)
+    part2 = np.empty(int(np.prod(shape)))
+    for start, stop, resp in chunks():
+        weight = _EMPTY if sample_weight is None else sample_weight[start:stop]
+        _kernels.statistics_pass(
+            X[start:stop], weight, shift, np.empty(0, dtype=dtype), offsets,
+            _EMPTY, offsets, code, part0, part1, part2, 0,
+            np.ascontiguousarray(resp, dtype=np.float64),
+        )
+        s0 += part0
+        s1 += part1.reshape(s1.shape)
+        s2 += part2.reshape(shape)
+    return s0, s1, s2, offsets.astype(np.float64)
+
+
+def _estimate_parameters(s0, s1, s2, base, covariance_type, reg_covar, eps, n_total=None):
+    """The M-step from sums taken around ``base`` (one point per component).
+
+    With d_k = m_k - b_k, the new mean m_k = b_k + s1_k / n_k and
+        sum_i v_ik (x_i - m_k)(x_i - m_k)^T = s2_k - s1_k d_k^T - d_k s1_k^T + s0_k d_k d_k^T,
+    exact whatever b_k is, and free of cancellation when b_k is close to m_k.
+    """
+    nk = s0 + 10.0 * eps
+    means = (s1 + s0[:, np.newaxis] * base) / nk[:, np.newaxis]
+    d = means - base
+    n_features = means.shape[1]
+    if covariance_type in ("full", "tied"):
+        cross = s1[:, :, np.newaxis] * d[:, np.newaxis, :]
+        scatter = (
+            s0[:, np.newaxis, np.newaxis] * d[:, :, np.newaxis] * d[:, np.newaxis, :]
+            - cross
+            - cross.transpose(0, 2, 1)
+        )
+        if covariance_type == "full":
+            covariances = (s2 + scatter) / nk[:, np.newaxis, np.newaxis]
+            covariances[:, np.arange(n_features), np.arange(n_features)] += reg_covar
+        else:
+            covariances = (s2 + scatter.sum(axis=0)) / nk.sum()
+            covariances.flat[:: n_features + 1] += reg_covar
+    else:
+        covariances = (s2 - 2.0 * s1 * d + s0[:, np.newaxis] * d * d) / nk[:, np.newaxis]
+        covariances += reg_covar
+        if covariance_type == "spherical":
+            covariances = covariances.mean(axis=1)
+    weights = nk / (nk.sum() if n_total is None else n_total)
+    return weights, means, covariances
+
+
+###############################################################################
+# The estimator
+
+
+class GaussianMixture(DensityMixin, BaseEstimator):
+    """Gaussian mixture model fitted by expectation-maximisation.
+
+    The same model, parameters and results as :class:`sklearn.mixture.GaussianMixture`,
+    computed by a compiled, multi-threaded pass that reads X once per EM iteration and
+    allocates nothing of the size of X. ``fit`` also takes ``sample_weight``.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        The number of mixture components.
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+        'full': each component has its own covariance matrix; 'tied': all share one;
+        'diag': each has its own diagonal covariance; 'spherical': each has its own
+        single variance.
+    tol : float, default=1e-3
+        EM stops when the gain in the lower bound (the mean log-likelihood) is below this.
+    reg_covar : float, default=1e-6
+        Added to the diagonal of the covariances, so that they stay positive definite.
+    max_iter : int, default=100
+        The number of EM iterations to perform.
+    n_init : int, default=1
+        The number of initialisations; the best result is kept.
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
+        How the responsibilities are initialised: k-means labels, k-means++ seeds,
+        uniform random responsibilities, or random data points as means.
+    weights_init : array-like of shape (n_components,), default=None
+        Initial weights.
+    means_init : array-like of shape (n_components, n_features), default=None
+        Initial means.
+    precisions_init : array-like, default=None
+        Initial precisions (inverse covariances), shaped by ``covariance_type``:
+        (n_components,) spherical, (n_features, n_features) tied,
+        (n_components, n_features) diag, (n_components, n_features, n_features) full.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation and :meth:`sample`.
+    warm_start : bool, default=False
+        If True, each ``fit`` starts from the previous solution and ``n_init`` is ignored.
+    verbose : int, default=0
+        1 prints the initialisation and each ``verbose_interval`` iteration; 2 adds the
+        change of the lower bound and timings.
+    verbose_interval : int, default=10
+        Iterations between two messages.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+    means_ : ndarray of shape (n_components, n_features)
+    covariances_ : ndarray, shaped by ``covariance_type``
+    precisions_ : ndarray, shaped by ``covariance_type``
+    precisions_cholesky_ : ndarray, shaped by ``covariance_type``
+        Factors P with P P^T equal to the precision.
+    converged_ : bool
+    n_iter_ : int
+        EM iterations of the best initialisation.
+    lower_bound_ : float
+        Mean log-likelihood of the best initialisation before its last M-step.
+    lower_bounds_ : list of float
+        The lower bound at each iteration of the best initialisation.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined only when X has feature names that are all strings.
+
+    See Also
+    --------
+    sklearn.mixture.GaussianMixture : the reference implementation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gmmfast import GaussianMixture
+    >>> X = np.array([[1, 2], [1, 4], [1, 0], [10, 2], [10, 4], [10, 0]])
+    >>> gm = GaussianMixture(n_components=2, random_state=0).fit(X)
+    >>> gm.means_
+    array([[10.,  2.],
+           [ 1.,  2.]])
+    >>> gm.predict([[0, 0], [12, 3]])
+    array([1, 0])
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
+        "tol": [Interval(Real, 0.0, None, closed="left")],
+        "reg_covar": [Interval(Real, 0.0, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "init_params": [StrOptions({"kmeans", "random", "random_from_data", "k-means++"})],
+        "weights_init": ["array-like", None],
+        "means_init": ["array-like", None],
+        "precisions_init": ["array-like", None],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "verbose_interval": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        covariance_type="full",
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+
+    # -- fitting ----------------------------------------------------------------------------
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Estimate the model parameters with the EM algorithm.
+
+        Runs ``n_init`` initialisations of at most ``max_iter`` iterations each and keeps
+        the one with the largest lower bound. With ``warm_start``, continues from the
+        current parameters instead.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data, float32 or float64 (float32 is kept, not copied).
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; an integer weight is the same as repeating the row.
+
+        Returns
+        -------
+        self : GaussianMixture
+        """
+        self.fit_predict(X, y, sample_weight=sample_weight)
+        return self
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit the model and return the most likely component of each row of X.
+
+        ``fit_predict(X)`` equals ``fit(X).predict(X)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        self._validate_params()
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+        n_samples, n_features = X.shape
+        if n_samples < self.n_components:
+            raise ValueError(
+                "Expected n_samples >= n_components but got n_components = "
+                f"{self.n_components}, n_samples = {n_samples}"
+            )
+        sample_weight = self._check_sample_weight(sample_weight, X)
+        n_total = float(n_samples if sample_weight is None else sample_weight.sum())
+        inits = self._check_initial_parameters(n_features)
+
+        do_init = not (self.warm_start and hasattr(self, "converged_"))
+        n_init = self.n_init if do_init else 1
+        random_state = check_random_state(self.random_state)
+        eps = float(np.finfo(X.dtype).eps)
+
+        max_lower_bound = -np.inf
+        best_lower_bounds = []
+        self.converged_ = False
+        with single_threaded_blas():
+            for init in range(n_init):
+                self._print_verbose_msg_init_beg(init)
+                if do_init:
+                    params = self._initial_parameters(
+                        X, sample_weight, n_total, random_state, inits
+                    )
+                else:
+                    params = self._current_parameters()
+                lower_bound = -np.inf if do_init else self.lower_bound_
+                current_lower_bounds = []
+
+                if self.max_iter == 0:
+                    best_params = params
+                    best_n_iter = 0
+                    continue
+                converged = False
+                for n_iter in range(1, self.max_iter + 1):
+                    prev_lower_bound = lower_bound
+                    params, lower_bound = self._em_step(X, sample_weight, n_total, params, eps)
+                    current_lower_bounds.append(lower_bound)
+                    change = lower_bound - prev_lower_bound
+                    self._print_verbose_msg_iter_end(n_iter, change)
+                    if abs(change) < self.tol:
+                        converged = True
+                        break
+                self._print_verbose_msg_init_end(lower_bound, converged)
+                if lower_bound > max_lower_bound or max_lower_bound == -np.inf:
+                    max_lower_bound = lower_bound
+                    best_params = params
+                    best_n_iter = n_iter
+                    best_lower_bounds = current_lower_bounds
+                    self.converged_ = converged
+
+        if not self.converged_ and self.max_iter > 0:
+            warnings.warn(
+                "Best performing initialization did not converge. Try different init "
+                "parameters, or increase max_iter, tol, or check for degenerate data.",
+                ConvergenceWarning,
+            )
+        self._set_parameters(best_params, X.dtype)
+        self.n_iter_ = best_n_iter
+        self.lower_bound_ = max_lower_bound
+        self.lower_bounds_ = best_lower_bounds
+        # Labels from the stored parameters, so that fit_predict(X) == fit(X).predict(X).
+        return self._evaluate(X, labels=True)[0]
+
+    def _check_sample_weight(self, sample_weight, X):
+        if sample_weight is None:
+            return None
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        n_positive = int(np.count_nonzero(sample_weight))
+        if n_positive < self.n_components:
+            raise ValueError(
+                "sample_weight has %d positive entries, but at least n_components = %d "
+                "are needed; give more rows a positive weight or decrease n_components."
+                % (n_positive, self.n_components)
+            )
+        return np.ascontiguousarray(sample_weight)
+
+    def _check_initial_parameters(self, n_features):
+        """Validated copies of the user's initial parameters; the estimator is not changed."""
+        weights = means = precisions = None
+        if self.weights_init is not None:
+            weights = _check_weights(self.weights_init, self.n_components)
+        if self.means_init is not None:
+            means = _check_means(self.means_init, self.n_components, n_features)
+        if self.precisions_init is not None:
+            precisions = _check_precisions(
+                self.precisions_init, self.covariance_type, self.n_components, n_features
+            )
+        return weights, means, precisions
+
+    def _em_step(self, X, sample_weight, n_total, params, eps):
+        """One E-step and M-step; returns the new parameters and the old ones' lower bound."""
+        weights, means, _, chol = params
+        args = _PassArguments(weights, means, chol, self.covariance_type, X.dtype)
+        s0, s1, s2, loglik = _statistics(
+            X, sample_weight, args, self.covariance_type, self.n_components
+        )
+        lower_bound = loglik / n_total
+        if not np.isfinite(lower_bound):
+            raise ValueError(
+                "The log-likelihood of the data is not finite under the current model; "
+                "scale the input data or increase reg_covar."
+            )
+        weights, means, covariances = _estimate_parameters(
+            s0, s1, s2, args.base, self.covariance_type, self.reg_covar, eps
+        )
+        chol = _precision_cholesky_from_covariances(covariances, self.covariance_type, X.dtype)
+        return (weights, means, covariances, chol), lower_bound
+
+    def _initial_parameters(self, X, sample_weight, n_total, random_state, inits):
+        """Parameters from the initial responsibilities and the user's initial values."""
+        weights_init, means_init, precisions_init = inits
+        weights = means = covariances = None
+        if weights_init is None or means_init is None or precisions_init is None:
+            weights, means, covariances = self._parameters_from_responsibilities(
+                X, sample_weight, n_total, random_state
+            )
+        if weights_init is not None:
+            weights = weights_init
+        if means_init is not None:
+            means = means_init
+        if precisions_init is None:
+            chol = _precision_cholesky_from_covariances(
+                covariances, self.covariance_type, X.dtype
+            )
+        else:
+            chol = _precision_cholesky_from_precisions(precisions_init, self.covariance_type)
+            covariances = _covariances_from_precisions(precisions_init, self.covariance_type)
+        return weights, means, covariances, chol
+
+    def _parameters_from_responsibilities(self, X, sample_weight, n_total, random_state):
+        """scikit-learn's initialisations, without an n_samples x n_components array."""
+        n_samples, n_features = X.shape
+        n_components = self.n_components
+        dtype = X.dtype
+
+        if self.init_params in ("kmeans", "random"):
+            if self.init_params == "kmeans":
+                labels = (
+                    KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
+                    .fit(X, sample_weight=sample_weight)
+                    .labels_
+                )
+
+                def resp_block(start, stop):
+                    block = np.zeros((stop - start, n_components))
+                    block[np.arange(stop - start), labels[start:stop]] = 1.0
+                    return block
+
+                state = None
+            else:
+                state = random_state.get_state()
+
+                def resp_block(start, stop):
+                    block = random_state.uniform(size=(stop - start, n_components))
+                    block = block.astype(dtype)
+                    block /= block.sum(axis=1)[:, np.newaxis]
+                    return block
+
+            def chunks():
+                # The same draws in each pass: rewind the generator to where it started.
+                if state is not None:
+                    random_state.set_state(state)
+                for start in range(0, n_samples, _RESP_CHUNK_ROWS):
+                    stop = min(start + _RESP_CHUNK_ROWS, n_samples)
+                    yield start, stop, resp_block(start, stop)
+
+            rows, weight = X, sample_weight
+        else:
+            if self.init_params == "random_from_data":
+                if sample_weight is None:
+                    indices = random_state.choice(n_samples, size=n_components, replace=False)
+                else:
+                    indices = random_state.choice(
+                        n_samples, size=n_components, replace=False,
+                        p=sample_weight / sample_weight.sum(),
+                    )
+            else:
+                _, indices = kmeans_plusplus(
+                    X, n_components, random_state=random_state, sample_weight=sample_weight
+                )
+            # One seed row per component, each with responsibility one.
+            rows, weight = X[indices], None
+
+            def chunks():
+                yield 0, n_components, np.eye(n_components)
+
+        eps = float(np.finfo(dtype).eps)
+        # First the means (sums around the origin), then the covariances around them.
+        zero = np.zeros((n_components, n_features))
+        s0, s1, _, _ = _statistics_of_responsibilities(
+            rows, weight, chunks, zero, self.covariance_type
+        )
+        means = s1 / (s0 + 10.0 * eps)[:, np.newaxis]
+        s0, s1, s2, base = _statistics_of_responsibilities(
+            rows, weight, chunks, means, self.covariance_type
+        )
+        return _estimate_parameters(
+            s0, s1, s2, base, self.covariance_type, self.reg_covar, eps, n_total=n_total
+        )
+
+    # -- parameters -------------------------------------------------------------------------
+
+    def _current_parameters(self):
+        return tuple(
+            np.asarray(p, dtype=np.float64)
+            for p in (self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)
+        )
+
+    def _set_parameters(self, params, dtype):
+        weights, means, covariances, chol = (np.asarray(p, dtype=dtype) for p in params)
+        self.weights_ = weights
+        self.means_ = means
+        self.covariances_ = covariances
+        self.precisions_cholesky_ = chol
+        self.precisions_ = _precisions_from_cholesky(chol, self.covariance_type)
+
+    def _n_parameters(self):
+        """Number of free parameters of the model."""
+        _, n_features = self.means_.shape
+        if self.covariance_type == "full":
+            cov_params = self.n_components * n_features * (n_features + 1) / 2.0
+        elif self.covariance_type == "diag":
+            cov_params = self.n_components * n_features
+        elif self.covariance_type == "tied":
+            cov_params = n_features * (n_features + 1) / 2.0
+        else:
+            cov_params = self.n_components
+        mean_params = n_features * self.n_components
+        return int(cov_params + mean_params + self.n_components - 1)
+
+    # -- using the model --------------------------------------------------------------------
+
+    def _evaluate(self, X, labels=False, resp=False, log_prob=False):
+        """Per-row outputs of the compiled evaluation pass (only those asked for)."""
+        n_samples = X.shape[0]
+        args = _PassArguments(
+            self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type,
+            X.dtype,
+        )
+        out_labels = np.empty(n_samples if labels else 0, dtype=np.intp)
+        out_resp = np.empty((n_samples, self.n_components) if resp else (0, 0), dtype=X.dtype)
+        out_log_prob = np.empty(n_samples if log_prob else 0)
+        with single_threaded_blas():
+            _kernels.evaluate_pass(
+                X, args.shift, args.precision, args.centers, args.log_norm, args.code,
+                out_labels, out_resp, out_log_prob,
+            )
+        return out_labels, out_resp, out_log_prob
+
+    def _validate_for_use(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+
+    def predict(self, X):
+        """The most likely component of each row of X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        X = self._validate_for_use(X)
+        return self._evaluate(X, labels=True)[0]
+
+    def predict_proba(self, X):
+        """Posterior probability of each component for each row of X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        resp : ndarray of shape (n_samples, n_components)
+            Rows sum to one; in the dtype of X.
+        """
+        X = self._validate_for_use(X)
+        return self._evaluate(X, resp=True)[1]
+
+    def score_samples(self, X):
+        """Log-likelihood log p(x) of each row of X under the model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n_samples,)
+            In the dtype of X. Low values flag rows the model finds unlikely.
+        """
+        X = self._validate_for_use(X)
+        return self._evaluate(X, log_prob=True)[2].astype(X.dtype, copy=False)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Mean log-likelihood of the rows of X, weighted by ``sample_weight`` if given.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        log_likelihood : float
+        """
+        X = self._validate_for_use(X)
+        log_prob = self._evaluate(X, log_prob=True)[2]
+        if sample_weight is None:
+            return float(np.mean(log_prob))
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        return float(np.average(log_prob, weights=sample_weight))
+
+    def _effective_n_samples(self, X, sample_weight):
+        if sample_weight is None:
+            return X.shape[0]
+        return float(np.sum(_check_sample_weight(sample_weight, X, dtype=np.float64)))
+
+    def bic(self, X, sample_weight=None):
+        """Bayesian information criterion of the model on X; lower is better.
+
+        ``-2 log L + n_parameters log n``, with n the number of rows (or the sum of
+        ``sample_weight``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        bic : float
+        """
+        X = self._validate_for_use(X)
+        n = self._effective_n_samples(X, sample_weight)
+        return -2 * self.score(X, sample_weight=sample_weight) * n + (
+            self._n_parameters() * math.log(n)
+        )
+
+    def aic(self, X, sample_weight=None):
+        """Akaike information criterion of the model on X; lower is better.
+
+        ``-2 log L + 2 n_parameters``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        aic : float
+        """
+        X = self._validate_for_use(X)
+        n = self._effective_n_samples(X, sample_weight)
+        return -2 * self.score(X, sample_weight=sample_weight) * n + 2 * self._n_parameters()
+
+    def sample(self, n_samples=1):
+        """Draw samples from the fitted mixture.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features), float64
+        y : ndarray of shape (n_samples,)
+            The component each sample was drawn from.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(
+                "Invalid value for 'n_samples': %r . The sampling requires at least one "
+                "sample." % (n_samples,)
+            )
+        _, n_features = self.means_.shape
+        rng = check_random_state(self.random_state)
+        weights = np.asarray(self.weights_, dtype=np.float64)
+        counts = rng.multinomial(n_samples, weights / weights.sum())
+        means = np.asarray(self.means_, dtype=np.float64)
+        covariances = np.asarray(self.covariances_, dtype=np.float64)
+        if self.covariance_type == "full":
+            parts = [
+                rng.multivariate_normal(mean, cov, int(count))
+                for mean, cov, count in zip(means, covariances, counts)
+            ]
+        elif self.covariance_type == "tied":
+            parts = [
+                rng.multivariate_normal(mean, covariances, int(count))
+                for mean, count in zip(means, counts)
+            ]
+        else:
+            parts = [
+                mean + rng.standard_normal(size=(count, n_features)) * np.sqrt(cov)
+                for mean, cov, count in zip(means, covariances, counts)
+            ]
+        X = np.vstack(parts)
+        y = np.concatenate([np.full(int(count), k, dtype=np.int64) for k, count in enumerate(counts)])
+        return X, y
+
+    # -- messages ---------------------------------------------------------------------------
+
+    def _print_verbose_msg_init_beg(self, n_init):
+        if self.verbose >= 1:
+            print("Initialization %d" % n_init)
+        if self.verbose >= 2:
+            self._init_prev_time = time()
+            self._iter_prev_time = self._init_prev_time
+
+    def _print_verbose_msg_iter_end(self, n_iter, diff_ll):
+        if n_iter % self.verbose_interval == 0:
+            if self.verbose == 1:
+                print("  Iteration %d" % n_iter)
+            elif self.verbose >= 2:
+                cur_time = time()
+                print(
+                    "  Iteration %d\t time lapse %.5fs\t ll change %.5f"
+                    % (n_iter, cur_time - self._iter_prev_time, diff_ll)
+                )
+                self._iter_prev_time = cur_time
+
+    def _print_verbose_msg_init_end(self, lb, init_has_converged):
+        converged_msg = "converged" if init_has_converged else "did not converge"
+        if self.verbose == 1:
+            print(f"Initialization {converged_msg}.")
+        elif self.verbose >= 2:
+            t = time() - self._init_prev_time
+            print(
+                f"Initialization {converged_msg}. time lapse {t:.5f}s\t lower bound {lb:.5f}."
+            )

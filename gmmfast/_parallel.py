@@ -1,0 +1,45 @@
+"""Threads for the compiled passes: OpenMP for the rows, one BLAS thread inside them."""
+
+from contextlib import contextmanager
+from functools import lru_cache
+
+from threadpoolctl import ThreadpoolController
+
+from . import _kernels
+
+
+@lru_cache(maxsize=1)
+def _controller():
+    return ThreadpoolController()
+
+
+@contextmanager
+def single_threaded_blas():
+    """Limit BLAS to one thread while OpenMP threads each call it on their own block.
+
+    Without this, every OpenMP thread would start a full BLAS thread pool and the cores
+    would be oversubscribed.
+    """
+    with _controller().limit(limits=1, user_api="blas"):
+        yield
+
+
+def parallel_info():
+    """Whether gmmfast was built with OpenMP, and how many threads a pass would use now.
+
+    The thread count follows ``OMP_NUM_THREADS`` and ``threadpoolctl.threadpool_limits``.
+
+    Returns
+    -------
+    info : dict
+        ``{"openmp": bool, "n_threads": int}``. ``openmp`` is False when the extension was
+        compiled without OpenMP; every pass then runs on one thread.
+
+    Examples
+    --------
+    >>> import gmmfast
+    >>> gmmfast.parallel_info()  # doctest: +SKIP
+    {'openmp': True, 'n_threads': 2}
+    """
+    enabled = _kernels.openmp_enabled()
+    return {"openmp": enabled, "n_threads": _kernels.max_threads() if enabled else 1}
