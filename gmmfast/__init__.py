@@ -3,6 +3,15 @@
 >>> from gmmfast import GaussianMixture
 """
 
+try:
+    from . import _kernels  # noqa: F401
+except ImportError as exc:  # pragma: no cover - only in an unbuilt source tree
+    raise ImportError(
+        "gmmfast's compiled extension could not be imported. Install the package with "
+        "'pip install .' and run Python (and 'pytest') from a directory where the source "
+        "folder 'gmmfast/' does not shadow the installed package."
+    ) from exc
+
 from ._gaussian_mixture import GaussianMixture
 from ._parallel import parallel_info
 

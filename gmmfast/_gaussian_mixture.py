@@ -376,6 +376,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     --------
     sklearn.mixture.GaussianMixture : the reference implementation.
 
+    Notes
+    -----
+    One difference from scikit-learn, at initialisation only: with
+    ``covariance_type='tied'`` and ``init_params`` 'k-means++' or 'random_from_data', the
+    initial tied covariance is that of the seed rows (``reg_covar`` times the identity), as
+    for the other covariance types; scikit-learn adds the raw second moment X^T X of every
+    row, which depends on where the origin is.
+
     Examples
     --------
     >>> import numpy as np

@@ -1,0 +1,233 @@
+"""GaussianMixture against scikit-learn from the same start, and its own semantics."""
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import GaussianMixture as SkGaussianMixture
+
+from gmmfast import GaussianMixture
+
+from helpers import COVARIANCE_TYPES, DTYPES, RTOL, ignore_convergence, make_blobs_data
+
+N_COMPONENTS = 3
+
+
+def initial_parameters(X, covariance_type, random_state=0):
+    """A shared, deliberately rough start: scikit-learn's own initialisation, no EM."""
+    init = SkGaussianMixture(
+        N_COMPONENTS, covariance_type=covariance_type, init_params="random_from_data",
+        max_iter=0, random_state=random_state, reg_covar=0.5,
+    ).fit(X)
+    return dict(
+        weights_init=np.full(N_COMPONENTS, 1.0 / N_COMPONENTS),
+        means_init=init.means_,
+        precisions_init=init.precisions_,
+    )
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_same_model_as_scikit_learn_from_same_start(dtype, covariance_type, blobs):
+    X = blobs.astype(dtype)
+    kwargs = dict(
+        n_components=N_COMPONENTS, covariance_type=covariance_type, max_iter=15, tol=0.0,
+        **initial_parameters(X, covariance_type),
+    )
+    ours = GaussianMixture(**kwargs).fit(X)
+    ref = SkGaussianMixture(**kwargs).fit(X)
+    rtol = RTOL[dtype]
+    assert ours.n_iter_ == ref.n_iter_ == 15
+    np.testing.assert_allclose(ours.lower_bounds_, ref.lower_bounds_, rtol=rtol)
+    np.testing.assert_allclose(ours.lower_bound_, ref.lower_bound_, rtol=rtol)
+    np.testing.assert_allclose(ours.weights_, ref.weights_, rtol=10 * rtol, atol=1e-6)
+    np.testing.assert_allclose(ours.means_, ref.means_, rtol=10 * rtol, atol=10 * rtol)
+    np.testing.assert_allclose(ours.covariances_, ref.covariances_, rtol=100 * rtol,
+                               atol=100 * rtol)
+    np.testing.assert_array_equal(ours.predict(X), ref.predict(X))
+    np.testing.assert_allclose(ours.score_samples(X), ref.score_samples(X), rtol=10 * rtol)
+    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=10 * rtol)
+    for name in ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_"):
+        assert getattr(ours, name).dtype == dtype
+        assert getattr(ours, name).shape == getattr(ref, name).shape
+    assert ours.score_samples(X).dtype == dtype
+    assert ours.predict_proba(X).dtype == dtype
+    np.testing.assert_allclose(ours.bic(X), ref.bic(X), rtol=rtol)
+    np.testing.assert_allclose(ours.aic(X), ref.aic(X), rtol=rtol)
+
+
+@pytest.mark.parametrize("init_params", ["kmeans", "k-means++", "random", "random_from_data"])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_initialisations_match_scikit_learn(init_params, covariance_type, blobs):
+    kwargs = dict(n_components=N_COMPONENTS, covariance_type=covariance_type,
+                  init_params=init_params, random_state=7, max_iter=0)
+    ours = GaussianMixture(**kwargs).fit(blobs)
+    ref = SkGaussianMixture(**kwargs).fit(blobs)
+    np.testing.assert_allclose(ours.weights_, ref.weights_, rtol=1e-10)
+    np.testing.assert_allclose(ours.means_, ref.means_, rtol=1e-9, atol=1e-12)
+    if covariance_type == "tied" and init_params in ("k-means++", "random_from_data"):
+        # Documented difference: the seed rows alone make the tied covariance (reg_covar I);
+        # scikit-learn also counts X^T X of every other row, which has no responsibility.
+        np.testing.assert_allclose(ours.covariances_, 1e-6 * np.eye(3), rtol=1e-6, atol=1e-12)
+    else:
+        np.testing.assert_allclose(ours.precisions_cholesky_, ref.precisions_cholesky_,
+                                   rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_default_fit_matches_scikit_learn(dtype, covariance_type, blobs):
+    X = blobs.astype(dtype)
+    ours = GaussianMixture(N_COMPONENTS, covariance_type=covariance_type, random_state=0).fit(X)
+    ref = SkGaussianMixture(N_COMPONENTS, covariance_type=covariance_type,
+                            random_state=0).fit(X)
+    assert ours.converged_ and ref.converged_
+    assert ours.n_iter_ == ref.n_iter_
+    np.testing.assert_allclose(ours.lower_bound_, ref.lower_bound_, rtol=RTOL[dtype])
+    np.testing.assert_array_equal(ours.predict(X), ref.predict(X))
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_far_from_origin_fits_as_well_as_centred(covariance_type):
+    X = make_blobs_data(n_samples=4000, n_features=3, random_state=1)
+    X -= X.mean(axis=0)
+    kwargs = dict(n_components=N_COMPONENTS, covariance_type=covariance_type, max_iter=30,
+                  tol=0.0, **initial_parameters(X, covariance_type))
+    centred = GaussianMixture(**kwargs)
+    shifted = GaussianMixture(**{**kwargs, "means_init": kwargs["means_init"] + 1e6})
+    with pytest.warns(ConvergenceWarning):
+        centred.fit(X)
+    with pytest.warns(ConvergenceWarning):
+        shifted.fit(X + 1e6)
+    # x + 1e6 keeps about 1e-10 of absolute precision in float64.
+    np.testing.assert_allclose(shifted.lower_bounds_, centred.lower_bounds_, rtol=1e-8)
+    np.testing.assert_allclose(shifted.means_ - 1e6, centred.means_, atol=1e-6)
+    np.testing.assert_allclose(shifted.covariances_, centred.covariances_, rtol=1e-6)
+    np.testing.assert_array_equal(shifted.predict(X + 1e6), centred.predict(X))
+
+
+def test_far_from_origin_float32_has_positive_variances():
+    X = make_blobs_data(n_samples=4000, n_features=3, random_state=1)
+    X = (X - X.mean(axis=0) + 1e4).astype(np.float32)
+    model = GaussianMixture(N_COMPONENTS, covariance_type="diag", random_state=0).fit(X)
+    assert np.all(model.covariances_ > 0.1)
+    assert np.isfinite(model.lower_bound_)
+
+
+def test_fit_predict_equals_fit_then_predict(blobs):
+    for max_iter in (1, 2, 100):
+        for seed in range(3):
+            kwargs = dict(n_components=4, random_state=seed, max_iter=max_iter, tol=1e-8)
+            with ignore_convergence():
+                labels = GaussianMixture(**kwargs).fit_predict(blobs)
+                model = GaussianMixture(**kwargs).fit(blobs)
+            np.testing.assert_array_equal(labels, model.predict(blobs))
+
+
+def test_n_init_keeps_the_best(blobs):
+    single = [GaussianMixture(4, init_params="random", random_state=s, max_iter=5)
+              for s in range(3)]
+    best = GaussianMixture(4, init_params="random", random_state=0, max_iter=5, n_init=3)
+    with ignore_convergence():
+        best.fit(blobs)
+        ref = SkGaussianMixture(4, init_params="random", random_state=0, max_iter=5,
+                                n_init=3).fit(blobs)
+        for m in single:
+            m.fit(blobs)
+    np.testing.assert_allclose(best.lower_bound_, ref.lower_bound_, rtol=1e-7)
+    assert best.lower_bound_ >= min(m.lower_bound_ for m in single)
+
+
+def test_warm_start_continues(blobs):
+    kwargs = dict(n_components=N_COMPONENTS, random_state=0, max_iter=2, tol=0.0)
+    with ignore_convergence():
+        warm = GaussianMixture(warm_start=True, **kwargs)
+        warm.fit(blobs)
+        warm.fit(blobs)
+        warm.fit(blobs)
+        cold = GaussianMixture(**{**kwargs, "max_iter": 6}).fit(blobs)
+        ref = SkGaussianMixture(warm_start=True, **kwargs)
+        for _ in range(3):
+            ref.fit(blobs)
+    np.testing.assert_allclose(warm.means_, cold.means_, rtol=1e-10)
+    np.testing.assert_allclose(warm.lower_bound_, ref.lower_bound_, rtol=1e-7)
+
+
+def test_convergence_warning_and_flags(blobs):
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        model = GaussianMixture(N_COMPONENTS, max_iter=1, tol=0.0, random_state=0).fit(blobs)
+    assert not model.converged_ and model.n_iter_ == 1 and len(model.lower_bounds_) == 1
+    model = GaussianMixture(N_COMPONENTS, random_state=0).fit(blobs)
+    assert model.converged_ and model.n_iter_ < 100
+    assert np.all(np.diff(model.lower_bounds_) > -1e-9)  # EM never decreases the bound
+
+
+def test_max_iter_zero_gives_initial_parameters(blobs):
+    model = GaussianMixture(N_COMPONENTS, max_iter=0, random_state=0).fit(blobs)
+    assert model.n_iter_ == 0 and model.lower_bounds_ == []
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_integer_sample_weight_equals_repeated_rows(covariance_type):
+    X = make_blobs_data(n_samples=1500, n_features=2, random_state=3)
+    rng = np.random.RandomState(0)
+    counts = rng.randint(0, 4, size=len(X))
+    kwargs = dict(n_components=N_COMPONENTS, covariance_type=covariance_type, max_iter=10,
+                  tol=0.0, **initial_parameters(X, covariance_type))
+    with ignore_convergence():
+        weighted = GaussianMixture(**kwargs).fit(X, sample_weight=counts)
+        repeated = GaussianMixture(**kwargs).fit(np.repeat(X, counts, axis=0))
+    np.testing.assert_allclose(weighted.lower_bounds_, repeated.lower_bounds_, rtol=1e-10)
+    np.testing.assert_allclose(weighted.means_, repeated.means_, rtol=1e-9)
+    np.testing.assert_allclose(weighted.covariances_, repeated.covariances_, rtol=1e-9)
+    np.testing.assert_allclose(
+        weighted.score(X, sample_weight=counts), repeated.score(np.repeat(X, counts, axis=0)),
+        rtol=1e-10,
+    )
+    np.testing.assert_allclose(
+        weighted.bic(X, sample_weight=counts), repeated.bic(np.repeat(X, counts, axis=0)),
+        rtol=1e-10,
+    )
+
+
+def test_sample_weight_ones_is_unweighted(blobs):
+    a = GaussianMixture(N_COMPONENTS, random_state=0).fit(blobs)
+    b = GaussianMixture(N_COMPONENTS, random_state=0).fit(blobs, sample_weight=np.ones(len(blobs)))
+    np.testing.assert_allclose(a.means_, b.means_, rtol=1e-12)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_sample_matches_scikit_learn(covariance_type, blobs):
+    ours = GaussianMixture(N_COMPONENTS, covariance_type=covariance_type, random_state=3)
+    ref = SkGaussianMixture(N_COMPONENTS, covariance_type=covariance_type, random_state=3)
+    ours.fit(blobs)
+    ref.fit(blobs)
+    Xo, yo = ours.sample(500)
+    Xr, yr = ref.sample(500)
+    np.testing.assert_array_equal(yo, yr)
+    np.testing.assert_allclose(Xo, Xr, rtol=1e-6, atol=1e-6)
+    assert Xo.dtype == np.float64
+
+
+def test_float32_input_is_not_copied_and_stays_float32(blobs):
+    X = np.ascontiguousarray(blobs, dtype=np.float32)
+    X.setflags(write=False)
+    model = GaussianMixture(N_COMPONENTS, random_state=0).fit(X)
+    assert model.means_.dtype == np.float32
+    assert model.score_samples(X).dtype == np.float32
+
+
+def test_fit_allocates_nothing_of_the_size_of_x():
+    import tracemalloc
+
+    X = make_blobs_data(n_samples=200_000, n_features=8, random_state=0)
+    kwargs = dict(n_components=8, max_iter=3, tol=0.0, init_params="random_from_data",
+                  random_state=0)
+    with ignore_convergence():
+        GaussianMixture(**kwargs).fit(X)  # warm up imports and caches
+        tracemalloc.start()
+        GaussianMixture(**kwargs).fit(X)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    # X is 12.8 MB; one N x K or N x D array would be at least 1.6 MB (labels: 8 bytes x N).
+    assert peak < 2 * 1024 * 1024, peak

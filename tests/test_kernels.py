@@ -1,0 +1,180 @@
+"""The compiled passes against a plain NumPy reference."""
+
+import numpy as np
+import pytest
+from scipy.special import logsumexp
+
+from gmmfast import _kernels
+from gmmfast._gaussian_mixture import (
+    _PassArguments,
+    _precision_cholesky_from_covariances,
+    _statistics,
+)
+
+from helpers import COVARIANCE_TYPES, DTYPES, RTOL, make_blobs_data
+
+N_COMPONENTS = 4
+
+
+def random_model(covariance_type, n_features, rng):
+    weights = rng.dirichlet(np.ones(N_COMPONENTS))
+    means = 4.0 * rng.standard_normal((N_COMPONENTS, n_features))
+    if covariance_type == "full":
+        a = rng.standard_normal((N_COMPONENTS, n_features, n_features))
+        cov = a @ a.transpose(0, 2, 1) + np.eye(n_features)
+    elif covariance_type == "tied":
+        a = rng.standard_normal((n_features, n_features))
+        cov = a @ a.T + np.eye(n_features)
+    elif covariance_type == "diag":
+        cov = rng.uniform(0.5, 3.0, size=(N_COMPONENTS, n_features))
+    else:
+        cov = rng.uniform(0.5, 3.0, size=N_COMPONENTS)
+    chol = _precision_cholesky_from_covariances(cov, covariance_type, np.float64)
+    return weights, means, cov, chol
+
+
+def reference_log_prob(X, weights, means, cov, covariance_type):
+    """log p(x, k) straight from the definition of the Gaussian density."""
+    n_features = X.shape[1]
+    out = np.empty((X.shape[0], len(weights)))
+    for k in range(len(weights)):
+        if covariance_type == "full":
+            ck = cov[k]
+        elif covariance_type == "tied":
+            ck = cov
+        elif covariance_type == "diag":
+            ck = np.diag(cov[k])
+        else:
+            ck = cov[k] * np.eye(n_features)
+        diff = X - means[k]
+        maha = np.einsum("ij,ij->i", diff @ np.linalg.inv(ck), diff)
+        _, logdet = np.linalg.slogdet(ck)
+        out[:, k] = np.log(weights[k]) - 0.5 * (n_features * np.log(2 * np.pi) + logdet + maha)
+    return out
+
+
+def reference_statistics(X, w, resp, base, covariance_type):
+    v = resp * w[:, None]
+    s0 = v.sum(0)
+    s1 = np.stack([v[:, k] @ (X - base[k]) for k in range(len(s0))])
+    if covariance_type in ("full", "tied"):
+        s2 = np.stack([(X - base[k]).T @ ((X - base[k]) * v[:, k:k + 1]) for k in range(len(s0))])
+        if covariance_type == "tied":
+            s2 = s2.sum(0)
+    else:
+        s2 = np.stack([v[:, k] @ (X - base[k]) ** 2 for k in range(len(s0))])
+    return s0, s1, s2
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_statistics_pass_matches_reference(dtype, covariance_type, weighted):
+    rng = np.random.RandomState(1)
+    X = make_blobs_data(n_samples=5000, n_features=5, random_state=2)
+    weights, means, cov, chol = random_model(covariance_type, 5, rng)
+    w = rng.uniform(0, 3, size=len(X)) if weighted else None
+    Xd = X.astype(dtype)
+    args = _PassArguments(weights, means, chol, covariance_type, dtype)
+    s0, s1, s2, loglik = _statistics(Xd, w, args, covariance_type, N_COMPONENTS, n_threads=2)
+
+    Xr = Xd.astype(np.float64)
+    wr = np.ones(len(X)) if w is None else w
+    log_prob = reference_log_prob(Xr, weights, means, cov, covariance_type)
+    norm = logsumexp(log_prob, axis=1)
+    resp = np.exp(log_prob - norm[:, None])
+    r0, r1, r2 = reference_statistics(Xr, wr, resp, args.base, covariance_type)
+    rtol = RTOL[dtype] * 10
+    np.testing.assert_allclose(loglik, wr @ norm, rtol=rtol)
+    np.testing.assert_allclose(s0, r0, rtol=rtol)
+    # s1 sums terms of both signs: compare on the scale of the sum of magnitudes.
+    scale1 = np.abs(resp * wr[:, None]).T @ np.abs(Xr).max(axis=1)[:, None]
+    np.testing.assert_allclose(s1, r1, rtol=0, atol=rtol * scale1.max())
+    np.testing.assert_allclose(s2, r2, rtol=rtol, atol=rtol * np.abs(r2).max())
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_given_responsibilities(dtype, covariance_type):
+    rng = np.random.RandomState(3)
+    X = rng.standard_normal((1500, 4)).astype(dtype)
+    resp = rng.dirichlet(np.ones(N_COMPONENTS), size=len(X))
+    base = rng.standard_normal((N_COMPONENTS, 4)).astype(dtype)
+    code = _kernels.COVARIANCE_CODES[covariance_type]
+    s0 = np.empty(N_COMPONENTS)
+    s1 = np.empty(N_COMPONENTS * 4)
+    size = {"full": N_COMPONENTS * 16, "tied": 16}.get(covariance_type, N_COMPONENTS * 4)
+    s2 = np.empty(size)
+    loglik = _kernels.statistics_pass(
+        X, np.empty(0), np.zeros(4, dtype=dtype), np.empty(0, dtype=dtype), base,
+        np.empty(0), base, code, s0, s1, s2, 2, resp,
+    )
+    assert loglik == 0.0
+    r0, r1, r2 = reference_statistics(
+        X.astype(np.float64), np.ones(len(X)), resp, base.astype(np.float64), covariance_type
+    )
+    rtol = RTOL[dtype] * 10
+    np.testing.assert_allclose(s0, r0, rtol=rtol)
+    np.testing.assert_allclose(s1.reshape(r1.shape), r1, rtol=rtol, atol=rtol * len(X))
+    np.testing.assert_allclose(s2.reshape(r2.shape), r2, rtol=rtol)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_evaluate_pass_matches_reference(dtype, covariance_type):
+    rng = np.random.RandomState(4)
+    X = make_blobs_data(n_samples=2000, n_features=3, random_state=5).astype(dtype)
+    weights, means, cov, chol = random_model(covariance_type, 3, rng)
+    args = _PassArguments(weights, means, chol, covariance_type, dtype)
+    labels = np.empty(len(X), dtype=np.intp)
+    resp = np.empty((len(X), N_COMPONENTS), dtype=dtype)
+    norm = np.empty(len(X))
+    _kernels.evaluate_pass(X, args.shift, args.precision, args.centers, args.log_norm,
+                           args.code, labels, resp, norm, 2)
+    log_prob = reference_log_prob(X.astype(np.float64), weights, means, cov, covariance_type)
+    ref_norm = logsumexp(log_prob, axis=1)
+    rtol = RTOL[dtype] * 10
+    np.testing.assert_allclose(norm, ref_norm, rtol=rtol)
+    np.testing.assert_allclose(resp, np.exp(log_prob - ref_norm[:, None]), atol=rtol)
+    # Labels agree wherever the top two components are not within rounding of each other.
+    top2 = np.sort(log_prob, axis=1)[:, -2:]
+    clear = top2[:, 1] - top2[:, 0] > 1e-3
+    np.testing.assert_array_equal(labels[clear], log_prob.argmax(axis=1)[clear])
+
+
+def test_evaluate_pass_writes_only_what_is_asked():
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((700, 2))
+    weights, means, _, chol = random_model("diag", 2, rng)
+    args = _PassArguments(weights, means, chol, "diag", np.float64)
+    labels = np.empty(len(X), dtype=np.intp)
+    _kernels.evaluate_pass(X, args.shift, args.precision, args.centers, args.log_norm,
+                           args.code, labels, np.empty((0, 0)), np.empty(0))
+    assert labels.min() >= 0 and labels.max() < N_COMPONENTS
+
+
+def test_strided_and_fortran_input_need_no_copy():
+    rng = np.random.RandomState(0)
+    base = rng.standard_normal((1200, 6))
+    weights, means, _, chol = random_model("full", 3, rng)
+    args = _PassArguments(weights, means, chol, "full", np.float64)
+    expected = _statistics(np.ascontiguousarray(base[:, ::2]), None, args, "full", 4)
+    for view in (base[:, ::2], np.asfortranarray(base[:, ::2])):
+        got = _statistics(view, None, args, "full", 4)
+        for a, b in zip(got, expected):
+            np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_block_layout_depends_on_sizes_only():
+    rows, n_blocks, n_groups = _kernels.block_layout(100_000, 16, 16, 0)
+    assert rows * n_blocks >= 100_000 > rows * (n_blocks - 1)
+    assert 1 <= n_groups <= n_blocks
+    assert _kernels.block_layout(10, 2, 2, 2) == (256, 1, 1)
+
+
+def test_parallel_info():
+    import gmmfast
+
+    info = gmmfast.parallel_info()
+    assert isinstance(info["openmp"], bool)
+    assert info["n_threads"] >= 1
