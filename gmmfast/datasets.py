@@ -29,7 +29,7 @@ def make_demo_data(n_samples=200_000, n_features=8, n_components=6, random_state
     rng = np.random.RandomState(random_state)
     proportions = rng.dirichlet(np.full(n_components, 4.0))
     counts = rng.multinomial(n_samples, proportions)
-    centres = rng.uniform(-10.0, 10.0, size=(n_components, n_features))
+    centres = rng.uniform(-15.0, 15.0, size=(n_components, n_features))
     parts, labels = [], []
     for k, count in enumerate(counts):
         # A random rotation times random axis lengths: an anisotropic covariance.
