@@ -8,22 +8,17 @@ from time import time
 import numpy as np
 from scipy import linalg
 from sklearn.base import BaseEstimator, DensityMixin
-from sklearn.cluster import KMeans, kmeans_plusplus
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _kernels
 from ._parallel import single_threaded_blas
+from ._passes import PassArguments, evaluate
+from ._rows import InMemoryRows
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
-# Rows of responsibilities materialised at a time when they are given rather than computed
-# (initialisation from k-means labels or random responsibilities).
-_RESP_CHUNK_ROWS = 1 << 15
-
-_LOG_2PI = math.log(2.0 * math.pi)
 
 
 ###############################################################################
@@ -157,119 +152,8 @@ def _covariances_from_precisions(precisions, covariance_type):
     return 1.0 / precisions
 
 
-def _log_det_cholesky(precisions_cholesky, covariance_type, n_features):
-    """log det P_k = sum_j log P_k[j, j] (a triangular factor's determinant)."""
-    if covariance_type == "full":
-        return np.sum(np.log(np.diagonal(precisions_cholesky, axis1=1, axis2=2)), axis=1)
-    if covariance_type == "tied":
-        return np.sum(np.log(np.diag(precisions_cholesky)))
-    if covariance_type == "diag":
-        return np.sum(np.log(precisions_cholesky), axis=1)
-    return n_features * np.log(precisions_cholesky)
-
-
 ###############################################################################
-# The compiled passes, seen from the parameters
-
-
-class _PassArguments:
-    """The model in the layout the compiled passes read, in the data's dtype.
-
-    For full and tied covariances the Mahalanobis term is ||(x - c) P_k - (mu_k - c) P_k||^2
-    with c a common centre, so that one matrix product (x - c) [P_1 | ... | P_K] serves all
-    components; for diag and spherical it is ||(x - c - (mu_k - c)) * p_k||^2.
-    """
-
-    def __init__(self, weights, means, precisions_cholesky, covariance_type, dtype):
-        n_components, n_features = means.shape
-        weights = np.asarray(weights, dtype=np.float64)
-        means = np.asarray(means, dtype=np.float64)
-        chol = np.asarray(precisions_cholesky, dtype=np.float64)
-        self.code = _kernels.COVARIANCE_CODES[covariance_type]
-        self.shift = np.average(means, axis=0, weights=weights).astype(dtype)
-        offsets = means - self.shift
-        self.offsets = np.ascontiguousarray(offsets, dtype=dtype)
-        if covariance_type == "full":
-            precision = chol.transpose(1, 0, 2).reshape(n_features, -1)
-            centers = np.einsum("kd,kde->ke", offsets, chol)
-        elif covariance_type == "tied":
-            precision = chol
-            centers = offsets @ chol
-        else:
-            precision = chol
-            centers = offsets
-        self.precision = np.ascontiguousarray(precision, dtype=dtype).ravel()
-        self.centers = np.ascontiguousarray(centers, dtype=dtype)
-        with np.errstate(divide="ignore"):
-            log_weights = np.log(weights)
-        self.log_norm = np.ascontiguousarray(
-            log_weights
-            + _log_det_cholesky(chol, covariance_type, n_features)
-            - 0.5 * n_features * _LOG_2PI,
-            dtype=np.float64,
-        )
-        # The points the statistics are centred on, as the compiled pass sees them.
-        self.base = self.offsets.astype(np.float64) + self.shift.astype(np.float64)
-
-
-def _s2_shape(covariance_type, n_components, n_features):
-    if covariance_type == "full":
-        return (n_components, n_features, n_features)
-    if covariance_type == "tied":
-        return (n_features, n_features)
-    return (n_components, n_features)
-
-
-def _statistics(X, sample_weight, args, covariance_type, n_components, n_threads=0):
-    """One E-step and the M-step's sums; returns (s0, s1, s2, sum_i w_i log p(x_i))."""
-    n_features = X.shape[1]
-    s0 = np.empty(n_components)
-    s1 = np.empty(n_components * n_features)
-    s2 = np.empty(int(np.prod(_s2_shape(covariance_type, n_components, n_features))))
-    weight = _EMPTY if sample_weight is None else sample_weight
-    loglik = _kernels.statistics_pass(
-        X, weight, args.shift, args.precision, args.centers, args.log_norm, args.offsets,
-        args.code, s0, s1, s2, n_threads,
-    )
-    return (
-        s0,
-        s1.reshape(n_components, n_features),
-        s2.reshape(_s2_shape(covariance_type, n_components, n_features)),
-        loglik,
-    )
-
-
-_EMPTY = np.empty(0)
-
-
-def _statistics_of_responsibilities(X, sample_weight, chunks, base, covariance_type):
-    """Sums s0, s1, s2 around ``base`` for responsibilities given chunk by chunk.
-
-    ``chunks()`` yields ``(start, stop, resp)`` over consecutive rows; it is called once.
-    """
-    n_components, n_features = base.shape
-    dtype = X.dtype
-    shift = np.zeros(n_features, dtype=dtype)
-    offsets = np.ascontiguousarray(base, dtype=dtype)
-    code = _kernels.COVARIANCE_CODES[covariance_type]
-    shape = _s2_shape(covariance_type, n_components, n_features)
-    s0 = np.zeros(n_components)
-    s1 = np.zeros((n_components, n_features))
-    s2 = np.zeros(shape)
-    part0 = np.empty(n_components)
-    part1 = np.empty(n_components * n_features)
-    part2 = np.empty(int(np.prod(shape)))
-    for start, stop, resp in chunks():
-        weight = _EMPTY if sample_weight is None else sample_weight[start:stop]
-        _kernels.statistics_pass(
-            X[start:stop], weight, shift, np.empty(0, dtype=dtype), offsets,
-            _EMPTY, offsets, code, part0, part1, part2, 0,
-            np.ascontiguousarray(resp, dtype=np.float64),
-        )
-        s0 += part0
-        s1 += part1.reshape(s1.shape)
-        s2 += part2.reshape(shape)
-    return s0, s1, s2, offsets.astype(np.float64)
+# The M-step
 
 
 def _estimate_parameters(s0, s1, s2, base, covariance_type, reg_covar, eps, n_total=None):
@@ -487,21 +371,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,)
         """
         self._validate_params()
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
-        n_samples, n_features = X.shape
-        if n_samples < self.n_components:
-            raise ValueError(
-                "Expected n_samples >= n_components but got n_components = "
-                f"{self.n_components}, n_samples = {n_samples}"
-            )
-        sample_weight = self._check_sample_weight(sample_weight, X)
-        n_total = float(n_samples if sample_weight is None else sample_weight.sum())
-        inits = self._check_initial_parameters(n_features)
+        rows = self._rows_for_fit(X, sample_weight)
+        inits = self._check_initial_parameters(rows.n_features)
 
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         n_init = self.n_init if do_init else 1
         random_state = check_random_state(self.random_state)
-        eps = float(np.finfo(X.dtype).eps)
+        eps = float(np.finfo(rows.dtype).eps)
 
         max_lower_bound = -np.inf
         best_lower_bounds = []
@@ -510,9 +386,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             for init in range(n_init):
                 self._print_verbose_msg_init_beg(init)
                 if do_init:
-                    params = self._initial_parameters(
-                        X, sample_weight, n_total, random_state, inits
-                    )
+                    params = self._initial_parameters(rows, random_state, inits)
                 else:
                     params = self._current_parameters()
                 lower_bound = -np.inf if do_init else self.lower_bound_
@@ -525,7 +399,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 converged = False
                 for n_iter in range(1, self.max_iter + 1):
                     prev_lower_bound = lower_bound
-                    params, lower_bound = self._em_step(X, sample_weight, n_total, params, eps)
+                    params, lower_bound = self._em_step(rows, params, eps)
                     current_lower_bounds.append(lower_bound)
                     change = lower_bound - prev_lower_bound
                     self._print_verbose_msg_iter_end(n_iter, change)
@@ -546,12 +420,23 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 "parameters, or increase max_iter, tol, or check for degenerate data.",
                 ConvergenceWarning,
             )
-        self._set_parameters(best_params, X.dtype)
+        self._set_parameters(best_params, rows.dtype)
         self.n_iter_ = best_n_iter
         self.lower_bound_ = max_lower_bound
         self.lower_bounds_ = best_lower_bounds
         # Labels from the stored parameters, so that fit_predict(X) == fit(X).predict(X).
-        return self._evaluate(X, labels=True)[0]
+        with single_threaded_blas():
+            return rows.labels(self._pass_arguments(rows.dtype))
+
+    def _rows_for_fit(self, X, sample_weight):
+        """Validate the training data; the rows object the EM loop reads."""
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+        if X.shape[0] < self.n_components:
+            raise ValueError(
+                "Expected n_samples >= n_components but got n_components = "
+                f"{self.n_components}, n_samples = {X.shape[0]}"
+            )
+        return InMemoryRows(X, self._check_sample_weight(sample_weight, X))
 
     def _check_sample_weight(self, sample_weight, X):
         if sample_weight is None:
@@ -581,14 +466,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             )
         return weights, means, precisions
 
-    def _em_step(self, X, sample_weight, n_total, params, eps):
+    def _em_step(self, rows, params, eps):
         """One E-step and M-step; returns the new parameters and the old ones' lower bound."""
         weights, means, _, chol = params
-        args = _PassArguments(weights, means, chol, self.covariance_type, X.dtype)
-        s0, s1, s2, loglik = _statistics(
-            X, sample_weight, args, self.covariance_type, self.n_components
-        )
-        lower_bound = loglik / n_total
+        args = PassArguments(weights, means, chol, self.covariance_type, rows.dtype)
+        s0, s1, s2, loglik = rows.statistics(args)
+        lower_bound = loglik / rows.n_total
         if not np.isfinite(lower_bound):
             raise ValueError(
                 "The log-likelihood of the data is not finite under the current model; "
@@ -597,16 +480,22 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         weights, means, covariances = _estimate_parameters(
             s0, s1, s2, args.base, self.covariance_type, self.reg_covar, eps
         )
-        chol = _precision_cholesky_from_covariances(covariances, self.covariance_type, X.dtype)
+        chol = _precision_cholesky_from_covariances(
+            covariances, self.covariance_type, rows.dtype
+        )
         return (weights, means, covariances, chol), lower_bound
 
-    def _initial_parameters(self, X, sample_weight, n_total, random_state, inits):
+    def _initial_parameters(self, rows, random_state, inits):
         """Parameters from the initial responsibilities and the user's initial values."""
         weights_init, means_init, precisions_init = inits
         weights = means = covariances = None
         if weights_init is None or means_init is None or precisions_init is None:
-            weights, means, covariances = self._parameters_from_responsibilities(
-                X, sample_weight, n_total, random_state
+            s0, s1, s2, base = rows.initial_statistics(
+                self.init_params, self.n_components, self.covariance_type, random_state
+            )
+            weights, means, covariances = _estimate_parameters(
+                s0, s1, s2, base, self.covariance_type, self.reg_covar,
+                float(np.finfo(rows.dtype).eps), n_total=rows.n_total,
             )
         if weights_init is not None:
             weights = weights_init
@@ -614,83 +503,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             means = means_init
         if precisions_init is None:
             chol = _precision_cholesky_from_covariances(
-                covariances, self.covariance_type, X.dtype
+                covariances, self.covariance_type, rows.dtype
             )
         else:
             chol = _precision_cholesky_from_precisions(precisions_init, self.covariance_type)
             covariances = _covariances_from_precisions(precisions_init, self.covariance_type)
         return weights, means, covariances, chol
-
-    def _parameters_from_responsibilities(self, X, sample_weight, n_total, random_state):
-        """scikit-learn's initialisations, without an n_samples x n_components array."""
-        n_samples, n_features = X.shape
-        n_components = self.n_components
-        dtype = X.dtype
-
-        if self.init_params in ("kmeans", "random"):
-            if self.init_params == "kmeans":
-                labels = (
-                    KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
-                    .fit(X, sample_weight=sample_weight)
-                    .labels_
-                )
-
-                def resp_block(start, stop):
-                    block = np.zeros((stop - start, n_components))
-                    block[np.arange(stop - start), labels[start:stop]] = 1.0
-                    return block
-
-                state = None
-            else:
-                state = random_state.get_state()
-
-                def resp_block(start, stop):
-                    block = random_state.uniform(size=(stop - start, n_components))
-                    block = block.astype(dtype)
-                    block /= block.sum(axis=1)[:, np.newaxis]
-                    return block
-
-            def chunks():
-                # The same draws in each pass: rewind the generator to where it started.
-                if state is not None:
-                    random_state.set_state(state)
-                for start in range(0, n_samples, _RESP_CHUNK_ROWS):
-                    stop = min(start + _RESP_CHUNK_ROWS, n_samples)
-                    yield start, stop, resp_block(start, stop)
-
-            rows, weight = X, sample_weight
-        else:
-            if self.init_params == "random_from_data":
-                if sample_weight is None:
-                    indices = random_state.choice(n_samples, size=n_components, replace=False)
-                else:
-                    indices = random_state.choice(
-                        n_samples, size=n_components, replace=False,
-                        p=sample_weight / sample_weight.sum(),
-                    )
-            else:
-                _, indices = kmeans_plusplus(
-                    X, n_components, random_state=random_state, sample_weight=sample_weight
-                )
-            # One seed row per component, each with responsibility one.
-            rows, weight = X[indices], None
-
-            def chunks():
-                yield 0, n_components, np.eye(n_components)
-
-        eps = float(np.finfo(dtype).eps)
-        # First the means (sums around the origin), then the covariances around them.
-        zero = np.zeros((n_components, n_features))
-        s0, s1, _, _ = _statistics_of_responsibilities(
-            rows, weight, chunks, zero, self.covariance_type
-        )
-        means = s1 / (s0 + 10.0 * eps)[:, np.newaxis]
-        s0, s1, s2, base = _statistics_of_responsibilities(
-            rows, weight, chunks, means, self.covariance_type
-        )
-        return _estimate_parameters(
-            s0, s1, s2, base, self.covariance_type, self.reg_covar, eps, n_total=n_total
-        )
 
     # -- parameters -------------------------------------------------------------------------
 
@@ -724,22 +542,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     # -- using the model --------------------------------------------------------------------
 
+    def _pass_arguments(self, dtype):
+        return PassArguments(
+            self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type, dtype
+        )
+
     def _evaluate(self, X, labels=False, resp=False, log_prob=False):
         """Per-row outputs of the compiled evaluation pass (only those asked for)."""
-        n_samples = X.shape[0]
-        args = _PassArguments(
-            self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type,
-            X.dtype,
-        )
-        out_labels = np.empty(n_samples if labels else 0, dtype=np.intp)
-        out_resp = np.empty((n_samples, self.n_components) if resp else (0, 0), dtype=X.dtype)
-        out_log_prob = np.empty(n_samples if log_prob else 0)
         with single_threaded_blas():
-            _kernels.evaluate_pass(
-                X, args.shift, args.precision, args.centers, args.log_norm, args.code,
-                out_labels, out_resp, out_log_prob,
-            )
-        return out_labels, out_resp, out_log_prob
+            return evaluate(X, self._pass_arguments(X.dtype), labels, resp, log_prob)
 
     def _validate_for_use(self, X):
         check_is_fitted(self)
@@ -896,7 +707,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 for mean, cov, count in zip(means, covariances, counts)
             ]
         X = np.vstack(parts)
-        y = np.concatenate([np.full(int(count), k, dtype=np.int64) for k, count in enumerate(counts)])
+        y = np.concatenate(
+            [np.full(int(count), k, dtype=np.int64) for k, count in enumerate(counts)]
+        )
         return X, y
 
     # -- messages ---------------------------------------------------------------------------

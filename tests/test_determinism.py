@@ -5,7 +5,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from gmmfast import GaussianMixture, _kernels
-from gmmfast._gaussian_mixture import _PassArguments, _statistics
+from gmmfast._passes import PassArguments, statistics
 
 from helpers import COVARIANCE_TYPES, DTYPES, ignore_convergence, make_blobs_data
 
@@ -31,10 +31,10 @@ def test_statistics_pass_is_thread_count_independent(data, dtype, covariance_typ
     model = GaussianMixture(4, covariance_type=covariance_type, max_iter=1, random_state=0)
     with ignore_convergence():
         model.fit(X[:2000])
-    args = _PassArguments(model.weights_, model.means_, model.precisions_cholesky_,
+    args = PassArguments(model.weights_, model.means_, model.precisions_cholesky_,
                           covariance_type, dtype)
     w = np.random.RandomState(0).uniform(size=len(X))
-    results = [_statistics(X, w, args, covariance_type, 4, n_threads=t) for t in (1, 2, 3, 5)]
+    results = [statistics(X, w, args, n_threads=t) for t in (1, 2, 3, 5)]
     for other in results[1:]:
         for a, b in zip(results[0], other):
             assert np.array_equal(a, b)

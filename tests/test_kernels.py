@@ -5,11 +5,8 @@ import pytest
 from scipy.special import logsumexp
 
 from gmmfast import _kernels
-from gmmfast._gaussian_mixture import (
-    _PassArguments,
-    _precision_cholesky_from_covariances,
-    _statistics,
-)
+from gmmfast._gaussian_mixture import _precision_cholesky_from_covariances
+from gmmfast._passes import PassArguments, statistics
 
 from helpers import COVARIANCE_TYPES, DTYPES, RTOL, make_blobs_data
 
@@ -75,8 +72,8 @@ def test_statistics_pass_matches_reference(dtype, covariance_type, weighted):
     weights, means, cov, chol = random_model(covariance_type, 5, rng)
     w = rng.uniform(0, 3, size=len(X)) if weighted else None
     Xd = X.astype(dtype)
-    args = _PassArguments(weights, means, chol, covariance_type, dtype)
-    s0, s1, s2, loglik = _statistics(Xd, w, args, covariance_type, N_COMPONENTS, n_threads=2)
+    args = PassArguments(weights, means, chol, covariance_type, dtype)
+    s0, s1, s2, loglik = statistics(Xd, w, args, n_threads=2)
 
     Xr = Xd.astype(np.float64)
     wr = np.ones(len(X)) if w is None else w
@@ -125,7 +122,7 @@ def test_evaluate_pass_matches_reference(dtype, covariance_type):
     rng = np.random.RandomState(4)
     X = make_blobs_data(n_samples=2000, n_features=3, random_state=5).astype(dtype)
     weights, means, cov, chol = random_model(covariance_type, 3, rng)
-    args = _PassArguments(weights, means, chol, covariance_type, dtype)
+    args = PassArguments(weights, means, chol, covariance_type, dtype)
     labels = np.empty(len(X), dtype=np.intp)
     resp = np.empty((len(X), N_COMPONENTS), dtype=dtype)
     norm = np.empty(len(X))
@@ -146,7 +143,7 @@ def test_evaluate_pass_writes_only_what_is_asked():
     rng = np.random.RandomState(0)
     X = rng.standard_normal((700, 2))
     weights, means, _, chol = random_model("diag", 2, rng)
-    args = _PassArguments(weights, means, chol, "diag", np.float64)
+    args = PassArguments(weights, means, chol, "diag", np.float64)
     labels = np.empty(len(X), dtype=np.intp)
     _kernels.evaluate_pass(X, args.shift, args.precision, args.centers, args.log_norm,
                            args.code, labels, np.empty((0, 0)), np.empty(0))
@@ -157,10 +154,10 @@ def test_strided_and_fortran_input_need_no_copy():
     rng = np.random.RandomState(0)
     base = rng.standard_normal((1200, 6))
     weights, means, _, chol = random_model("full", 3, rng)
-    args = _PassArguments(weights, means, chol, "full", np.float64)
-    expected = _statistics(np.ascontiguousarray(base[:, ::2]), None, args, "full", 4)
+    args = PassArguments(weights, means, chol, "full", np.float64)
+    expected = statistics(np.ascontiguousarray(base[:, ::2]), None, args)
     for view in (base[:, ::2], np.asfortranarray(base[:, ::2])):
-        got = _statistics(view, None, args, "full", 4)
+        got = statistics(view, None, args)
         for a, b in zip(got, expected):
             np.testing.assert_allclose(a, b, rtol=1e-12)
 

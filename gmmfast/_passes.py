@@ -1,0 +1,142 @@
+"""The compiled passes, seen from the model's parameters.
+
+The Python side of ``_kernels``: lays the parameters out as the passes read them and
+allocates their outputs. Knows nothing of estimators.
+"""
+
+import math
+
+import numpy as np
+
+from . import _kernels
+
+_LOG_2PI = math.log(2.0 * math.pi)
+_EMPTY = np.empty(0)
+
+
+def log_det_cholesky(precisions_cholesky, covariance_type, n_features):
+    """log det P_k = sum_j log P_k[j, j] (a triangular factor's determinant)."""
+    if covariance_type == "full":
+        return np.sum(np.log(np.diagonal(precisions_cholesky, axis1=1, axis2=2)), axis=1)
+    if covariance_type == "tied":
+        return np.sum(np.log(np.diag(precisions_cholesky)))
+    if covariance_type == "diag":
+        return np.sum(np.log(precisions_cholesky), axis=1)
+    return n_features * np.log(precisions_cholesky)
+
+
+class PassArguments:
+    """The model in the layout the compiled passes read, in the data's dtype.
+
+    For full and tied covariances the Mahalanobis term is ||(x - c) P_k - (mu_k - c) P_k||^2
+    with c a common centre, so that one matrix product (x - c) [P_1 | ... | P_K] serves all
+    components; for diag and spherical it is ||(x - c - (mu_k - c)) * p_k||^2.
+    """
+
+    def __init__(self, weights, means, precisions_cholesky, covariance_type, dtype):
+        n_components, n_features = means.shape
+        weights = np.asarray(weights, dtype=np.float64)
+        means = np.asarray(means, dtype=np.float64)
+        chol = np.asarray(precisions_cholesky, dtype=np.float64)
+        self.covariance_type = covariance_type
+        self.n_components = n_components
+        self.code = _kernels.COVARIANCE_CODES[covariance_type]
+        self.shift = np.average(means, axis=0, weights=weights).astype(dtype)
+        offsets = means - self.shift
+        self.offsets = np.ascontiguousarray(offsets, dtype=dtype)
+        if covariance_type == "full":
+            precision = chol.transpose(1, 0, 2).reshape(n_features, -1)
+            centers = np.einsum("kd,kde->ke", offsets, chol)
+        elif covariance_type == "tied":
+            precision = chol
+            centers = offsets @ chol
+        else:
+            precision = chol
+            centers = offsets
+        self.precision = np.ascontiguousarray(precision, dtype=dtype).ravel()
+        self.centers = np.ascontiguousarray(centers, dtype=dtype)
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(weights)
+        self.log_norm = np.ascontiguousarray(
+            log_weights
+            + log_det_cholesky(chol, covariance_type, n_features)
+            - 0.5 * n_features * _LOG_2PI,
+            dtype=np.float64,
+        )
+        # The points the statistics are centred on, as the compiled pass sees them.
+        self.base = self.offsets.astype(np.float64) + self.shift.astype(np.float64)
+
+
+def s2_shape(covariance_type, n_components, n_features):
+    """Shape of the second-moment sums for a covariance type."""
+    if covariance_type == "full":
+        return (n_components, n_features, n_features)
+    if covariance_type == "tied":
+        return (n_features, n_features)
+    return (n_components, n_features)
+
+
+def statistics(X, sample_weight, args, n_threads=0):
+    """One E-step and the M-step's sums over the rows of X.
+
+    Returns ``(s0, s1, s2, loglik)``: s0 (K,), s1 (K, D) and s2 taken around ``args.base``,
+    and loglik = sum_i w_i log p(x_i), all float64.
+    """
+    n_features = X.shape[1]
+    shape = s2_shape(args.covariance_type, args.n_components, n_features)
+    s0 = np.empty(args.n_components)
+    s1 = np.empty(args.n_components * n_features)
+    s2 = np.empty(math.prod(shape))
+    loglik = _kernels.statistics_pass(
+        X, _EMPTY if sample_weight is None else sample_weight, args.shift, args.precision,
+        args.centers, args.log_norm, args.offsets, args.code, s0, s1, s2, n_threads,
+    )
+    return s0, s1.reshape(args.n_components, n_features), s2.reshape(shape), loglik
+
+
+def statistics_of_responsibilities(X, sample_weight, chunks, base, covariance_type):
+    """Sums s0, s1, s2 around ``base`` (K, D) for responsibilities given chunk by chunk.
+
+    ``chunks`` yields ``(start, stop, resp)`` over consecutive rows of X, resp of shape
+    (stop - start, K). Returns ``(s0, s1, s2, base)`` with ``base`` as the pass saw it.
+    """
+    n_components, n_features = base.shape
+    dtype = X.dtype
+    shift = np.zeros(n_features, dtype=dtype)
+    offsets = np.ascontiguousarray(base, dtype=dtype)
+    code = _kernels.COVARIANCE_CODES[covariance_type]
+    shape = s2_shape(covariance_type, n_components, n_features)
+    s0 = np.zeros(n_components)
+    s1 = np.zeros((n_components, n_features))
+    s2 = np.zeros(shape)
+    part0 = np.empty(n_components)
+    part1 = np.empty(n_components * n_features)
+    part2 = np.empty(math.prod(shape))
+    no_precision = np.empty(0, dtype=dtype)
+    for start, stop, resp in chunks:
+        weight = _EMPTY if sample_weight is None else sample_weight[start:stop]
+        _kernels.statistics_pass(
+            X[start:stop], weight, shift, no_precision, offsets, _EMPTY, offsets, code,
+            part0, part1, part2, 0, np.ascontiguousarray(resp, dtype=np.float64),
+        )
+        s0 += part0
+        s1 += part1.reshape(s1.shape)
+        s2 += part2.reshape(shape)
+    return s0, s1, s2, offsets.astype(np.float64)
+
+
+def evaluate(X, args, labels=False, resp=False, log_prob=False, n_threads=0):
+    """Per-row outputs of the model (only those asked for): (labels, resp, log_prob).
+
+    ``resp`` comes in the dtype of X, ``log_prob`` (log p(x)) in float64; outputs not
+    asked for are empty arrays.
+    """
+    n_samples = X.shape[0]
+    out_labels = np.empty(n_samples if labels else 0, dtype=np.intp)
+    out_resp = np.empty((n_samples, args.n_components) if resp else (0, 0), dtype=X.dtype)
+    out_log_prob = np.empty(n_samples if log_prob else 0)
+    _kernels.evaluate_pass(
+        X, args.shift, args.precision, args.centers, args.log_norm, args.code,
+        out_labels, out_resp, out_log_prob, n_threads,
+    )
+    return out_labels, out_resp, out_log_prob
