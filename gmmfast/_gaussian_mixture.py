@@ -1,6 +1,7 @@
 """Gaussian mixture fitted by EM, one compiled pass over the data per iteration."""
 
 import math
+import sys
 import warnings
 from numbers import Integral, Real
 from time import time
@@ -18,6 +19,11 @@ from ._passes import PassArguments, evaluate
 from ._rows import InMemoryRows
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+
+
+def _is_dask_collection(X):
+    """Whether X is a Dask array or DataFrame; never imports Dask (X could not be one)."""
+    return "dask" in sys.modules and sys.modules["dask"].is_dask_collection(X)
 
 
 
@@ -352,7 +358,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         self : GaussianMixture
         """
-        self.fit_predict(X, y, sample_weight=sample_weight)
+        self._fit(X, sample_weight)
         return self
 
     def fit_predict(self, X, y=None, sample_weight=None):
@@ -369,6 +375,17 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Returns
         -------
         labels : ndarray of shape (n_samples,)
+        """
+        rows = self._fit(X, sample_weight)
+        # Labels from the stored parameters, so that fit_predict(X) == fit(X).predict(X).
+        with single_threaded_blas():
+            return rows.labels(self._pass_arguments(rows.dtype))
+
+    def _fit(self, X, sample_weight):
+        """EM on X; stores the best parameters and returns the rows it read.
+
+        Allocates nothing of the size of X (not even labels), so that a memory-mapped X
+        larger than RAM is fitted in memory independent of its number of rows.
         """
         self._validate_params()
         rows = self._rows_for_fit(X, sample_weight)
@@ -424,12 +441,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.n_iter_ = best_n_iter
         self.lower_bound_ = max_lower_bound
         self.lower_bounds_ = best_lower_bounds
-        # Labels from the stored parameters, so that fit_predict(X) == fit(X).predict(X).
-        with single_threaded_blas():
-            return rows.labels(self._pass_arguments(rows.dtype))
+        return rows
 
     def _rows_for_fit(self, X, sample_weight):
         """Validate the training data; the rows object the EM loop reads."""
+        if _is_dask_collection(X):
+            from ._dask import DaskRows
+
+            return DaskRows.for_fit(self, X, sample_weight)
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
         if X.shape[0] < self.n_components:
             raise ValueError(
@@ -567,6 +586,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,)
         """
+        if _is_dask_collection(X):
+            from . import _dask
+
+            return _dask.predict(self, X)
         X = self._validate_for_use(X)
         return self._evaluate(X, labels=True)[0]
 
@@ -582,6 +605,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         resp : ndarray of shape (n_samples, n_components)
             Rows sum to one; in the dtype of X.
         """
+        if _is_dask_collection(X):
+            from . import _dask
+
+            return _dask.predict_proba(self, X)
         X = self._validate_for_use(X)
         return self._evaluate(X, resp=True)[1]
 
@@ -597,6 +624,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         log_prob : ndarray of shape (n_samples,)
             In the dtype of X. Low values flag rows the model finds unlikely.
         """
+        if _is_dask_collection(X):
+            from . import _dask
+
+            return _dask.score_samples(self, X)
         X = self._validate_for_use(X)
         return self._evaluate(X, log_prob=True)[2].astype(X.dtype, copy=False)
 
@@ -613,6 +644,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         log_likelihood : float
         """
+        if _is_dask_collection(X):
+            from . import _dask
+
+            return _dask.score(self, X, sample_weight)
         X = self._validate_for_use(X)
         log_prob = self._evaluate(X, log_prob=True)[2]
         if sample_weight is None:
@@ -642,6 +677,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         bic : float
         """
+        if _is_dask_collection(X):
+            from . import _dask
+
+            return _dask.bic(self, X, sample_weight)
         X = self._validate_for_use(X)
         n = self._effective_n_samples(X, sample_weight)
         return -2 * self.score(X, sample_weight=sample_weight) * n + (
@@ -662,6 +701,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         aic : float
         """
+        if _is_dask_collection(X):
+            from . import _dask
+
+            return _dask.aic(self, X, sample_weight)
         X = self._validate_for_use(X)
         n = self._effective_n_samples(X, sample_weight)
         return -2 * self.score(X, sample_weight=sample_weight) * n + 2 * self._n_parameters()

@@ -1,0 +1,514 @@
+"""Gaussian mixtures on Dask arrays and DataFrames: the passes run on the workers.
+
+Imported only when the data is a Dask collection, so that gmmfast never imports Dask
+otherwise.
+
+Fitting. Each EM iteration runs the compiled statistics pass on every row chunk, on the Dask
+workers (``dask.distributed`` when a Client is active, the local scheduler otherwise). A chunk
+sends back its sums s0 (K), s1 (K x D), s2 (K x D x D for full covariances) and its
+log-likelihood; the data itself never leaves the workers. The sums are added in chunk order,
+in fixed groups of ``SPLIT_EVERY`` consecutive chunks, so the result depends on the chunking
+only through the rounding of those sums, never on the scheduling.
+
+Initialisation. 'kmeans', 'k-means++', 'random' and 'random_from_data' run the in-memory
+initialisation on a uniform random sample of the rows (rows of positive weight when
+``sample_weight`` is given), gathered from every chunk: at most ``INIT_SAMPLE_ROWS`` rows (and
+``INIT_SAMPLE_BYTES``), at least ``INIT_SAMPLE_MIN_PER_COMPONENT`` per component. Sums of
+responsibilities ('kmeans', 'random') are scaled from the sample to the data. When the data
+has no more rows than the sample would, the sample is the data in order and the
+initialisation is exactly the in-memory one.
+"""
+
+import math
+
+import dask
+import dask.array as da
+import numpy as np
+from sklearn.utils.validation import assert_all_finite, check_is_fitted, validate_data
+
+from . import _passes
+from ._rows import InMemoryRows
+
+# Per-chunk sums are added in groups of this many consecutive chunks (on the workers), then
+# the group sums in order on the client: at most this many results reach the client.
+SPLIT_EVERY = 32
+
+# Size of the sample of rows the initialisation runs on.
+INIT_SAMPLE_ROWS = 100_000
+INIT_SAMPLE_BYTES = 256 * 1024 * 1024
+INIT_SAMPLE_MIN_PER_COMPONENT = 50
+
+
+###############################################################################
+# Validation of Dask input
+
+
+def _as_dask_array(X):
+    """X as a 2-D Dask array, and an empty in-memory stand-in carrying its columns."""
+    if isinstance(X, da.Array):
+        if X.ndim != 2:
+            raise ValueError(
+                f"Expected a 2-D Dask array of shape (n_samples, n_features), got "
+                f"{X.ndim}-D. Reshape it with X.reshape(-1, 1) for a single feature."
+            )
+        if math.isnan(X.shape[1]):
+            raise ValueError(
+                "The number of columns of the Dask array is unknown; give it known column "
+                "chunks (for instance X.compute_chunk_sizes())."
+            )
+        return X, np.empty((0, X.shape[1]), dtype=X.dtype)
+    if hasattr(X, "to_dask_array") and hasattr(X, "columns"):
+        # A Dask DataFrame; its empty pandas meta frame carries names and dtypes.
+        return X.to_dask_array(), X._meta
+    if hasattr(X, "to_dask_array"):
+        raise ValueError(
+            "Expected 2-D data of shape (n_samples, n_features), got a Dask Series; "
+            "use series.to_frame() for a single feature."
+        )
+    raise TypeError(
+        f"gmmfast takes a dask.array.Array or a dask.dataframe.DataFrame, got "
+        f"{type(X).__name__}; build a Dask array from it (da.from_delayed, "
+        f"da.from_array) or compute it."
+    )
+
+
+def _checked_array(estimator, X, reset):
+    """Validated Dask array of X: float32/float64, one chunk across the columns.
+
+    The checks of the in-memory path (number of features, feature names, dtype) run on an
+    empty stand-in; the values are checked chunk by chunk when they are read.
+    """
+    array, meta = _as_dask_array(X)
+    if array.dtype.kind not in "biufc":
+        raise ValueError(
+            f"Dask input of dtype {array.dtype} cannot be fitted; convert it to numbers "
+            "first, for instance with X.astype('float64')."
+        )
+    dtype = validate_data(
+        estimator, meta, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=0
+    ).dtype
+    if array.dtype != dtype:
+        array = array.astype(dtype)
+    if len(array.chunks[1]) > 1:
+        array = array.rechunk({1: -1})
+    return array
+
+
+def _blocks(array):
+    """One Delayed per row chunk of a 1-D or 2-D Dask array (one chunk across columns)."""
+    return list(array.to_delayed(optimize_graph=True).ravel())
+
+
+def _row_counts(array):
+    """Rows per chunk, from the chunks when known, else counted on the workers."""
+    counts = array.chunks[0]
+    if not any(math.isnan(c) for c in counts):
+        return [int(c) for c in counts]
+    return [int(n) for n in dask.compute(*[_delayed(len)(b) for b in _blocks(array)])]
+
+
+def _with_known_chunks(array, counts):
+    if tuple(array.chunks[0]) == tuple(counts):
+        return array
+    return array.map_blocks(
+        _identity, chunks=(tuple(counts), array.chunks[1]), dtype=array.dtype
+    )
+
+
+def _weight_array(sample_weight, counts):
+    """sample_weight as a float64 Dask array chunked like the rows.
+
+    Returns ``(weights, checked)``: ``checked`` is True when the values were already
+    checked on the client (in-memory weights), False when a pass must check them.
+    """
+    n_samples = sum(counts)
+    if dask.is_dask_collection(sample_weight):
+        if hasattr(sample_weight, "to_dask_array"):
+            sample_weight = sample_weight.to_dask_array()
+        if not isinstance(sample_weight, da.Array) or sample_weight.ndim != 1:
+            raise ValueError(
+                "sample_weight must be 1-D (one weight per row): a NumPy array, a Dask "
+                "array or a Dask Series."
+            )
+        weights = sample_weight.astype(np.float64)
+        known = not any(math.isnan(c) for c in weights.chunks[0])
+        if known:
+            if weights.shape[0] != n_samples:
+                raise ValueError(
+                    f"sample_weight.shape == ({weights.shape[0]},), expected ({n_samples},)!"
+                )
+            if tuple(weights.chunks[0]) != tuple(counts):
+                weights = weights.rechunk((tuple(counts),))
+        elif len(weights.chunks[0]) != len(counts):
+            raise ValueError(
+                "sample_weight has chunks of unknown size that are not aligned with the "
+                "chunks of X; give it the same partitions as X, or known chunk sizes."
+            )
+        else:
+            weights = _with_known_chunks(weights, counts)
+        return weights, False
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if weights.ndim == 0:
+        weights = np.full(n_samples, float(weights))
+    if weights.shape != (n_samples,):
+        raise ValueError(f"sample_weight.shape == {weights.shape}, expected ({n_samples},)!")
+    _check_weight_values(
+        bool(np.all(np.isfinite(weights))), float(weights.min(initial=np.inf))
+    )
+    return da.from_array(weights, chunks=(tuple(counts),)), True
+
+
+def _check_weight_values(finite, minimum):
+    if not finite:
+        raise ValueError("Input sample_weight contains NaN or infinity.")
+    if minimum < 0.0:
+        raise ValueError("Negative values in data passed to `sample_weight`")
+
+
+###############################################################################
+# Work on one chunk (runs on the workers)
+
+
+def _delayed(function):
+    return dask.delayed(function, pure=False, traverse=False)
+
+
+def _identity(block):
+    return block
+
+
+def _as_ndarray(block):
+    if not isinstance(block, np.ndarray):
+        raise TypeError(
+            f"gmmfast fits Dask arrays of NumPy chunks, got chunks of type "
+            f"{type(block).__name__}; convert them with X.map_blocks(np.asarray)."
+        )
+    return block
+
+
+def _weight_block(weight, block):
+    if weight is None:
+        return None
+    weight = np.ascontiguousarray(weight, dtype=np.float64)
+    if weight.shape != (block.shape[0],):
+        raise ValueError(
+            f"A chunk of sample_weight has {weight.shape[0]} entries for {block.shape[0]} "
+            "rows of X; give sample_weight the same partitions as X."
+        )
+    return weight
+
+
+def _chunk_summary(block):
+    """(rows, all values finite) of a chunk: the sum first, the values only if it is not."""
+    block = _as_ndarray(block)
+    with np.errstate(over="ignore", invalid="ignore"):
+        finite = bool(np.isfinite(block.sum())) or bool(np.isfinite(block).all())
+    return block.shape[0], finite
+
+
+def _weight_summary(weight, n_rows):
+    """(rows, positive weights, all finite, smallest weight) of a chunk of sample_weight."""
+    weight = np.asarray(weight, dtype=np.float64)
+    if weight.shape != (n_rows,):
+        raise ValueError(
+            f"A chunk of sample_weight has {weight.shape[0]} entries for {n_rows} rows of "
+            "X; give sample_weight the same partitions as X."
+        )
+    return (
+        int(np.count_nonzero(weight > 0.0)),
+        bool(np.all(np.isfinite(weight))),
+        float(weight.min(initial=np.inf)),
+    )
+
+
+def _chunk_statistics(block, weight, args):
+    """The E-step sums of one chunk; one thread, the workers give the parallelism."""
+    return _passes.statistics(block, _weight_block(weight, block), args, n_threads=1)
+
+
+def _sum_in_order(*parts):
+    """Element-wise sum of tuples of arrays, added in the order given."""
+    total = [np.array(p, dtype=np.float64) for p in parts[0]]
+    for part in parts[1:]:
+        for t, p in zip(total, part):
+            t += p
+    return tuple(total)
+
+
+def _take_rows(block, weight, positions):
+    """Rows of a chunk eligible for the initial sample (positive weight if weighted), or
+    those of them at ``positions`` (None: all), with their weights."""
+    block = _as_ndarray(block)
+    if weight is None:
+        return (block if positions is None else block[positions]), None
+    weight = _weight_block(weight, block)
+    keep = np.flatnonzero(weight > 0.0)
+    if positions is not None:
+        keep = keep[positions]
+    return block[keep], weight[keep]
+
+
+_OUTPUTS = ("labels", "resp", "log_prob")
+
+
+def _chunk_outputs(block, args, output):
+    """One per-row output of the model for a chunk, in the in-memory path's dtypes."""
+    block = _as_ndarray(block)
+    assert_all_finite(block, input_name="X")
+    index = _OUTPUTS.index(output)
+    result = _passes.evaluate(block, args, **{output: True}, n_threads=1)[index]
+    if output == "log_prob":
+        result = result.astype(block.dtype, copy=False)
+    return result
+
+
+def _chunk_log_likelihood(block, weight, args):
+    """(sum_i w_i log p(x_i), sum_i w_i, all weights finite, smallest weight) of a chunk."""
+    block = _as_ndarray(block)
+    assert_all_finite(block, input_name="X")
+    log_prob = _passes.evaluate(block, args, log_prob=True, n_threads=1)[2]
+    if weight is None:
+        return float(log_prob.sum()), float(block.shape[0]), True, np.inf
+    weight = _weight_block(weight, block)
+    return (
+        float(weight @ log_prob),
+        float(weight.sum()),
+        bool(np.all(np.isfinite(weight))),
+        float(weight.min(initial=np.inf)),
+    )
+
+
+###############################################################################
+# Reductions on the client
+
+
+def _reduce_in_order(parts):
+    """Sum of the per-chunk Delayed statistics, in chunk order: consecutive groups of
+    SPLIT_EVERY are added on the workers, the group sums on the client."""
+    while len(parts) > SPLIT_EVERY:
+        parts = [
+            _delayed(_sum_in_order)(*parts[i : i + SPLIT_EVERY])
+            for i in range(0, len(parts), SPLIT_EVERY)
+        ]
+    return _sum_in_order(*dask.compute(*parts))
+
+
+def _init_sample_size(n_components, n_features, itemsize):
+    by_bytes = INIT_SAMPLE_BYTES // (n_features * itemsize)
+    return max(
+        INIT_SAMPLE_MIN_PER_COMPONENT * n_components, min(INIT_SAMPLE_ROWS, by_bytes)
+    )
+
+
+###############################################################################
+# The rows the EM loop reads
+
+
+class DaskRows:
+    """A Dask array X and optional sample weights, as the estimator's EM loop reads them.
+
+    Answers the questions of ``gmmfast._rows.InMemoryRows`` with passes over the chunks on
+    the Dask workers. Build it with :meth:`for_fit`.
+    """
+
+    def __init__(self, X, sample_weight, counts, eligible, n_total):
+        self.X = X
+        self.sample_weight = sample_weight
+        self.n_samples = int(sum(counts))
+        self.n_features = int(X.shape[1])
+        self.dtype = X.dtype
+        self.n_total = float(n_total)
+        # Rows the initial sample is drawn from, per chunk (positive weight if weighted).
+        self._eligible = list(eligible)
+        blocks = _blocks(X)
+        weights = [None] * len(blocks) if sample_weight is None else _blocks(sample_weight)
+        self._pieces = [(b, w, n) for b, w, n in zip(blocks, weights, counts)]
+
+    @classmethod
+    def for_fit(cls, estimator, X, sample_weight):
+        """Validate Dask training data (one pass over it) and wrap it for the EM loop."""
+        array = _checked_array(estimator, X, reset=True)
+        summaries = dask.compute(*[_delayed(_chunk_summary)(b) for b in _blocks(array)])
+        counts = [n for n, _ in summaries]
+        if not all(finite for _, finite in summaries):
+            raise ValueError(
+                "Input X contains NaN or infinity; drop or impute those rows before fitting."
+            )
+        n_samples = sum(counts)
+        if n_samples < 2:
+            raise ValueError(
+                f"Found array with {n_samples} sample(s) (shape=({n_samples}, "
+                f"{array.shape[1]})) while a minimum of 2 is required by GaussianMixture."
+            )
+        if n_samples < estimator.n_components:
+            raise ValueError(
+                "Expected n_samples >= n_components but got n_components = "
+                f"{estimator.n_components}, n_samples = {n_samples}"
+            )
+        array = _with_known_chunks(array, counts)
+        if sample_weight is None:
+            return cls(array, None, counts, counts, n_samples)
+
+        weights, checked = _weight_array(sample_weight, counts)
+        if checked:
+            # In-memory weights: sent to the workers once, not with every iteration.
+            weights = weights.persist()
+        blocks = _blocks(weights)
+        tasks = [_delayed(_weight_summary)(w, n) for w, n in zip(blocks, counts)]
+        tasks.append(weights.sum())
+        *summaries, n_total = dask.compute(*tasks)
+        _check_weight_values(
+            all(finite for _, finite, _ in summaries), min(m for _, _, m in summaries)
+        )
+        positive = [p for p, _, _ in summaries]
+        if sum(positive) < estimator.n_components:
+            raise ValueError(
+                "sample_weight has %d positive entries, but at least n_components = %d "
+                "are needed; give more rows a positive weight or decrease n_components."
+                % (sum(positive), estimator.n_components)
+            )
+        return cls(array, weights, counts, positive, n_total)
+
+    def statistics(self, args):
+        """(s0, s1, s2, loglik) of one E-step under the model ``args``, summed over chunks."""
+        args = dask.delayed(args)
+        parts = [
+            _delayed(_chunk_statistics)(block, weight, args)
+            for block, weight, n in self._pieces
+            if n > 0
+        ]
+        s0, s1, s2, loglik = _reduce_in_order(parts)
+        return s0, s1, s2, float(loglik)
+
+    def labels(self, args):
+        """Most likely component of each row, as a lazy Dask array."""
+        return _lazy_output(self.X, args, "labels")
+
+    def initial_statistics(self, init_params, n_components, covariance_type, random_state):
+        """(s0, s1, s2, base) of the initialisation, run in memory on a sample of rows."""
+        rows, weights = self._sample(n_components, random_state)
+        s0, s1, s2, base = InMemoryRows(rows, weights).initial_statistics(
+            init_params, n_components, covariance_type, random_state
+        )
+        if init_params in ("kmeans", "random"):
+            # Sums of responsibilities over the sample, scaled to the whole data.
+            sample_total = len(rows) if weights is None else float(weights.sum())
+            scale = self.n_total / sample_total
+            if scale != 1.0:
+                s0, s1, s2 = s0 * scale, s1 * scale, s2 * scale
+        return s0, s1, s2, base
+
+    def _sample(self, n_components, random_state):
+        """Eligible rows drawn uniformly without replacement (all of them, in order, when
+        there are no more than the sample size), with their weights."""
+        n_eligible = sum(self._eligible)
+        n_sample = min(
+            n_eligible,
+            _init_sample_size(n_components, self.n_features, self.dtype.itemsize),
+        )
+        if n_sample == n_eligible:
+            picks = [None] * len(self._eligible)
+        else:
+            seed = random_state.randint(np.iinfo(np.int64).max, dtype=np.int64)
+            chosen = np.random.default_rng(seed).choice(
+                n_eligible, size=n_sample, replace=False, shuffle=False
+            )
+            chosen.sort()
+            bounds = np.concatenate([[0], np.cumsum(self._eligible)])
+            cuts = np.searchsorted(chosen, bounds)
+            picks = [
+                chosen[cuts[c] : cuts[c + 1]] - bounds[c] for c in range(len(self._eligible))
+            ]
+        tasks = [
+            _delayed(_take_rows)(block, weight, pick)
+            for (block, weight, _), pick, n in zip(self._pieces, picks, self._eligible)
+            if n > 0 and (pick is None or len(pick) > 0)
+        ]
+        parts = dask.compute(*tasks)
+        rows = np.concatenate([p[0] for p in parts])
+        weights = None if self.sample_weight is None else np.concatenate([p[1] for p in parts])
+        return rows, weights
+
+
+###############################################################################
+# Using a fitted model on Dask data
+
+
+def _lazy_output(array, args, output):
+    """A per-row output of the model over a Dask array, computed chunk by chunk when asked."""
+    n_components = args.n_components
+    args = dask.delayed(args)
+    if output == "resp":
+        return array.map_blocks(
+            _chunk_outputs, args, output, dtype=array.dtype,
+            chunks=(array.chunks[0], (n_components,)),
+        )
+    dtype = np.dtype(np.intp) if output == "labels" else array.dtype
+    return array.map_blocks(
+        _chunk_outputs, args, output, drop_axis=1, dtype=dtype,
+        meta=np.empty((0,), dtype=dtype),
+    )
+
+
+def _output(estimator, X, output):
+    check_is_fitted(estimator)
+    array = _checked_array(estimator, X, reset=False)
+    return _lazy_output(array, estimator._pass_arguments(array.dtype), output)
+
+
+def predict(estimator, X):
+    """Lazy labels of the rows of a Dask X (``GaussianMixture.predict``)."""
+    return _output(estimator, X, "labels")
+
+
+def predict_proba(estimator, X):
+    """Lazy responsibilities of the rows of a Dask X (``GaussianMixture.predict_proba``)."""
+    return _output(estimator, X, "resp")
+
+
+def score_samples(estimator, X):
+    """Lazy log p(x) of the rows of a Dask X (``GaussianMixture.score_samples``)."""
+    return _output(estimator, X, "log_prob")
+
+
+def _log_likelihood(estimator, X, sample_weight):
+    """(sum_i w_i log p(x_i), sum_i w_i) over a Dask X, computed now."""
+    check_is_fitted(estimator)
+    array = _checked_array(estimator, X, reset=False)
+    args = dask.delayed(estimator._pass_arguments(array.dtype))
+    blocks = _blocks(array)
+    if sample_weight is None:
+        weights = [None] * len(blocks)
+    else:
+        counts = _row_counts(array)
+        weights = _blocks(_weight_array(sample_weight, counts)[0])
+    parts = dask.compute(
+        *[_delayed(_chunk_log_likelihood)(b, w, args) for b, w in zip(blocks, weights)]
+    )
+    _check_weight_values(all(p[2] for p in parts), min(p[3] for p in parts))
+    total = math.fsum(p[0] for p in parts)
+    n = math.fsum(p[1] for p in parts)
+    if n <= 0.0:
+        raise ValueError(
+            "The rows of X have no weight (no rows, or sample_weight sums to zero); the "
+            "mean log-likelihood is undefined."
+        )
+    return total, n
+
+
+def score(estimator, X, sample_weight=None):
+    """Mean log-likelihood of a Dask X (``GaussianMixture.score``), computed now."""
+    total, n = _log_likelihood(estimator, X, sample_weight)
+    return total / n
+
+
+def bic(estimator, X, sample_weight=None):
+    """Bayesian information criterion on a Dask X (``GaussianMixture.bic``)."""
+    total, n = _log_likelihood(estimator, X, sample_weight)
+    return -2.0 * total + estimator._n_parameters() * math.log(n)
+
+
+def aic(estimator, X, sample_weight=None):
+    """Akaike information criterion on a Dask X (``GaussianMixture.aic``)."""
+    total, _ = _log_likelihood(estimator, X, sample_weight)
+    return -2.0 * total + 2.0 * estimator._n_parameters()
