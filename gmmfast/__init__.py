@@ -14,7 +14,6 @@ except ImportError as exc:  # pragma: no cover - only in an unbuilt source tree
 
 from ._gaussian_mixture import GaussianMixture
 from ._parallel import parallel_info
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = ["GaussianMixture", "parallel_info", "__version__"]
