@@ -14,6 +14,7 @@ except ImportError as exc:  # pragma: no cover - only in an unbuilt source tree
 
 from ._gaussian_mixture import GaussianMixture
 from ._parallel import parallel_info
+from ._selection import GaussianMixtureIC
 from ._version import __version__
 
-__all__ = ["GaussianMixture", "parallel_info", "__version__"]
+__all__ = ["GaussianMixture", "GaussianMixtureIC", "parallel_info", "__version__"]

@@ -1,0 +1,536 @@
+"""Choosing a mixture by an information criterion: every candidate fitted, the best kept."""
+
+import math
+import warnings
+from numbers import Integral, Real
+from time import perf_counter
+
+import numpy as np
+from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from . import _passes
+from ._gaussian_mixture import COVARIANCE_TYPES, GaussianMixture
+from ._rows import RESP_CHUNK_ROWS, InMemoryRows
+
+# The order of covariance_type="all": fewest parameters first, so that a tie in the
+# criterion goes to the simpler model.
+ALL_COVARIANCE_TYPES = ("spherical", "diag", "tied", "full")
+CRITERIA = ("bic", "aic")
+RESULT_COLUMNS = (
+    "n_components", "covariance_type", "bic", "aic", "lower_bound", "n_iter", "converged",
+    "n_parameters", "fit_time",
+)
+
+
+###############################################################################
+# Checks of the search grid
+
+
+def _check_n_components(n_components):
+    """The candidate numbers of components: 1..n for an int, else the sorted unique values."""
+    if isinstance(n_components, Integral) and not isinstance(n_components, bool):
+        return np.arange(1, int(n_components) + 1)
+    values = np.asarray(list(n_components) if isinstance(n_components, range) else n_components)
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(
+            "n_components must be an int n (meaning 1..n) or a non-empty 1-D sequence of "
+            f"ints such as range(1, 11), got {n_components!r}."
+        )
+    if values.dtype.kind not in "iu":
+        raise ValueError(
+            f"n_components must hold integers, got {n_components!r} (dtype {values.dtype})."
+        )
+    if np.any(values < 1):
+        raise ValueError(f"every n_components must be at least 1, got {n_components!r}.")
+    return np.unique(values).astype(np.int64)
+
+
+def _check_covariance_types(covariance_type):
+    """The candidate covariance types, in the given order without repeats."""
+    if isinstance(covariance_type, str):
+        return ALL_COVARIANCE_TYPES if covariance_type == "all" else (covariance_type,)
+    types = list(covariance_type)
+    if not types:
+        raise ValueError("covariance_type must name at least one covariance type.")
+    for value in types:
+        if value not in COVARIANCE_TYPES:
+            raise ValueError(
+                f"covariance_type holds {value!r}; each must be one of {list(COVARIANCE_TYPES)} "
+                "(or pass 'all' alone)."
+            )
+    return tuple(dict.fromkeys(types))
+
+
+###############################################################################
+# One k-means per number of components, shared by the covariance types
+
+
+class _KMeansLabels:
+    """k-means labels of one data set, keyed by the number of clusters and the generator state.
+
+    A candidate's 'kmeans' initialisation is ``KMeans(K, n_init=1, random_state=rng)`` on
+    the same rows: its labels depend on K, the rows and the state of ``rng`` only, not on
+    the covariance type. Replaying the stored labels and moving ``rng`` to the state the
+    k-means run left it in gives each candidate exactly the start it has when fitted alone.
+    """
+
+    def __init__(self):
+        self._store = {}
+
+    @staticmethod
+    def _key(n_clusters, random_state):
+        name, keys, pos, has_gauss, cached = random_state.get_state()
+        return n_clusters, name, keys.tobytes(), int(pos), int(has_gauss), float(cached)
+
+    def labels(self, X, sample_weight, n_clusters, random_state):
+        key = self._key(n_clusters, random_state)
+        if key not in self._store:
+            labels = (
+                KMeans(n_clusters=n_clusters, n_init=1, random_state=random_state)
+                .fit(X, sample_weight=sample_weight)
+                .labels_
+            )
+            self._store[key] = (labels, random_state.get_state())
+        labels, state_after = self._store[key]
+        random_state.set_state(state_after)
+        return labels
+
+    def forget(self, n_clusters):
+        """Drop the labels of one number of clusters once every candidate has used them."""
+        self._store = {k: v for k, v in self._store.items() if k[0] != n_clusters}
+
+
+class _SharedKMeansRows(InMemoryRows):
+    """In-memory rows whose 'kmeans' initialisation reads shared k-means labels."""
+
+    def __init__(self, X, sample_weight, kmeans_labels):
+        super().__init__(X, sample_weight)
+        self._kmeans_labels = kmeans_labels
+
+    def initial_statistics(self, init_params, n_components, covariance_type, random_state):
+        if init_params != "kmeans":
+            return super().initial_statistics(
+                init_params, n_components, covariance_type, random_state
+            )
+        X, sample_weight = self.X, self.sample_weight
+        labels = self._kmeans_labels.labels(X, sample_weight, n_components, random_state)
+
+        def chunks():
+            # Hard responsibilities r_ik = [label_i == k], a block of rows at a time.
+            for start in range(0, self.n_samples, RESP_CHUNK_ROWS):
+                stop = min(start + RESP_CHUNK_ROWS, self.n_samples)
+                block = np.zeros((stop - start, n_components))
+                block[np.arange(stop - start), labels[start:stop]] = 1.0
+                yield start, stop, block
+
+        # First the means (sums around the origin), then the sums around them.
+        eps = float(np.finfo(self.dtype).eps)
+        origin = np.zeros((n_components, self.n_features))
+        s0, s1, _, _ = _passes.statistics_of_responsibilities(
+            X, sample_weight, chunks(), origin, covariance_type
+        )
+        means = s1 / (s0 + 10.0 * eps)[:, np.newaxis]
+        return _passes.statistics_of_responsibilities(
+            X, sample_weight, chunks(), means, covariance_type
+        )
+
+
+class _Candidate(GaussianMixture):
+    """A GaussianMixture of the search, reading the search's shared k-means labels."""
+
+    def _rows_for_fit(self, X, sample_weight):
+        rows = super()._rows_for_fit(X, sample_weight)
+        if type(rows) is not InMemoryRows:
+            return rows
+        return _SharedKMeansRows(rows.X, rows.sample_weight, self._kmeans_labels)
+
+    def as_gaussian_mixture(self):
+        """The same fitted model as a plain GaussianMixture."""
+        model = GaussianMixture(**self.get_params())
+        vars(model).update(
+            (name, value) for name, value in vars(self).items() if name != "_kmeans_labels"
+        )
+        return model
+
+
+###############################################################################
+# The estimator
+
+
+class GaussianMixtureIC(DensityMixin, BaseEstimator):
+    """Gaussian mixture whose number of components and covariance type minimise BIC or AIC.
+
+    ``fit`` fits a :class:`GaussianMixture` for every pair of candidate number of
+    components and covariance type, records each one's criteria in ``results_`` and keeps
+    the best; ``predict``, ``predict_proba``, ``score_samples``, ``score`` and ``sample``
+    use that model.
+
+    Parameters
+    ----------
+    n_components : int or sequence of int, default=10
+        The candidate numbers of components: an int n means 1, 2, ..., n; a sequence
+        (``range(2, 8)``, ``[2, 4, 8]``) lists them.
+    covariance_type : {'full', 'tied', 'diag', 'spherical', 'all'} or list of them, \
+            default='full'
+        The candidate covariance types; 'all' is ['spherical', 'diag', 'tied', 'full'].
+    criterion : {'bic', 'aic'}, default='bic'
+        The criterion minimised: BIC = -2 log L + p log n, AIC = -2 log L + 2 p, with L the
+        likelihood of the training data, p the number of free parameters and n the number
+        of rows (the sum of ``sample_weight`` when given).
+    tol, reg_covar, max_iter, n_init, init_params, verbose
+        Passed to every candidate :class:`GaussianMixture`. ``verbose=1`` also prints one
+        line per candidate; ``verbose=2`` passes ``verbose=1`` on to the candidates.
+    random_state : int, RandomState instance or None, default=None
+        An int seeds every candidate with that int, so that each candidate is the model
+        ``GaussianMixture(K, covariance_type=..., random_state=int)`` gives. None or a
+        RandomState instance draws one int from it, which every candidate then gets; the
+        chosen model's ``random_state`` holds that int.
+
+    Attributes
+    ----------
+    best_estimator_ : GaussianMixture
+        The candidate with the lowest criterion (the first one, in the order of
+        ``results_``, on a tie).
+    best_index_ : int
+        Its row in ``results_``.
+    n_components_ : int
+        Its number of components.
+    covariance_type_ : str
+        Its covariance type.
+    criterion_ : float
+        Its value of the criterion.
+    results_ : dict of ndarray
+        One entry per candidate, ordered by number of components, then covariance type:
+        ``n_components``, ``covariance_type``, ``bic``, ``aic``, ``lower_bound``,
+        ``n_iter``, ``converged``, ``n_parameters`` and ``fit_time`` (seconds). A candidate
+        whose fit failed has ``inf`` criteria and ``nan`` lower bound.
+        ``pandas.DataFrame(search.results_)`` makes it a table.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined only when X has feature names that are all strings.
+
+    See Also
+    --------
+    GaussianMixture : one mixture with a given number of components and covariance type.
+
+    Notes
+    -----
+    Candidates share work where that leaves each one exactly as it would be alone: with
+    ``init_params='kmeans'``, k-means runs once per number of components (and per
+    initialisation) and every covariance type starts from its labels. Each candidate is
+    then the same model, to the bit, as ``GaussianMixture`` with the same parameters and
+    the same int ``random_state`` fitted on its own. The shared k-means counts in the
+    ``fit_time`` of the first covariance type of each number of components.
+
+    A candidate whose fit fails (a covariance that is not positive definite even with
+    ``reg_covar``, typically too many components for the data) is reported with a
+    ``FitFailedWarning`` and never chosen; the search fails only if every candidate does.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from gmmfast import GaussianMixtureIC
+    >>> X, _ = make_blobs(n_samples=1000, centers=4, random_state=0)
+    >>> search = GaussianMixtureIC(n_components=range(1, 8), covariance_type="all",
+    ...                            random_state=0).fit(X)
+    >>> search.n_components_, search.covariance_type_
+    (4, 'spherical')
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "covariance_type": [StrOptions(set(COVARIANCE_TYPES) | {"all"}), "array-like"],
+        "criterion": [StrOptions(set(CRITERIA))],
+        "tol": [Interval(Real, 0.0, None, closed="left")],
+        "reg_covar": [Interval(Real, 0.0, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "init_params": [StrOptions({"kmeans", "random", "random_from_data", "k-means++"})],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_components=10,
+        *,
+        covariance_type="full",
+        criterion="bic",
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.criterion = criterion
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _seed(self):
+        if isinstance(self.random_state, Integral):
+            return int(self.random_state)
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Fit every candidate mixture and keep the one with the lowest criterion.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data, float32 or float64.
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, passed to every candidate and used in the criteria.
+
+        Returns
+        -------
+        self : GaussianMixtureIC
+        """
+        self._validate_params()
+        candidate_ks = _check_n_components(self.n_components)
+        candidate_types = _check_covariance_types(self.covariance_type)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+        if candidate_ks[-1] > X.shape[0]:
+            raise ValueError(
+                f"n_components goes up to {candidate_ks[-1]} but X has only {X.shape[0]} "
+                "rows; a mixture cannot have more components than rows."
+            )
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
+        seed = self._seed()
+        kmeans_labels = _KMeansLabels()
+
+        columns = {name: [] for name in RESULT_COLUMNS}
+        models, failures, not_converged = [], [], []
+        for n_components in candidate_ks:
+            for covariance_type in candidate_types:
+                candidate = _Candidate(
+                    int(n_components),
+                    covariance_type=covariance_type,
+                    tol=self.tol,
+                    reg_covar=self.reg_covar,
+                    max_iter=self.max_iter,
+                    n_init=self.n_init,
+                    init_params=self.init_params,
+                    random_state=seed,
+                    verbose=max(self.verbose - 1, 0),
+                )
+                candidate._kmeans_labels = kmeans_labels
+                start = perf_counter()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    try:
+                        candidate.fit(X, sample_weight=sample_weight)
+                    except ValueError as exc:
+                        failures.append((int(n_components), covariance_type, str(exc)))
+                        candidate = None
+                fit_time = perf_counter() - start
+                row = self._criteria(candidate, X, sample_weight)
+                row.update(
+                    n_components=int(n_components),
+                    covariance_type=covariance_type,
+                    fit_time=fit_time,
+                )
+                for name in RESULT_COLUMNS:
+                    columns[name].append(row[name])
+                models.append(candidate)
+                if candidate is not None and not candidate.converged_ and self.max_iter > 0:
+                    not_converged.append(f"({n_components}, {covariance_type!r})")
+                if self.verbose >= 1:
+                    print(
+                        f"n_components={n_components} covariance_type={covariance_type!r}: "
+                        f"{self.criterion} {row[self.criterion]:.6g}, "
+                        f"{row['n_iter']} iterations, {fit_time:.3f} s"
+                    )
+            kmeans_labels.forget(int(n_components))
+
+        if len(failures) == len(models):
+            raise ValueError(
+                "every candidate mixture failed to fit; the first error was: "
+                + failures[0][2]
+            )
+        for n_components, covariance_type, message in failures:
+            warnings.warn(
+                f"The candidate n_components={n_components}, covariance_type="
+                f"{covariance_type!r} failed to fit and is left out of the choice: {message}",
+                FitFailedWarning,
+            )
+
+        self.results_ = {
+            "n_components": np.asarray(columns["n_components"], dtype=np.int64),
+            "covariance_type": np.asarray(columns["covariance_type"], dtype=str),
+            "bic": np.asarray(columns["bic"], dtype=np.float64),
+            "aic": np.asarray(columns["aic"], dtype=np.float64),
+            "lower_bound": np.asarray(columns["lower_bound"], dtype=np.float64),
+            "n_iter": np.asarray(columns["n_iter"], dtype=np.int64),
+            "converged": np.asarray(columns["converged"], dtype=bool),
+            "n_parameters": np.asarray(columns["n_parameters"], dtype=np.int64),
+            "fit_time": np.asarray(columns["fit_time"], dtype=np.float64),
+        }
+        self.best_index_ = int(np.argmin(self.results_[self.criterion]))
+        self.best_estimator_ = models[self.best_index_].as_gaussian_mixture()
+        if hasattr(self, "feature_names_in_"):
+            self.best_estimator_.feature_names_in_ = self.feature_names_in_
+        self.n_components_ = int(self.results_["n_components"][self.best_index_])
+        self.covariance_type_ = str(self.results_["covariance_type"][self.best_index_])
+        self.criterion_ = float(self.results_[self.criterion][self.best_index_])
+        if not_converged:
+            warnings.warn(
+                f"{len(not_converged)} of {len(models)} candidates did not converge "
+                f"(n_components, covariance_type): {', '.join(not_converged)}. Increase "
+                "max_iter or tol, or check for degenerate data.",
+                ConvergenceWarning,
+            )
+        return self
+
+    @staticmethod
+    def _criteria(model, X, sample_weight):
+        """BIC, AIC and the fit's summary, computed as GaussianMixture.bic/aic compute them."""
+        if model is None:
+            return dict(bic=np.inf, aic=np.inf, lower_bound=np.nan, n_iter=0,
+                        converged=False, n_parameters=0)
+        n = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
+        log_likelihood = model.score(X, sample_weight=sample_weight)
+        n_parameters = model._n_parameters()
+        return dict(
+            # -2 log L + p log n and -2 log L + 2 p, in the order GaussianMixture uses.
+            bic=-2 * log_likelihood * n + n_parameters * math.log(n),
+            aic=-2 * log_likelihood * n + 2 * n_parameters,
+            lower_bound=float(model.lower_bound_),
+            n_iter=int(model.n_iter_),
+            converged=bool(model.converged_),
+            n_parameters=n_parameters,
+        )
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit the candidates and return the best model's label of each row of X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        return self.fit(X, sample_weight=sample_weight).predict(X)
+
+    # -- the chosen model ------------------------------------------------------------------
+
+    def _best(self):
+        check_is_fitted(self)
+        return self.best_estimator_
+
+    def predict(self, X):
+        """The most likely component of each row of X under the chosen model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        return self._best().predict(X)
+
+    def predict_proba(self, X):
+        """Posterior probability of each component of the chosen model for each row of X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        resp : ndarray of shape (n_samples, n_components_)
+        """
+        return self._best().predict_proba(X)
+
+    def score_samples(self, X):
+        """Log-likelihood of each row of X under the chosen model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n_samples,)
+        """
+        return self._best().score_samples(X)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Mean log-likelihood of the rows of X under the chosen model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        log_likelihood : float
+        """
+        return self._best().score(X, sample_weight=sample_weight)
+
+    def bic(self, X, sample_weight=None):
+        """Bayesian information criterion of the chosen model on X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        bic : float
+        """
+        return self._best().bic(X, sample_weight=sample_weight)
+
+    def aic(self, X, sample_weight=None):
+        """Akaike information criterion of the chosen model on X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        aic : float
+        """
+        return self._best().aic(X, sample_weight=sample_weight)
+
+    def sample(self, n_samples=1):
+        """Draw samples from the chosen model.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        y : ndarray of shape (n_samples,)
+        """
+        return self._best().sample(n_samples)
