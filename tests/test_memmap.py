@@ -1,0 +1,112 @@
+"""Memory-mapped files: fitted in place, block by block, in memory independent of N."""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from gmmfast import GaussianMixture
+
+from helpers import DTYPES, ignore_convergence
+
+N_FEATURES = 8
+N_COMPONENTS = 3
+WRITE_ROWS = 10_000
+
+
+def write_npy(path, n_samples, dtype=np.float64, order="C"):
+    """An .npy file of three Gaussian clusters, written block by block through a memory map."""
+    rng = np.random.default_rng(0)
+    centres = rng.normal(scale=5.0, size=(N_COMPONENTS, N_FEATURES))
+    X = np.lib.format.open_memmap(
+        path, mode="w+", dtype=dtype, shape=(n_samples, N_FEATURES),
+        fortran_order=order == "F",
+    )
+    for start in range(0, n_samples, WRITE_ROWS):
+        stop = min(start + WRITE_ROWS, n_samples)
+        labels = rng.integers(N_COMPONENTS, size=stop - start)
+        X[start:stop] = centres[labels] + rng.standard_normal((stop - start, N_FEATURES))
+    X.flush()
+    del X
+    return np.load(path, mmap_mode="r")
+
+
+def given_parameters():
+    """A start that needs no pass over the data."""
+    rng = np.random.default_rng(1)
+    return dict(
+        weights_init=np.full(N_COMPONENTS, 1.0 / N_COMPONENTS),
+        means_init=rng.normal(scale=5.0, size=(N_COMPONENTS, N_FEATURES)),
+        precisions_init=np.stack([np.eye(N_FEATURES) * 0.05] * N_COMPONENTS),
+    )
+
+
+def fit(X, **kwargs):
+    with ignore_convergence():
+        return GaussianMixture(N_COMPONENTS, random_state=0, **kwargs).fit(X)
+
+
+def peak_memory_of_fit(X, **kwargs):
+    """Peak of the memory allocated while fitting X (memory-mapped pages are not counted:
+    the operating system evicts them as needed)."""
+    tracemalloc.start()
+    try:
+        fit(X, **kwargs)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_memmap_fit_equals_in_memory_fit(tmp_path, dtype):
+    X = write_npy(tmp_path / "X.npy", 6000, dtype)
+    assert isinstance(X, np.memmap) and not X.flags.writeable
+    in_memory = np.array(X)
+    ours, ref = fit(X, max_iter=20), fit(in_memory, max_iter=20)
+    assert ours.n_iter_ == ref.n_iter_ and ours.lower_bounds_ == ref.lower_bounds_
+    for name in ("weights_", "means_", "covariances_"):
+        assert np.array_equal(getattr(ours, name), getattr(ref, name))
+        assert getattr(ours, name).dtype == dtype
+    np.testing.assert_array_equal(ours.predict(X), ref.predict(in_memory))
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+def test_fit_memory_does_not_grow_with_rows(tmp_path, covariance_type):
+    small = write_npy(tmp_path / "small.npy", 20_000)
+    large = write_npy(tmp_path / "large.npy", 200_000)  # 12.8 MB
+    kwargs = dict(covariance_type=covariance_type, max_iter=3, tol=0.0)
+    if covariance_type == "full":
+        kwargs.update(given_parameters())
+    else:
+        params = given_parameters()
+        params["precisions_init"] = np.full((N_COMPONENTS, N_FEATURES), 0.05)
+        kwargs.update(params)
+    fit(small, **kwargs)  # first-call caches are not part of a fit's memory
+    peak_small = peak_memory_of_fit(small, **kwargs)
+    peak_large = peak_memory_of_fit(large, **kwargs)
+    # Ten times the rows, the same memory: no copy of X and nothing of N rows (an array of
+    # one number per row would already be 1.6 MB).
+    assert peak_large < large.nbytes / 50
+    assert peak_large <= peak_small + 64 * 1024
+
+
+def test_fortran_ordered_memmap_is_read_in_place(tmp_path):
+    X = write_npy(tmp_path / "F.npy", 60_000, order="F")
+    assert X.flags.f_contiguous and not X.flags.c_contiguous
+    kwargs = dict(max_iter=5, tol=0.0, **given_parameters())
+    assert peak_memory_of_fit(X, **kwargs) < X.nbytes / 10
+    ours, ref = fit(X, **kwargs), fit(np.ascontiguousarray(X), **kwargs)
+    np.testing.assert_allclose(ours.lower_bounds_, ref.lower_bounds_, rtol=1e-12)
+    np.testing.assert_allclose(ours.means_, ref.means_, rtol=1e-12)
+
+
+def test_memmap_streamed_through_dask(tmp_path):
+    da = pytest.importorskip("dask.array")
+    dask = pytest.importorskip("dask")
+    X = write_npy(tmp_path / "X.npy", 6000)
+    kwargs = dict(max_iter=10, tol=0.0, **given_parameters())
+    with dask.config.set(scheduler="threads"):
+        ours = fit(da.from_array(X, chunks=(1500, N_FEATURES)), **kwargs)
+    ref = fit(X, **kwargs)
+    np.testing.assert_allclose(ours.lower_bounds_, ref.lower_bounds_, rtol=1e-9)
+    np.testing.assert_allclose(ours.covariances_, ref.covariances_, rtol=1e-9)
