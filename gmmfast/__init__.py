@@ -13,8 +13,11 @@ except ImportError as exc:  # pragma: no cover - only in an unbuilt source tree
     ) from exc
 
 from ._gaussian_mixture import GaussianMixture
+from ._io import load, save
 from ._parallel import parallel_info
 from ._selection import GaussianMixtureIC
 from ._version import __version__
 
-__all__ = ["GaussianMixture", "GaussianMixtureIC", "parallel_info", "__version__"]
+__all__ = [
+    "GaussianMixture", "GaussianMixtureIC", "load", "parallel_info", "save", "__version__",
+]

@@ -1,0 +1,269 @@
+"""Model files: a fitted GaussianMixture as plain arrays in a ``.npz`` archive, no pickle.
+
+The archive holds one ``metadata`` entry (a JSON string: format name and version, the
+gmmfast version that wrote it, the constructor parameters, the scalar fitted attributes and
+a SHA-256 digest of the metadata and the arrays) and one ``.npy`` entry per array. Reading
+it never unpickles anything (``allow_pickle=False``), and the arrays come back with their
+dtype and bytes, so the loaded model predicts exactly what the saved one did.
+"""
+
+import hashlib
+import json
+import os
+import tempfile
+import zipfile
+import zlib
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from ._gaussian_mixture import COVARIANCE_TYPES, GaussianMixture
+
+FORMAT = "gmmfast-model"
+# The layout's version: increased when a change means that an older gmmfast would read a
+# file wrongly. A file of a newer format is refused, not guessed at.
+FORMAT_VERSION = 1
+
+_FITTED_ARRAYS = ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_")
+_INIT_ARRAYS = ("weights_init", "means_init", "precisions_init")
+_SCALAR_PARAMS = (
+    "n_components", "covariance_type", "tol", "reg_covar", "max_iter", "n_init",
+    "init_params", "warm_start", "verbose", "verbose_interval",
+)
+
+
+def _gmmfast_version():
+    from . import __version__
+
+    return __version__
+
+
+def _json_scalar(name, value):
+    """A parameter as a JSON value: Python bool, int, float or str (numpy scalars converted)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, Integral):
+        return int(value)
+    if isinstance(value, Real):
+        return float(value)
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"parameter {name}={value!r} cannot be stored in a model file.")
+
+
+def _digest(metadata, arrays):
+    """SHA-256 over the metadata (but its digest) and each array's name, dtype, shape, bytes."""
+    sha = hashlib.sha256()
+    described = {key: value for key, value in metadata.items() if key != "sha256"}
+    sha.update(json.dumps(described, sort_keys=True).encode())
+    for name in sorted(arrays):
+        array = np.ascontiguousarray(arrays[name])
+        sha.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
+        sha.update(array.tobytes())
+    return sha.hexdigest()
+
+
+def save(model, path):
+    """Write a fitted GaussianMixture to a ``.npz`` model file that loads without pickle.
+
+    Parameters
+    ----------
+    model : GaussianMixture
+        A fitted :class:`gmmfast.GaussianMixture`. For a :class:`gmmfast.GaussianMixtureIC`,
+        save its ``best_estimator_``.
+    path : str, path-like or binary file object
+        Where to write. A path is written whole or not at all (through a temporary file in
+        the same folder); its name is kept as given, no suffix is added.
+
+    See Also
+    --------
+    load : read the file back.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gmmfast
+    >>> X = np.random.RandomState(0).normal(size=(500, 2))
+    >>> model = gmmfast.GaussianMixture(2, random_state=0).fit(X)
+    >>> gmmfast.save(model, "model.npz")  # doctest: +SKIP
+    >>> again = gmmfast.load("model.npz")  # doctest: +SKIP
+    """
+    if not isinstance(model, GaussianMixture):
+        hint = (
+            " For a GaussianMixtureIC, save its best_estimator_."
+            if hasattr(model, "best_estimator_") else ""
+        )
+        raise TypeError(
+            f"save expects a fitted gmmfast.GaussianMixture, got {type(model).__name__}."
+            + hint
+        )
+    check_is_fitted(model)
+
+    arrays = {name: np.asarray(getattr(model, name)) for name in _FITTED_ARRAYS}
+    arrays["lower_bounds_"] = np.asarray(getattr(model, "lower_bounds_", []), dtype=np.float64)
+    if hasattr(model, "feature_names_in_"):
+        arrays["feature_names_in_"] = np.asarray(model.feature_names_in_, dtype=str)
+    for name in _INIT_ARRAYS:
+        value = getattr(model, name)
+        if value is not None:
+            arrays[name] = np.asarray(value)
+    random_state = model.random_state
+    if isinstance(random_state, np.random.RandomState):
+        _, keys, pos, has_gauss, cached = random_state.get_state()
+        arrays["random_state_keys"] = keys
+        random_state = {"pos": int(pos), "has_gauss": int(has_gauss), "cached": float(cached)}
+    elif random_state is not None:
+        random_state = _json_scalar("random_state", random_state)
+    for name, array in arrays.items():
+        if array.dtype.hasobject:
+            raise TypeError(f"{name} holds Python objects and cannot be stored without pickle.")
+
+    metadata = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "gmmfast_version": _gmmfast_version(),
+        "class": "GaussianMixture",
+        "params": {name: _json_scalar(name, getattr(model, name)) for name in _SCALAR_PARAMS},
+        "random_state": random_state,
+        "fitted": {
+            "converged_": bool(model.converged_),
+            "n_iter_": int(model.n_iter_),
+            "lower_bound_": float(model.lower_bound_),
+            "n_features_in_": int(model.n_features_in_),
+        },
+    }
+    metadata["sha256"] = _digest(metadata, arrays)
+    entries = dict(arrays, metadata=np.asarray(json.dumps(metadata)))
+
+    if hasattr(path, "write"):
+        np.savez(path, **entries)
+        return
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(prefix=".gmmfast-", suffix=".npz", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            np.savez(file, **entries)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def _read_archive(path):
+    """The archive's metadata and arrays; ValueError for anything that is not a model file."""
+    name = getattr(path, "name", path)
+    try:
+        archive = np.load(path, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise ValueError("it holds a single array, not a .npz archive")
+        with archive:
+            entries = {key: archive[key] for key in archive.files}
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, KeyError) as exc:
+        raise ValueError(
+            f"{name} is not a readable gmmfast model file ({exc}); it may be truncated "
+            "or corrupted. Save the model again with gmmfast.save."
+        ) from None
+    if "metadata" not in entries:
+        raise ValueError(f"{name} is a .npz archive but not a gmmfast model file (no metadata).")
+    try:
+        metadata = json.loads(str(entries.pop("metadata")))
+    except ValueError:
+        raise ValueError(f"{name} has unreadable metadata; the file is corrupted.") from None
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        raise ValueError(f"{name} is a .npz archive but not a gmmfast model file.")
+    return metadata, entries
+
+
+def load(path):
+    """Read a model file written by :func:`save`.
+
+    Parameters
+    ----------
+    path : str, path-like or binary file object
+
+    Returns
+    -------
+    model : GaussianMixture
+        The fitted model, with the same parameters and fitted arrays (dtype and bytes) as
+        the saved one: it predicts exactly the same.
+
+    Raises
+    ------
+    ValueError
+        If the file is not a gmmfast model file, is truncated or corrupted (its arrays do
+        not match the digest recorded when it was written), or was written in a newer
+        format than this gmmfast reads.
+    """
+    metadata, arrays = _read_archive(path)
+    name = getattr(path, "name", path)
+    version = metadata.get("format_version")
+    written_by = metadata.get("gmmfast_version", "an unknown version")
+    if not isinstance(version, int) or version > FORMAT_VERSION or version < 1:
+        raise ValueError(
+            f"{name} was written by gmmfast {written_by} in model file format {version!r}; "
+            f"this gmmfast ({_gmmfast_version()}) reads format {FORMAT_VERSION} and older. "
+            "Upgrade gmmfast to read it."
+        )
+    if metadata.get("class") != "GaussianMixture":
+        raise ValueError(f"{name} holds a {metadata.get('class')!r}, not a GaussianMixture.")
+    if _digest(metadata, arrays) != metadata.get("sha256"):
+        raise ValueError(
+            f"{name} is corrupted: its contents do not match the digest recorded when it was "
+            "written. Save the model again with gmmfast.save."
+        )
+    try:
+        return _build_model(metadata, arrays)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{name} is not a consistent gmmfast model file: {exc!r}") from None
+
+
+def _build_model(metadata, arrays):
+    params = {name: metadata["params"][name] for name in _SCALAR_PARAMS}
+    random_state = metadata["random_state"]
+    if isinstance(random_state, dict):
+        state = np.random.RandomState()
+        state.set_state((
+            "MT19937", arrays.pop("random_state_keys"), random_state["pos"],
+            random_state["has_gauss"], random_state["cached"],
+        ))
+        random_state = state
+    for init in _INIT_ARRAYS:
+        params[init] = arrays.pop(init, None)
+    model = GaussianMixture(random_state=random_state, **params)
+
+    n_components, covariance_type = model.n_components, model.covariance_type
+    n_features = int(metadata["fitted"]["n_features_in_"])
+    if covariance_type not in COVARIANCE_TYPES:
+        raise ValueError(f"unknown covariance_type {covariance_type!r}")
+    covariance_shape = {
+        "full": (n_components, n_features, n_features),
+        "tied": (n_features, n_features),
+        "diag": (n_components, n_features),
+        "spherical": (n_components,),
+    }[covariance_type]
+    expected = {
+        "weights_": (n_components,),
+        "means_": (n_components, n_features),
+        "covariances_": covariance_shape,
+        "precisions_": covariance_shape,
+        "precisions_cholesky_": covariance_shape,
+    }
+    for attribute, shape in expected.items():
+        value = arrays[attribute]
+        if value.shape != shape or value.dtype not in (np.float32, np.float64):
+            raise ValueError(f"{attribute} has shape {value.shape}, dtype {value.dtype}")
+        setattr(model, attribute, value)
+    fitted = metadata["fitted"]
+    model.converged_ = bool(fitted["converged_"])
+    model.n_iter_ = int(fitted["n_iter_"])
+    model.lower_bound_ = float(fitted["lower_bound_"])
+    model.n_features_in_ = int(n_features)
+    model.lower_bounds_ = arrays["lower_bounds_"].tolist()
+    if "feature_names_in_" in arrays:
+        names = arrays["feature_names_in_"].astype(object)
+        if names.shape != (n_features,):
+            raise ValueError(f"feature_names_in_ has shape {names.shape}")
+        model.feature_names_in_ = names
+    return model

@@ -1,0 +1,199 @@
+"""Model files: saved and loaded without pickle, the same predictions to the bit."""
+
+import io
+import json
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+
+import gmmfast
+from gmmfast import GaussianMixture, GaussianMixtureIC, load, save
+
+from helpers import COVARIANCE_TYPES, DTYPES, ignore_convergence, make_blobs_data
+
+FITTED = ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_")
+
+
+def fitted_model(covariance_type="full", dtype=np.float64, **params):
+    X = make_blobs_data(600, 3).astype(dtype)
+    with ignore_convergence():
+        model = GaussianMixture(3, covariance_type=covariance_type, random_state=0,
+                                **params).fit(X)
+    return model, X
+
+
+def rewrite(path, change):
+    """Rewrite a model file as a valid archive after ``change(entries)`` edits its entries."""
+    with np.load(path, allow_pickle=False) as archive:
+        entries = {name: archive[name] for name in archive.files}
+    change(entries)
+    with open(path, "wb") as file:
+        np.savez(file, **entries)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_loaded_model_predicts_the_same_to_the_bit(covariance_type, dtype, tmp_path):
+    model, X = fitted_model(covariance_type, dtype)
+    save(model, tmp_path / "model.npz")
+    again = load(tmp_path / "model.npz")
+    assert type(again) is GaussianMixture
+    assert again.get_params() == model.get_params()
+    for name in FITTED:
+        expected = getattr(model, name)
+        assert getattr(again, name).dtype == expected.dtype
+        np.testing.assert_array_equal(getattr(again, name), expected)
+    assert again.converged_ == model.converged_ and again.n_iter_ == model.n_iter_
+    assert again.lower_bound_ == model.lower_bound_
+    assert again.lower_bounds_ == list(model.lower_bounds_)
+    assert again.n_features_in_ == 3
+    np.testing.assert_array_equal(again.predict(X), model.predict(X))
+    np.testing.assert_array_equal(again.predict_proba(X), model.predict_proba(X))
+    np.testing.assert_array_equal(again.score_samples(X), model.score_samples(X))
+    assert again.bic(X) == model.bic(X)
+
+
+def test_the_file_holds_no_python_objects(tmp_path):
+    model, _ = fitted_model()
+    save(model, tmp_path / "model.npz")
+    with np.load(tmp_path / "model.npz", allow_pickle=False) as archive:
+        for name in archive.files:
+            assert not archive[name].dtype.hasobject, name
+        metadata = json.loads(str(archive["metadata"]))
+    assert metadata["format"] == "gmmfast-model"
+    assert metadata["gmmfast_version"] == gmmfast.__version__
+    assert metadata["params"]["n_components"] == 3
+
+
+def test_path_is_kept_and_file_objects_work(tmp_path):
+    model, X = fitted_model("diag")
+    save(model, tmp_path / "model.gmm")
+    assert [p.name for p in tmp_path.iterdir()] == ["model.gmm"]
+    buffer = io.BytesIO()
+    save(model, buffer)
+    buffer.seek(0)
+    np.testing.assert_array_equal(load(buffer).predict_proba(X), model.predict_proba(X))
+
+
+def test_feature_names_initial_values_and_random_state_round_trip(tmp_path):
+    pd = pytest.importorskip("pandas")
+    X = pd.DataFrame(make_blobs_data(600, 2), columns=["height", "width"])
+    start = GaussianMixture(2, random_state=0).fit(X)
+    model = GaussianMixture(
+        2, covariance_type="tied", means_init=start.means_, weights_init=start.weights_,
+        precisions_init=start.precisions_.mean(axis=0),
+        random_state=np.random.RandomState(4),
+    ).fit(X)
+    save(model, tmp_path / "model.npz")
+    again = load(tmp_path / "model.npz")
+    np.testing.assert_array_equal(again.feature_names_in_, ["height", "width"])
+    assert again.feature_names_in_.dtype == object
+    np.testing.assert_array_equal(again.means_init, start.means_)
+    np.testing.assert_array_equal(again.predict(X), model.predict(X))
+    # The generator's state is kept: both draw the same samples.
+    np.testing.assert_array_equal(again.sample(20)[0], model.sample(20)[0])
+
+
+def test_warm_start_continues_from_a_loaded_model(tmp_path):
+    model, X = fitted_model("spherical", max_iter=3)
+    save(model, tmp_path / "model.npz")
+    again = load(tmp_path / "model.npz")
+    with ignore_convergence():
+        model.set_params(warm_start=True).fit(X)
+        again.set_params(warm_start=True).fit(X)
+    np.testing.assert_array_equal(again.means_, model.means_)
+
+
+def test_pickle_keeps_working(tmp_path):
+    model, X = fitted_model("tied")
+    save(model, tmp_path / "model.npz")
+    again = pickle.loads(pickle.dumps(load(tmp_path / "model.npz")))
+    np.testing.assert_array_equal(again.predict_proba(X), model.predict_proba(X))
+
+
+def test_refuses_a_newer_format(tmp_path):
+    model, _ = fitted_model()
+    path = tmp_path / "model.npz"
+    save(model, path)
+
+    def newer(entries):
+        metadata = json.loads(str(entries["metadata"]))
+        metadata.update(format_version=99, gmmfast_version="9.0.0")
+        entries["metadata"] = np.asarray(json.dumps(metadata))
+
+    rewrite(path, newer)
+    with pytest.raises(ValueError, match=r"gmmfast 9\.0\.0 in model file format 99.*Upgrade"):
+        load(path)
+
+
+@pytest.mark.parametrize("damage", ["means", "params", "flipped byte", "truncated"])
+def test_refuses_a_corrupted_file(tmp_path, damage):
+    model, _ = fitted_model()
+    path = tmp_path / "model.npz"
+    save(model, path)
+    if damage == "means":
+        rewrite(path, lambda entries: entries["means_"].__setitem__((0, 0), 1.0))
+    elif damage == "params":
+        def other_reg_covar(entries):
+            metadata = json.loads(str(entries["metadata"]))
+            metadata["params"]["reg_covar"] = 0.5
+            entries["metadata"] = np.asarray(json.dumps(metadata))
+        rewrite(path, other_reg_covar)
+    elif damage == "flipped byte":
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        path.write_bytes(bytes(data))
+    else:
+        path.write_bytes(path.read_bytes()[: 2 * path.stat().st_size // 3])
+    with pytest.raises(ValueError, match="corrupted"):
+        load(path)
+
+
+def test_refuses_files_that_are_not_models(tmp_path):
+    other = tmp_path / "other.npz"
+    np.savez(other, a=np.arange(3))
+    with pytest.raises(ValueError, match="not a gmmfast model file"):
+        load(other)
+    array = tmp_path / "array.npy"
+    np.save(array, np.arange(3))
+    with pytest.raises(ValueError, match="single array"):
+        load(array)
+    pickled = tmp_path / "model.pkl"
+    pickled.write_bytes(pickle.dumps(fitted_model()[0]))
+    with pytest.raises(ValueError, match="not a readable gmmfast model file"):
+        load(pickled)
+    text = tmp_path / "notes.npz"
+    text.write_text("not a model")
+    with pytest.raises(ValueError, match="not a readable gmmfast model file"):
+        load(text)
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "missing.npz")
+
+
+def test_an_archive_without_an_expected_entry_is_refused(tmp_path):
+    model, _ = fitted_model()
+    path = tmp_path / "model.npz"
+    save(model, path)
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+    assert "covariances_.npy" in names
+    rewrite(path, lambda entries: entries.pop("covariances_"))
+    with pytest.raises(ValueError, match="corrupted"):
+        load(path)
+
+
+def test_save_takes_a_fitted_gaussian_mixture(tmp_path):
+    with pytest.raises(NotFittedError):
+        save(GaussianMixture(), tmp_path / "model.npz")
+    with pytest.raises(TypeError, match="GaussianMixture"):
+        save(np.zeros(3), tmp_path / "model.npz")
+    X = make_blobs_data(300, 2)
+    search = GaussianMixtureIC(2, random_state=0).fit(X)
+    with pytest.raises(TypeError, match="best_estimator_"):
+        save(search, tmp_path / "model.npz")
+    save(search.best_estimator_, tmp_path / "model.npz")
+    np.testing.assert_array_equal(load(tmp_path / "model.npz").predict(X), search.predict(X))
+    assert not list(tmp_path.glob(".gmmfast-*")), "a temporary file was left behind"
