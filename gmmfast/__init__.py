@@ -12,6 +12,7 @@ except ImportError as exc:  # pragma: no cover - only in an unbuilt source tree
         "folder 'gmmfast/' does not shadow the installed package."
     ) from exc
 
+from . import plot
 from ._gaussian_mixture import GaussianMixture
 from ._io import load, save
 from ._parallel import parallel_info
@@ -19,5 +20,6 @@ from ._selection import GaussianMixtureIC
 from ._version import __version__
 
 __all__ = [
-    "GaussianMixture", "GaussianMixtureIC", "load", "parallel_info", "save", "__version__",
+    "GaussianMixture", "GaussianMixtureIC", "load", "parallel_info", "plot", "save",
+    "__version__",
 ]
