@@ -20,6 +20,7 @@ initialisation is exactly the in-memory one.
 """
 
 import math
+import sys
 
 import dask
 import dask.array as da
@@ -57,10 +58,11 @@ def _as_dask_array(X):
                 "chunks (for instance X.compute_chunk_sizes())."
             )
         return X, np.empty((0, X.shape[1]), dtype=X.dtype)
-    if hasattr(X, "to_dask_array") and hasattr(X, "columns"):
-        # A Dask DataFrame; its empty pandas meta frame carries names and dtypes.
+    dataframe = sys.modules.get("dask.dataframe")  # imported if X is a Dask DataFrame
+    if dataframe is not None and isinstance(X, dataframe.DataFrame):
+        # Its empty pandas meta frame carries the column names and dtypes.
         return X.to_dask_array(), X._meta
-    if hasattr(X, "to_dask_array"):
+    if dataframe is not None and isinstance(X, dataframe.Series):
         raise ValueError(
             "Expected 2-D data of shape (n_samples, n_features), got a Dask Series; "
             "use series.to_frame() for a single feature."
@@ -111,7 +113,7 @@ def _with_known_chunks(array, counts):
     if tuple(array.chunks[0]) == tuple(counts):
         return array
     return array.map_blocks(
-        _identity, chunks=(tuple(counts), array.chunks[1]), dtype=array.dtype
+        _identity, chunks=(tuple(counts),) + array.chunks[1:], dtype=array.dtype
     )
 
 
@@ -123,7 +125,8 @@ def _weight_array(sample_weight, counts):
     """
     n_samples = sum(counts)
     if dask.is_dask_collection(sample_weight):
-        if hasattr(sample_weight, "to_dask_array"):
+        dataframe = sys.modules.get("dask.dataframe")
+        if dataframe is not None and isinstance(sample_weight, dataframe.Series):
             sample_weight = sample_weight.to_dask_array()
         if not isinstance(sample_weight, da.Array) or sample_weight.ndim != 1:
             raise ValueError(
