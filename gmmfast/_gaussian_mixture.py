@@ -349,7 +349,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data, float32 or float64 (float32 is kept, not copied).
+            Training data, float32 or float64 (float32 is kept, not copied). A memory map
+            is read in place; a Dask array or DataFrame is fitted chunk by chunk on the
+            Dask workers.
         y : Ignored
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; an integer weight is the same as repeating the row.
@@ -375,6 +377,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Returns
         -------
         labels : ndarray of shape (n_samples,)
+            A lazy Dask array when X is a Dask array or DataFrame.
         """
         rows = self._fit(X, sample_weight)
         # Labels from the stored parameters, so that fit_predict(X) == fit(X).predict(X).
@@ -585,6 +588,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Returns
         -------
         labels : ndarray of shape (n_samples,)
+            A lazy Dask array when X is a Dask array or DataFrame.
         """
         if _is_dask_collection(X):
             from . import _dask
@@ -603,7 +607,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Returns
         -------
         resp : ndarray of shape (n_samples, n_components)
-            Rows sum to one; in the dtype of X.
+            Rows sum to one; in the dtype of X. A lazy Dask array for Dask input.
         """
         if _is_dask_collection(X):
             from . import _dask
@@ -622,7 +626,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Returns
         -------
         log_prob : ndarray of shape (n_samples,)
-            In the dtype of X. Low values flag rows the model finds unlikely.
+            In the dtype of X. Low values flag rows the model finds unlikely. A lazy
+            Dask array for Dask input.
         """
         if _is_dask_collection(X):
             from . import _dask
