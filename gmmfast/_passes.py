@@ -4,6 +4,7 @@ The Python side of ``_kernels``: lays the parameters out as the passes read them
 allocates their outputs. Knows nothing of estimators.
 """
 
+import copy
 import math
 
 import numpy as np
@@ -44,17 +45,22 @@ class PassArguments:
         self.shift = np.average(means, axis=0, weights=weights).astype(dtype)
         offsets = means - self.shift
         self.offsets = np.ascontiguousarray(offsets, dtype=dtype)
+        # Component index innermost (see src/_kernels.pyx): P_k[a, j] at [a, j*K + k],
+        # centre j of component k at [j, k].
         if covariance_type == "full":
-            precision = chol.transpose(1, 0, 2).reshape(n_features, -1)
+            precision = chol.transpose(1, 2, 0).reshape(n_features, -1)
             centers = np.einsum("kd,kde->ke", offsets, chol)
         elif covariance_type == "tied":
             precision = chol
             centers = offsets @ chol
+        elif covariance_type == "diag":
+            precision = chol.T
+            centers = offsets
         else:
             precision = chol
             centers = offsets
         self.precision = np.ascontiguousarray(precision, dtype=dtype).ravel()
-        self.centers = np.ascontiguousarray(centers, dtype=dtype)
+        self.centers = np.ascontiguousarray(centers.T, dtype=dtype)
         with np.errstate(divide="ignore"):
             log_weights = np.log(weights)
         self.log_norm = np.ascontiguousarray(
@@ -65,6 +71,13 @@ class PassArguments:
         )
         # The points the statistics are centred on, as the compiled pass sees them.
         self.base = self.offsets.astype(np.float64) + self.shift.astype(np.float64)
+
+    def centred_on(self, points):
+        """The same model, with the statistics taken around ``points`` (K, D) instead."""
+        other = copy.copy(self)
+        other.offsets = np.ascontiguousarray(points - self.shift, dtype=self.shift.dtype)
+        other.base = other.offsets.astype(np.float64) + self.shift.astype(np.float64)
+        return other
 
 
 def s2_shape(covariance_type, n_components, n_features):

@@ -27,6 +27,47 @@ import numpy as np
 
 cdef extern from *:
     """
+    #include <stdint.h>
+    #include <string.h>
+
+    /* exp(x) for x <= 0 to about one ulp, without branches or calls so that loops over it
+       vectorise: x = n ln2 + r with |r| <= ln2 / 2 (ln2 in two parts, so n ln2 is exact),
+       exp(r) by its Taylor series to r^13 (remainder below 1e-17), and 2^n written into the
+       exponent bits. Below -708 the result would be subnormal: 0 is returned. */
+    #if defined(_MSC_VER)
+    #define GMMFAST_INLINE static __forceinline
+    #else
+    #define GMMFAST_INLINE static inline __attribute__((always_inline))
+    #endif
+    GMMFAST_INLINE double gmmfast_exp(double x) {
+        const double shifter = 6755399441055744.0;  /* 1.5 * 2^52: adding it rounds to int */
+        double xc = x < -708.0 ? -708.0 : x;
+        double t = xc * 1.4426950408889634 + shifter;
+        double n = t - shifter;
+        double r = (xc - n * 6.93147180369123816490e-01) - n * 1.90821492927058770002e-10;
+        double p = 1.0 / 6227020800.0;
+        p = p * r + 1.0 / 479001600.0;
+        p = p * r + 1.0 / 39916800.0;
+        p = p * r + 1.0 / 3628800.0;
+        p = p * r + 1.0 / 362880.0;
+        p = p * r + 1.0 / 40320.0;
+        p = p * r + 1.0 / 5040.0;
+        p = p * r + 1.0 / 720.0;
+        p = p * r + 1.0 / 120.0;
+        p = p * r + 1.0 / 24.0;
+        p = p * r + 1.0 / 6.0;
+        p = p * r + 0.5;
+        p = p * r + 1.0;
+        p = p * r + 1.0;
+        int64_t bits, shifter_bits;
+        memcpy(&bits, &t, sizeof bits);
+        memcpy(&shifter_bits, &shifter, sizeof shifter_bits);
+        bits = (bits - shifter_bits + 1023) << 52;  /* the low bits of t hold n */
+        double scale;
+        memcpy(&scale, &bits, sizeof scale);
+        return x < -708.0 ? 0.0 : p * scale;
+    }
+
     #ifdef _OPENMP
     #include <omp.h>
     #define GMMFAST_OPENMP 1
@@ -38,6 +79,17 @@ cdef extern from *:
     """
     int GMMFAST_OPENMP
     int gmmfast_max_threads() noexcept nogil
+    double gmmfast_exp(double) noexcept nogil
+
+
+def exp_values(double[::1] x):
+    """The passes' exponential, element-wise into a new array (for tests)."""
+    out = np.empty(x.shape[0])
+    cdef double[::1] view = out
+    cdef Py_ssize_t i
+    for i in range(x.shape[0]):
+        view[i] = gmmfast_exp(x[i])
+    return out
 
 
 # Covariance type codes shared with the Python layer.
@@ -115,6 +167,22 @@ cdef inline void _gemm_rowmajor(int m, int n, int k, const floating *a, int lda,
               &zero, c, &ldc)
 
 
+cdef inline void _gemm_tn_rowmajor(int m, int n, int k, const floating *a, int lda,
+                                   const floating *b, int ldb, floating *c,
+                                   int ldc) noexcept nogil:
+    """C (m x n) = A^T @ B for A (k x m) and B (k x n), all row-major."""
+    cdef char no = b'N'
+    cdef char yes = b'T'
+    cdef floating one = 1.0
+    cdef floating zero = 0.0
+    if floating is float:
+        sgemm(&no, &yes, &n, &m, &k, &one, <float *> b, &ldb, <float *> a, &lda,
+              &zero, c, &ldc)
+    else:
+        dgemm(&no, &yes, &n, &m, &k, &one, <double *> b, &ldb, <double *> a, &lda,
+              &zero, c, &ldc)
+
+
 cdef inline void _gram_rowmajor(int m, int d, const floating *a, floating *c) noexcept nogil:
     """Lower triangle (row-major) of C (d x d) = A^T A for A (m x d) row-major."""
     cdef char uplo = b'U'
@@ -145,118 +213,171 @@ cdef void _block_log_prob(
         const floating *z,                   # IN  rows x D, X - shift
         Py_ssize_t rows, Py_ssize_t n_features, Py_ssize_t n_components,
         int covariance_code,
-        const floating[::1] precision,       # IN  stacked P_k: D x (K*D) | D x D | K*D | K
-        const floating[:, ::1] centers,      # IN  (mu_k - shift) P_k for full/tied, else mu_k - shift
-        const double[::1] log_norm,          # IN  log w_k + log det P_k - D/2 log(2 pi)
-        floating *product,                   # TMP rows x (K*D) for full, rows x D for tied
+        const floating[::1] precision,       # IN  full: D x (D*K), column j*K + k = P_k[:, j]
+                                             #     tied: D x D; diag: D x K (p_k[j] at j*K + k);
+                                             #     spherical: K
+        const floating[:, ::1] centers,      # IN  D x K: (mu_k - shift) P_k for full/tied,
+                                             #     else mu_k - shift, component innermost
+        const double[::1] log_norm,          # IN  K: log w_k + log det P_k - D/2 log(2 pi)
+        floating *product,                   # TMP rows x (D*K) for full, rows x D for tied
         double *log_prob) noexcept nogil:    # OUT rows x K, log p(x_i, k)
+    # Every inner loop runs over the components k, which are independent: the sums of
+    # squares over the features j build up in K separate accumulators (log_prob's row),
+    # so the loop vectorises without reassociating any sum.
     cdef Py_ssize_t i, k, j, width
-    cdef double maha, diff, scale
+    cdef double diff, scale
+    cdef double *acc
+    cdef const floating *y
+    cdef const floating *c
+    cdef const floating *p
     if covariance_code == FULL or covariance_code == TIED:
-        # Z P for all components at once: Z @ [P_1 | P_2 | ... | P_K].
+        # Z P for all components at once: Z @ [P_1 | ... | P_K], columns interleaved by k.
         width = n_features * n_components if covariance_code == FULL else n_features
         _gemm_rowmajor(<int> rows, <int> width, <int> n_features, z, <int> n_features,
                        &precision[0], <int> width, product, <int> width)
-        for i in range(rows):
+    for i in range(rows):
+        acc = &log_prob[i * n_components]
+        for k in range(n_components):
+            acc[k] = 0.0
+        for j in range(n_features):
+            c = &centers[j, 0]
+            if covariance_code == FULL:
+                y = &product[i * n_features * n_components + j * n_components]
+                for k in range(n_components):
+                    diff = y[k] - c[k]
+                    acc[k] += diff * diff
+            elif covariance_code == TIED:
+                scale = product[i * n_features + j]
+                for k in range(n_components):
+                    diff = scale - c[k]
+                    acc[k] += diff * diff
+            elif covariance_code == DIAG:
+                scale = z[i * n_features + j]
+                p = &precision[j * n_components]
+                for k in range(n_components):
+                    diff = (scale - c[k]) * p[k]
+                    acc[k] += diff * diff
+            else:
+                scale = z[i * n_features + j]
+                for k in range(n_components):
+                    diff = scale - c[k]
+                    acc[k] += diff * diff
+        if covariance_code == SPHERICAL:
             for k in range(n_components):
-                maha = 0.0
-                if covariance_code == FULL:
-                    for j in range(n_features):
-                        diff = product[i * width + k * n_features + j] - centers[k, j]
-                        maha = maha + diff * diff
-                else:
-                    for j in range(n_features):
-                        diff = product[i * width + j] - centers[k, j]
-                        maha = maha + diff * diff
-                log_prob[i * n_components + k] = log_norm[k] - 0.5 * maha
-    elif covariance_code == DIAG:
-        for i in range(rows):
+                acc[k] = log_norm[k] - 0.5 * acc[k] * precision[k] * precision[k]
+        else:
             for k in range(n_components):
-                maha = 0.0
-                for j in range(n_features):
-                    diff = (z[i * n_features + j] - centers[k, j]) * precision[k * n_features + j]
-                    maha = maha + diff * diff
-                log_prob[i * n_components + k] = log_norm[k] - 0.5 * maha
-    else:
-        for i in range(rows):
-            for k in range(n_components):
-                maha = 0.0
-                for j in range(n_features):
-                    diff = z[i * n_features + j] - centers[k, j]
-                    maha = maha + diff * diff
-                scale = precision[k]
-                log_prob[i * n_components + k] = log_norm[k] - 0.5 * maha * scale * scale
+                acc[k] = log_norm[k] - 0.5 * acc[k]
 
 
 cdef inline double _normalise_row(double *row, Py_ssize_t n_components) noexcept nogil:
-    """Turn log p(x, k) into responsibilities in place; return log p(x) = logsumexp_k."""
+    """Turn log p(x, k) into responsibilities in place; return log p(x) = logsumexp_k.
+
+    With m = max_k log p(x, k): e_k = exp(log p(x, k) - m), r_k = e_k / sum e, and
+    log p(x) = m + log sum e -- one exponential per component.
+    """
     cdef Py_ssize_t k
-    cdef double top = -INFINITY, total = 0.0, log_total
+    cdef double top = -INFINITY, total = 0.0
     for k in range(n_components):
         if row[k] > top:
             top = row[k]
     if top == -INFINITY:
-        # p(x) underflows for every component: hand the row to the nearest one.
+        # p(x) underflows for every component: hand the row to the first one.
         for k in range(n_components):
             row[k] = 0.0
         row[0] = 1.0
         return -INFINITY
     for k in range(n_components):
-        total = total + exp(row[k] - top)
-    log_total = top + log(total)
+        row[k] = gmmfast_exp(row[k] - top)
     for k in range(n_components):
-        row[k] = exp(row[k] - log_total)
-    return log_total
+        total = total + row[k]
+    for k in range(n_components):
+        row[k] = row[k] / total
+    return top + log(total)
 
 
 cdef void _accumulate_block(
         const floating *z,                   # IN  rows x D, X - shift
         Py_ssize_t rows, Py_ssize_t n_features, Py_ssize_t n_components,
         int covariance_code,
-        const double *resp,                  # IN  rows x K responsibilities
+        double *resp,                        # INOUT rows x K responsibilities, weighted in place
         const double *weight,                # IN  rows sample weights, or NULL for ones
-        const floating[:, ::1] offsets,      # IN  mu_k - shift
+        const floating[:, ::1] offsets,      # IN  K x D, o_k = mu_k - shift
+        floating *resp_copy,                 # TMP rows x K
         floating *scaled,                    # TMP rows x D
-        floating *gram,                      # TMP D x D
+        floating *small,                     # TMP max(D*D, K*D)
+        double *block_s0,                    # TMP K
         double *s0, double *s1, double *s2) noexcept nogil:   # INOUT group sums
+    # With v_ik = w_i r_ik and z_i = x_i - shift:
+    #   s0_k += sum_i v_ik
+    #   s1_k += sum_i v_ik (z_i - o_k) = (V^T Z)_k - s0_k o_k     (one product for all k)
+    #   s2_k += sum_i v_ik (z_i - o_k)(z_i - o_k)^T               (around o_k, not raw moments)
+    # For full and tied, s2_k is the Gram matrix of the rows sqrt(v_ik) (z_i - o_k).
     cdef Py_ssize_t i, k, a, b, n_used
     cdef double v, diff, root
     cdef double *s2k
+    cdef double *row
+    cdef const floating *o
+    cdef const floating *resp_matrix
+    if weight != NULL:
+        for i in range(rows):
+            row = &resp[i * n_components]
+            for k in range(n_components):
+                row[k] = row[k] * weight[i]
     for k in range(n_components):
-        if covariance_code == FULL:
-            s2k = s2 + k * n_features * n_features
-        elif covariance_code == TIED:
-            s2k = s2
-        else:
-            s2k = s2 + k * n_features
+        block_s0[k] = 0.0
+    for i in range(rows):
+        row = &resp[i * n_components]
+        for k in range(n_components):
+            block_s0[k] += row[k]
+
+    if floating is double:
+        resp_matrix = resp
+    else:
+        for i in range(rows * n_components):
+            resp_copy[i] = <floating> resp[i]
+        resp_matrix = resp_copy
+    _gemm_tn_rowmajor(<int> n_components, <int> n_features, <int> rows,
+                      resp_matrix, <int> n_components, z, <int> n_features,
+                      small, <int> n_features)
+    for k in range(n_components):
+        s0[k] += block_s0[k]
+        o = &offsets[k, 0]
+        for a in range(n_features):
+            s1[k * n_features + a] += small[k * n_features + a] - block_s0[k] * o[a]
+
+    if covariance_code == DIAG or covariance_code == SPHERICAL:
+        for i in range(rows):
+            for k in range(n_components):
+                v = resp[i * n_components + k]
+                if v == 0.0:
+                    continue
+                o = &offsets[k, 0]
+                s2k = s2 + k * n_features
+                for a in range(n_features):
+                    diff = z[i * n_features + a] - o[a]
+                    s2k[a] += v * diff * diff
+        return
+
+    for k in range(n_components):
+        s2k = s2 + k * n_features * n_features if covariance_code == FULL else s2
+        o = &offsets[k, 0]
         n_used = 0
         for i in range(rows):
             v = resp[i * n_components + k]
-            if weight != NULL:
-                v = v * weight[i]
             if v == 0.0:
                 continue
-            s0[k] += v
-            if covariance_code == FULL or covariance_code == TIED:
-                # Row of sqrt(v) (x_i - mu_k) for the rank-rows update below.
-                root = sqrt(v)
-                for a in range(n_features):
-                    diff = z[i * n_features + a] - offsets[k, a]
-                    s1[k * n_features + a] += v * diff
-                    scaled[n_used * n_features + a] = <floating> (root * diff)
-                n_used += 1
-            else:
-                for a in range(n_features):
-                    diff = z[i * n_features + a] - offsets[k, a]
-                    s1[k * n_features + a] += v * diff
-                    s2k[a] += v * diff * diff
+            root = sqrt(v)
+            for a in range(n_features):
+                scaled[n_used * n_features + a] = <floating> (root * (z[i * n_features + a] - o[a]))
+            n_used += 1
         if n_used > 0:
-            _gram_rowmajor(<int> n_used, <int> n_features, scaled, gram)
+            _gram_rowmajor(<int> n_used, <int> n_features, scaled, small)
             for a in range(n_features):
                 for b in range(a + 1):
-                    s2k[a * n_features + b] += gram[a * n_features + b]
+                    s2k[a * n_features + b] += small[a * n_features + b]
                     if b < a:
-                        s2k[b * n_features + a] += gram[a * n_features + b]
+                        s2k[b * n_features + a] += small[a * n_features + b]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -275,7 +396,7 @@ def statistics_pass(
         const double[::1] sample_weight,     # IN  N, or empty for ones
         const floating[::1] shift,           # IN  D, a centre for the log-density products
         const floating[::1] precision,       # IN  see _block_log_prob
-        const floating[:, ::1] centers,      # IN  K x D, see _block_log_prob
+        const floating[:, ::1] centers,      # IN  D x K, see _block_log_prob
         const double[::1] log_norm,          # IN  K
         const floating[:, ::1] offsets,      # IN  K x D, mu_k - shift
         int covariance_code,
@@ -301,7 +422,9 @@ def statistics_pass(
     cdef floating *z
     cdef floating *product
     cdef floating *scaled
-    cdef floating *gram
+    cdef floating *small
+    cdef floating *resp_copy
+    cdef double *block_s0
     cdef double *log_prob
     cdef const double *w
 
@@ -324,7 +447,10 @@ def statistics_pass(
         z = <floating *> malloc(rows * n_features * sizeof(floating))
         product = <floating *> malloc(rows * width * sizeof(floating))
         scaled = <floating *> malloc(rows * n_features * sizeof(floating))
-        gram = <floating *> malloc(n_features * n_features * sizeof(floating))
+        small = <floating *> malloc(n_features * max(n_features, n_components)
+                                    * sizeof(floating))
+        resp_copy = <floating *> malloc(rows * n_components * sizeof(floating))
+        block_s0 = <double *> malloc(n_components * sizeof(double))
         log_prob = <double *> malloc(rows * n_components * sizeof(double))
         for g in prange(n_groups, schedule='dynamic'):
             for blk in range(g * n_blocks // n_groups, (g + 1) * n_blocks // n_groups):
@@ -352,12 +478,14 @@ def statistics_pass(
                             ll = ll + _normalise_row(&log_prob[i * n_components], n_components)
                     part_ll[g] += ll
                 _accumulate_block(z, end - start, n_features, n_components, covariance_code,
-                                  log_prob, w, offsets, scaled, gram,
+                                  log_prob, w, offsets, resp_copy, scaled, small, block_s0,
                                   &part_s0[g, 0], &part_s1[g, 0], &part_s2[g, 0])
         free(z)
         free(product)
         free(scaled)
-        free(gram)
+        free(small)
+        free(resp_copy)
+        free(block_s0)
         free(log_prob)
 
     # Ordered reduction over groups.
@@ -380,7 +508,7 @@ def evaluate_pass(
         const floating[:, :] X,              # IN  N x D, any strides
         const floating[::1] shift,           # IN  D
         const floating[::1] precision,       # IN  see _block_log_prob
-        const floating[:, ::1] centers,      # IN  K x D
+        const floating[:, ::1] centers,      # IN  D x K, see _block_log_prob
         const double[::1] log_norm,          # IN  K
         int covariance_code,
         Py_ssize_t[::1] labels,              # OUT N argmax_k log p(x, k), or empty
@@ -389,7 +517,7 @@ def evaluate_pass(
         int n_threads=0):
     """Per-sample outputs of the model; each output is written only if it is non-empty."""
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
-    cdef Py_ssize_t n_components = centers.shape[0]
+    cdef Py_ssize_t n_components = centers.shape[1]
     cdef Py_ssize_t rows, n_blocks, n_groups, blk, start, end, i, k, best, width
     cdef bint want_labels = labels.shape[0] > 0
     cdef bint want_resp = resp.shape[0] > 0

@@ -231,3 +231,19 @@ def test_fit_allocates_nothing_of_the_size_of_x():
         tracemalloc.stop()
     # X is 12.8 MB; one N x K or N x D array would be at least 1.6 MB (labels: 8 bytes x N).
     assert peak < 2 * 1024 * 1024, peak
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_start_far_from_the_data_matches_scikit_learn(covariance_type):
+    # The first M-step moves the means by ~1e5 standard deviations: a one-pass update
+    # around the old means would cancel almost every digit of the new covariances.
+    X = make_blobs_data(n_samples=2000, n_features=2, random_state=4)
+    kwargs = dict(n_components=N_COMPONENTS, covariance_type=covariance_type, max_iter=8,
+                  tol=0.0, **initial_parameters(X, covariance_type))
+    kwargs["means_init"] = kwargs["means_init"] + 1e5
+    kwargs["precisions_init"] = np.asarray(kwargs["precisions_init"]) * 1e-10
+    with ignore_convergence():
+        ours = GaussianMixture(**kwargs).fit(X)
+        ref = SkGaussianMixture(**kwargs).fit(X)
+    np.testing.assert_allclose(ours.lower_bounds_, ref.lower_bounds_, rtol=1e-7)
+    np.testing.assert_allclose(ours.covariances_, ref.covariances_, rtol=1e-6)
