@@ -1,8 +1,85 @@
-"""The ``gmmfast`` command line."""
+"""The ``gmmfast`` command line: demo, fit, select and predict."""
 
 import argparse
+import os
 import sys
 import time
+import warnings
+
+COVARIANCE_CHOICES = ["full", "tied", "diag", "spherical"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, with the way to the help."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _one_line(text):
+    return " ".join(str(text).split())
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"gmmfast: warning: {_one_line(message)}", file=sys.stderr)
+
+
+# -- shared pieces ----------------------------------------------------------------------------
+
+
+def _read_data(args):
+    from ._tables import parse_columns, read_table
+
+    X, names = read_table(
+        args.data, columns=parse_columns(args.columns), header=args.header,
+        delimiter=args.delimiter,
+    )
+    if getattr(args, "float32", False):
+        import numpy as np
+
+        X = X.astype(np.float32)
+    return X, names
+
+
+def _estimator_params(args):
+    return dict(
+        tol=args.tol, reg_covar=args.reg_covar, max_iter=args.max_iter, n_init=args.n_init,
+        init_params=args.init_params, random_state=args.random_state,
+    )
+
+
+def _print_model(model, X):
+    import numpy as np
+
+    names = getattr(model, "feature_names_in_", None)
+    shown = min(4, model.means_.shape[1])
+    header = ", ".join(str(n) for n in names[:shown]) if names is not None else (
+        f"first {shown} features" if model.means_.shape[1] > shown else "features")
+    print(f"component  weight   mean ({header})")
+    for k in np.argsort(-model.weights_):
+        mean = ", ".join(f"{v:7.3f}" for v in model.means_[k, :shown])
+        print(f"{k:9d}  {model.weights_[k]:.4f}   [{mean}]")
+
+
+def _save_plot(ax, path):
+    ax.figure.savefig(path, dpi=120, bbox_inches="tight")
+    print(f"picture: {path}")
+
+
+def _matplotlib_available():
+    import importlib.util
+
+    return importlib.util.find_spec("matplotlib") is not None
+
+
+def _use_agg():
+    """Draw off-screen: the command line writes picture files and never opens a window."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+
+# -- demo -------------------------------------------------------------------------------------
 
 
 def _demo(args):
@@ -32,35 +109,368 @@ def _demo(args):
         f"fit: {elapsed:.3f} s, {model.n_iter_} EM iterations, converged={model.converged_}, "
         f"lower bound {model.lower_bound_:.6f}, BIC {model.bic(X):.1f}"
     )
-    print("component  weight   mean (first 4 features)")
-    for k in np.argsort(-model.weights_):
-        mean = ", ".join(f"{v:7.3f}" for v in model.means_[k, :4])
-        print(f"{k:9d}  {model.weights_[k]:.4f}   [{mean}]")
+    _print_model(model, X)
     if args.n_components == len(np.unique(truth)):
         from sklearn.metrics import adjusted_rand_score
 
         print(f"agreement with the true clusters (adjusted Rand index): "
               f"{adjusted_rand_score(truth, labels):.4f}")
+    if args.plot:
+        _use_agg()
+        from . import plot
+
+        _save_plot(plot.ellipses(model, X, features=args.plot_features), args.plot)
+    elif _matplotlib_available():
+        print("picture: add --plot demo.png to draw the clusters and their ellipses")
     return 0
 
 
+# -- fit --------------------------------------------------------------------------------------
+
+
+def _fit(args):
+    import numpy as np
+
+    from . import GaussianMixture, save
+
+    X, names = _read_data(args)
+    model = GaussianMixture(
+        n_components=args.n_components, covariance_type=args.covariance_type,
+        **_estimator_params(args),
+    )
+    print(f"data: {X.shape[0]:,} rows x {X.shape[1]} features ({X.dtype}) from {args.data}")
+    start = time.perf_counter()
+    model.fit(X)
+    elapsed = time.perf_counter() - start
+    print(
+        f"fit: {elapsed:.3f} s, {model.n_components} components, covariance_type="
+        f"{model.covariance_type!r}, {model.n_iter_} EM iterations, converged="
+        f"{model.converged_}"
+    )
+    print(f"lower bound {model.lower_bound_:.6f}, BIC {model.bic(X):.1f}, "
+          f"AIC {model.aic(X):.1f}")
+    if names is not None:
+        model.feature_names_in_ = np.asarray(names, dtype=object)
+    _print_model(model, X)
+    save(model, args.output)
+    print(f"model saved to {args.output}")
+    if args.plot:
+        _use_agg()
+        from . import plot
+
+        _save_plot(plot.ellipses(model, X, features=args.plot_features), args.plot)
+    return 0
+
+
+# -- select -----------------------------------------------------------------------------------
+
+
+def parse_n_components(text):
+    """'1-10' -> range(1, 11); '2,4,8' and '2-4,8' -> lists; 'N' alone -> 1..N."""
+    text = text.strip()
+    try:
+        if text.isdigit():
+            return range(1, int(text) + 1)
+        values = []
+        for item in text.split(","):
+            low, dash, high = item.strip().partition("-")
+            if dash:
+                values.extend(range(int(low), int(high) + 1))
+            else:
+                values.append(int(low))
+    except ValueError:
+        values = None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(
+            f"invalid --n-components {text!r}: give N (for 1 to N), a range such as 1-10, "
+            "or a list such as 2,4,8 (all at least 1)"
+        )
+    return values
+
+
+def parse_covariance_types(text):
+    """'all', one type, or a comma-separated list of types."""
+    types = [item.strip() for item in text.split(",")]
+    if types == ["all"]:
+        return "all"
+    for value in types:
+        if value not in COVARIANCE_CHOICES:
+            raise argparse.ArgumentTypeError(
+                f"invalid covariance type {value!r}: choose from "
+                f"{', '.join(COVARIANCE_CHOICES)}, a comma-separated list of them, or all"
+            )
+    return types
+
+
+def _format_table(results, best_index, criterion):
+    columns = [
+        ("n_components", "{:d}"), ("covariance_type", "{}"), ("bic", "{:.2f}"),
+        ("aic", "{:.2f}"), ("lower_bound", "{:.6f}"), ("n_iter", "{:d}"),
+        ("converged", "{}"), ("fit_time", "{:.3f}"),
+    ]
+    cells = [[name for name, _ in columns] + [""]]
+    for i in range(len(results["bic"])):
+        row = [fmt.format(results[name][i].item()) for name, fmt in columns]
+        cells.append(row + [f"<- best {criterion.upper()}" if i == best_index else ""])
+    widths = [max(len(row[j]) for row in cells) for j in range(len(columns))]
+    lines = []
+    for row in cells:
+        left = "  ".join(
+            cell.ljust(width) if j == 1 else cell.rjust(width)
+            for j, (cell, width) in enumerate(zip(row, widths))
+        )
+        lines.append(f"{left}  {row[-1]}".rstrip())
+    return "\n".join(lines)
+
+
+def _select(args):
+    import numpy as np
+
+    from . import GaussianMixtureIC, save
+
+    X, names = _read_data(args)
+    search = GaussianMixtureIC(
+        n_components=args.n_components, covariance_type=args.covariance_type,
+        criterion=args.criterion, **_estimator_params(args),
+    )
+    print(f"data: {X.shape[0]:,} rows x {X.shape[1]} features ({X.dtype}) from {args.data}")
+    start = time.perf_counter()
+    search.fit(X)
+    elapsed = time.perf_counter() - start
+    n_candidates = len(search.results_["bic"])
+    print(f"search: {n_candidates} candidates in {elapsed:.3f} s")
+    print(_format_table(search.results_, search.best_index_, search.criterion))
+    best = search.best_estimator_
+    if names is not None:
+        best.feature_names_in_ = np.asarray(names, dtype=object)
+    print(
+        f"best: {search.n_components_} components, covariance_type="
+        f"{search.covariance_type_!r}, {search.criterion.upper()} {search.criterion_:.2f}"
+    )
+    if args.output:
+        save(best, args.output)
+        print(f"model saved to {args.output}")
+    if args.plot:
+        _use_agg()
+        from . import plot
+
+        _save_plot(plot.criterion(search), args.plot)
+    return 0
+
+
+# -- predict ----------------------------------------------------------------------------------
+
+
+def _predict(args):
+    import numpy as np
+
+    from . import load
+    from ._tables import column_names, parse_columns, read_table
+
+    model = load(args.model)
+    columns = parse_columns(args.columns)
+    model_names = getattr(model, "feature_names_in_", None)
+    if (columns is None and model_names is not None
+            and column_names(args.data, args.header, args.delimiter) is not None):
+        # The model's columns, found by name, in the model's order.
+        columns = list(model_names)
+    X, _ = read_table(args.data, columns=columns, header=args.header,
+                      delimiter=args.delimiter)
+    if X.shape[1] != model.n_features_in_:
+        raise ValueError(
+            f"{args.data} gives {X.shape[1]} column(s) but the model takes "
+            f"{model.n_features_in_}; choose them with --columns."
+        )
+    X = np.asarray(X, dtype=model.means_.dtype)
+    with warnings.catch_warnings():
+        # Columns were matched to the model's features above, by name or by position.
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        if args.proba:
+            values, fmt = model.predict_proba(X), f"%.{args.precision}g"
+        elif args.score:
+            values, fmt = model.score_samples(X), f"%.{args.precision}g"
+        else:
+            values, fmt = model.predict(X), "%d"
+    if args.output:
+        with open(args.output, "w") as file:
+            np.savetxt(file, values, fmt=fmt, delimiter=",")
+        print(f"{len(values):,} rows written to {args.output}", file=sys.stderr)
+    else:
+        np.savetxt(sys.stdout, values, fmt=fmt, delimiter=",")
+        sys.stdout.flush()
+    return 0
+
+
+# -- the parser -------------------------------------------------------------------------------
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _plot_features(text):
+    from ._tables import parse_columns
+
+    features = parse_columns(text)
+    if len(features) != 2:
+        raise argparse.ArgumentTypeError(f"expected two features such as 0,1, got {text!r}")
+    return tuple(features)
+
+
+def _data_options():
+    options = argparse.ArgumentParser(add_help=False)
+    group = options.add_argument_group("data")
+    group.add_argument(
+        "--columns", metavar="COLS",
+        help="comma-separated column names (from the header row) or 0-based indices; "
+             "default: all columns",
+    )
+    header = group.add_mutually_exclusive_group()
+    header.add_argument("--header", dest="header", action="store_true", default=None,
+                        help="text files: the first line names the columns")
+    header.add_argument("--no-header", dest="header", action="store_false",
+                        help="text files: the first line is data (default: a first line "
+                             "with a field that is not a number is a header)")
+    group.add_argument("--delimiter", metavar="CHAR",
+                       help="text files: field separator (default: tab for .tsv, else comma)")
+    return options
+
+
+def _fit_options():
+    options = argparse.ArgumentParser(add_help=False)
+    group = options.add_argument_group("EM")
+    group.add_argument("--max-iter", type=int, default=100, help="EM iterations at most "
+                       "(default 100)")
+    group.add_argument("--n-init", type=_positive_int, default=1,
+                       help="initialisations, the best kept (default 1)")
+    group.add_argument("--tol", type=float, default=1e-3,
+                       help="convergence threshold on the lower bound (default 1e-3)")
+    group.add_argument("--reg-covar", type=float, default=1e-6,
+                       help="added to the covariance diagonals (default 1e-6)")
+    group.add_argument("--init-params", default="kmeans",
+                       choices=["kmeans", "k-means++", "random", "random_from_data"],
+                       help="initialisation (default kmeans)")
+    group.add_argument("--random-state", type=int, default=0,
+                       help="seed of the initialisation (default 0)")
+    group.add_argument("--float32", action="store_true", help="fit in float32")
+    return options
+
+
+FIT_EXAMPLES = """examples:
+  gmmfast fit data.csv --n-components 5 --output model.npz
+  gmmfast fit data.parquet --columns x,y,z --n-components 3 --covariance-type diag \\
+      --output model.npz --plot model.png
+"""
+
+SELECT_EXAMPLES = """examples:
+  gmmfast select data.csv --n-components 1-10
+  gmmfast select data.npy --n-components 2,4,8,16 --covariance-type all \\
+      --criterion aic --output best.npz --plot bic.png
+"""
+
+PREDICT_EXAMPLES = """examples:
+  gmmfast predict model.npz data.csv > labels.txt
+  gmmfast predict model.npz data.csv --proba --output proba.csv
+  gmmfast predict model.npz data.parquet --score | sort -g | head
+
+Each output line is one row of DATA: its label, its probabilities (comma-separated) or
+its log-density. A model fitted on named columns finds them by name in a file with a
+header row.
+"""
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="gmmfast", description="Gaussian mixture models fitted by EM, fast."
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
+    data, em = _data_options(), _fit_options()
+    raw = argparse.RawDescriptionHelpFormatter
+
     demo = commands.add_parser(
         "demo", help="fit a mixture to the built-in demo data and print the model and timing"
     )
     demo.add_argument("--n-samples", type=int, default=200_000, help="rows (default 200000)")
     demo.add_argument("--n-components", type=int, default=6, help="components (default 6)")
     demo.add_argument(
-        "--covariance-type", default="full", choices=["full", "tied", "diag", "spherical"]
+        "--covariance-type", default="full", choices=COVARIANCE_CHOICES
     )
     demo.add_argument("--float32", action="store_true", help="fit in float32")
     demo.add_argument("--random-state", type=int, default=0)
+    demo.add_argument("--plot", metavar="FILE",
+                      help="draw the rows and the components' ellipses to FILE (.png, .svg, "
+                           ".pdf; needs matplotlib)")
+    demo.add_argument("--plot-features", type=_plot_features, default=(0, 1),
+                      metavar="I,J", help="the two features drawn (default 0,1)")
     demo.set_defaults(handler=_demo)
+
+    fit = commands.add_parser(
+        "fit", parents=[data, em], epilog=FIT_EXAMPLES, formatter_class=raw,
+        help="fit a mixture to a data file and save the model",
+        description="Fit a Gaussian mixture to the rows of DATA and save it as a model file.",
+    )
+    fit.add_argument("data", metavar="DATA", help="a .csv/.tsv/.txt, .npy or .parquet file")
+    fit.add_argument("--n-components", "-k", type=_positive_int, required=True,
+                     metavar="K", help="number of components")
+    fit.add_argument("--covariance-type", default="full", choices=COVARIANCE_CHOICES,
+                     help="default full")
+    fit.add_argument("--output", "-o", required=True, metavar="MODEL.npz",
+                     help="where to save the fitted model")
+    fit.add_argument("--plot", metavar="FILE",
+                     help="draw the rows and the components' ellipses (needs matplotlib)")
+    fit.add_argument("--plot-features", type=_plot_features, default=(0, 1), metavar="I,J",
+                     help="the two features drawn, by index or name (default 0,1)")
+    fit.set_defaults(handler=_fit)
+
+    select = commands.add_parser(
+        "select", parents=[data, em], epilog=SELECT_EXAMPLES, formatter_class=raw,
+        help="choose the number of components and covariance type by BIC or AIC",
+        description="Fit a mixture for every candidate number of components and covariance "
+                    "type, print each one's BIC and AIC, and keep the best.",
+    )
+    select.add_argument("data", metavar="DATA", help="a .csv/.tsv/.txt, .npy or .parquet file")
+    select.add_argument("--n-components", "-k", type=parse_n_components, default="1-10",
+                        metavar="KS",
+                        help="candidates: N (1 to N), a range A-B, or a list A,B,C "
+                             "(default 1-10)")
+    select.add_argument("--covariance-type", type=parse_covariance_types, default="full",
+                        metavar="TYPES",
+                        help="full, tied, diag, spherical, a comma-separated list of them, "
+                             "or all (default full)")
+    select.add_argument("--criterion", default="bic", choices=["bic", "aic"],
+                        help="default bic")
+    select.add_argument("--output", "-o", metavar="MODEL.npz",
+                        help="where to save the best model")
+    select.add_argument("--plot", metavar="FILE",
+                        help="draw the criterion against the number of components "
+                             "(needs matplotlib)")
+    select.set_defaults(handler=_select)
+
+    predict = commands.add_parser(
+        "predict", parents=[data], epilog=PREDICT_EXAMPLES, formatter_class=raw,
+        help="labels, probabilities or log-densities of rows under a saved model",
+        description="Write one line per row of DATA: its most likely component, or with "
+                    "--proba its component probabilities, or with --score its log-density.",
+    )
+    predict.add_argument("model", metavar="MODEL.npz", help="a model file from fit or select")
+    predict.add_argument("data", metavar="DATA",
+                         help="a .csv/.tsv/.txt, .npy or .parquet file")
+    what = predict.add_mutually_exclusive_group()
+    what.add_argument("--proba", action="store_true",
+                      help="the probability of each component (comma-separated)")
+    what.add_argument("--score", action="store_true", help="the log-density log p(x)")
+    predict.add_argument("--output", "-o", metavar="FILE",
+                         help="write to FILE instead of the standard output")
+    predict.add_argument("--precision", type=_positive_int, default=10, metavar="DIGITS",
+                         help="significant digits of --proba and --score (default 10)")
+    predict.set_defaults(handler=_predict)
     return parser
 
 
@@ -68,11 +478,21 @@ def main(argv=None):
     """Entry point of the ``gmmfast`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return args.handler(args)
-    except (ValueError, TypeError, OSError) as exc:
-        print(f"gmmfast: error: {exc}", file=sys.stderr)
-        return 2
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            return args.handler(args)
+        except BrokenPipeError:
+            # The reader of the output went away (``| head``): stop quietly.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 1
+        except (ValueError, TypeError, OSError, ImportError) as exc:
+            print(f"gmmfast: error: {_one_line(exc)}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("gmmfast: interrupted", file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":
