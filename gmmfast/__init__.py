@@ -13,6 +13,7 @@ except ImportError as exc:  # pragma: no cover - only in an unbuilt source tree
     ) from exc
 
 from . import plot
+from ._config import show_config
 from ._gaussian_mixture import GaussianMixture
 from ._io import load, save
 from ._parallel import parallel_info
@@ -21,5 +22,6 @@ from ._version import __version__
 
 __all__ = [
     "GaussianMixture", "GaussianMixtureIC", "load", "parallel_info", "plot", "save",
+    "show_config",
     "__version__",
 ]
