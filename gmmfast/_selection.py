@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _passes
-from ._gaussian_mixture import COVARIANCE_TYPES, GaussianMixture
+from ._gaussian_mixture import COVARIANCE_TYPES, GaussianMixture, _is_dask_collection
 from ._rows import RESP_CHUNK_ROWS, InMemoryRows
 
 # The order of covariance_type="all": fewest parameters first, so that a tie in the
@@ -235,11 +235,13 @@ class GaussianMixtureIC(DensityMixin, BaseEstimator):
     --------
     >>> from sklearn.datasets import make_blobs
     >>> from gmmfast import GaussianMixtureIC
-    >>> X, _ = make_blobs(n_samples=1000, centers=4, random_state=0)
+    >>> X, _ = make_blobs(n_samples=400, centers=4, cluster_std=0.6, random_state=0)
     >>> search = GaussianMixtureIC(n_components=range(1, 8), covariance_type="all",
     ...                            random_state=0).fit(X)
     >>> search.n_components_, search.covariance_type_
-    (4, 'spherical')
+    (4, 'tied')
+    >>> int(search.results_["n_components"][search.best_index_])
+    4
     """
 
     _parameter_constraints: dict = {
@@ -291,7 +293,8 @@ class GaussianMixtureIC(DensityMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data, float32 or float64.
+            Training data, float32 or float64; or a Dask array or DataFrame, which every
+        candidate then fits chunk by chunk on the Dask workers.
         y : Ignored
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights, passed to every candidate and used in the criteria.
@@ -303,13 +306,17 @@ class GaussianMixtureIC(DensityMixin, BaseEstimator):
         self._validate_params()
         candidate_ks = _check_n_components(self.n_components)
         candidate_types = _check_covariance_types(self.covariance_type)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
-        if candidate_ks[-1] > X.shape[0]:
-            raise ValueError(
-                f"n_components goes up to {candidate_ks[-1]} but X has only {X.shape[0]} "
-                "rows; a mixture cannot have more components than rows."
-            )
-        if sample_weight is not None:
+        # Dask input goes to each candidate as it is: every fit, and the criteria, run
+        # chunk by chunk on the workers, and X is never gathered in memory.
+        in_memory = not _is_dask_collection(X)
+        if in_memory:
+            X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+            if candidate_ks[-1] > X.shape[0]:
+                raise ValueError(
+                    f"n_components goes up to {candidate_ks[-1]} but X has only "
+                    f"{X.shape[0]} rows; a mixture cannot have more components than rows."
+                )
+        if sample_weight is not None and in_memory:
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
@@ -385,8 +392,16 @@ class GaussianMixtureIC(DensityMixin, BaseEstimator):
         }
         self.best_index_ = int(np.argmin(self.results_[self.criterion]))
         self.best_estimator_ = models[self.best_index_].as_gaussian_mixture()
-        if hasattr(self, "feature_names_in_"):
-            self.best_estimator_.feature_names_in_ = self.feature_names_in_
+        if in_memory:
+            if hasattr(self, "feature_names_in_"):
+                self.best_estimator_.feature_names_in_ = self.feature_names_in_
+        else:
+            # The candidates checked the Dask input's columns; the search takes them over.
+            self.n_features_in_ = self.best_estimator_.n_features_in_
+            if hasattr(self.best_estimator_, "feature_names_in_"):
+                self.feature_names_in_ = self.best_estimator_.feature_names_in_
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
         self.n_components_ = int(self.results_["n_components"][self.best_index_])
         self.covariance_type_ = str(self.results_["covariance_type"][self.best_index_])
         self.criterion_ = float(self.results_[self.criterion][self.best_index_])
@@ -405,17 +420,23 @@ class GaussianMixtureIC(DensityMixin, BaseEstimator):
         if model is None:
             return dict(bic=np.inf, aic=np.inf, lower_bound=np.nan, n_iter=0,
                         converged=False, n_parameters=0)
+        summary = dict(
+            lower_bound=float(model.lower_bound_),
+            n_iter=int(model.n_iter_),
+            converged=bool(model.converged_),
+            n_parameters=model._n_parameters(),
+        )
+        if _is_dask_collection(X):
+            return dict(summary, bic=model.bic(X, sample_weight=sample_weight),
+                        aic=model.aic(X, sample_weight=sample_weight))
         n = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
         log_likelihood = model.score(X, sample_weight=sample_weight)
         n_parameters = model._n_parameters()
         return dict(
+            summary,
             # -2 log L + p log n and -2 log L + 2 p, in the order GaussianMixture uses.
             bic=-2 * log_likelihood * n + n_parameters * math.log(n),
             aic=-2 * log_likelihood * n + 2 * n_parameters,
-            lower_bound=float(model.lower_bound_),
-            n_iter=int(model.n_iter_),
-            converged=bool(model.converged_),
-            n_parameters=n_parameters,
         )
 
     def fit_predict(self, X, y=None, sample_weight=None):

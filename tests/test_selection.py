@@ -285,3 +285,23 @@ def test_pickle_and_clone():
     assert fresh.get_params() == search.get_params()
     with pytest.raises(NotFittedError):
         fresh.predict(X)
+
+
+def test_dask_input_is_fitted_chunk_by_chunk_like_each_candidate_alone():
+    da = pytest.importorskip("dask.array")
+    dask = pytest.importorskip("dask")
+    X = make_blobs_data(2000, 3)
+    chunked = da.from_array(X, chunks=(700, 3))
+    with dask.config.set(scheduler="threads"), ignore_convergence():
+        search = GaussianMixtureIC([2, 3], covariance_type=["diag", "full"],
+                                   random_state=0).fit(chunked)
+        for i, (k, covariance_type) in enumerate(zip(search.results_["n_components"],
+                                                      search.results_["covariance_type"])):
+            alone = GaussianMixture(int(k), covariance_type=str(covariance_type),
+                                    random_state=0).fit(chunked)
+            assert search.results_["lower_bound"][i] == alone.lower_bound_
+            assert search.results_["bic"][i] == alone.bic(chunked)
+        labels = search.predict(chunked)
+    assert (search.n_components_, search.covariance_type_) == (3, "full")
+    assert search.n_features_in_ == 3
+    np.testing.assert_array_equal(labels.compute(), search.predict(X))
