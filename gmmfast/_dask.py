@@ -210,7 +210,7 @@ def _chunk_summary(block):
 
 
 def _weight_summary(weight, n_rows):
-    """(rows, positive weights, all finite, smallest weight) of a chunk of sample_weight."""
+    """(positive weights, all finite, smallest weight) of a chunk of sample_weight."""
     weight = np.asarray(weight, dtype=np.float64)
     if weight.shape != (n_rows,):
         raise ValueError(

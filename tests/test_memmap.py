@@ -110,3 +110,23 @@ def test_memmap_streamed_through_dask(tmp_path):
     ref = fit(X, **kwargs)
     np.testing.assert_allclose(ours.lower_bounds_, ref.lower_bounds_, rtol=1e-9)
     np.testing.assert_allclose(ours.covariances_, ref.covariances_, rtol=1e-9)
+
+
+def test_memmap_through_dask_memory_does_not_grow_with_rows(tmp_path, monkeypatch):
+    da = pytest.importorskip("dask.array")
+    dask = pytest.importorskip("dask")
+    from gmmfast import _dask
+
+    # The default initialisation runs on a sample of rows, of a size independent of N.
+    monkeypatch.setattr(_dask, "INIT_SAMPLE_ROWS", 2000)
+    small = write_npy(tmp_path / "small.npy", 20_000)
+    large = write_npy(tmp_path / "large.npy", 200_000)
+    kwargs = dict(max_iter=3, tol=0.0)
+    with dask.config.set(scheduler="threads"):
+        # As many chunks for both: Dask's own bookkeeping grows with the number of chunks.
+        small, large = (da.from_array(X, chunks=(len(X) // 8, -1)) for X in (small, large))
+        fit(small, **kwargs)  # first-call imports and caches
+        peak_small = peak_memory_of_fit(small, **kwargs)
+        peak_large = peak_memory_of_fit(large, **kwargs)
+    assert peak_large < large.nbytes / 10
+    assert peak_large <= peak_small + 128 * 1024
