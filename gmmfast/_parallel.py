@@ -24,6 +24,13 @@ def single_threaded_blas():
         yield
 
 
+@contextmanager
+def single_threaded():
+    """One OpenMP and one BLAS thread: for library code whose sums depend on thread count."""
+    with _controller().limit(limits=1):
+        yield
+
+
 def parallel_info():
     """Whether gmmfast was built with OpenMP, and how many threads a pass would use now.
 

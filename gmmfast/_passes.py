@@ -138,6 +138,30 @@ def statistics_of_responsibilities(X, sample_weight, chunks, base, covariance_ty
     return s0, s1, s2, offsets.astype(np.float64)
 
 
+def statistics_of_nearest(X, sample_weight, centres, base, covariance_type):
+    """Sums s0, s1, s2 around ``base`` (K, D), each row given to its nearest centre (K, D).
+
+    Returns ``(s0, s1, s2, base)`` with ``base`` as the pass saw it. The nearest centre is
+    the most likely component of a spherical model with unit variances and equal weights.
+    """
+    n_components, n_features = centres.shape
+    dtype = X.dtype
+    shift = centres.mean(axis=0).astype(dtype)
+    offsets = np.ascontiguousarray(base - shift, dtype=dtype)
+    shape = s2_shape(covariance_type, n_components, n_features)
+    s0 = np.empty(n_components)
+    s1 = np.empty(n_components * n_features)
+    s2 = np.empty(math.prod(shape))
+    _kernels.statistics_pass(
+        X, _EMPTY if sample_weight is None else sample_weight, shift,
+        np.ones(n_components, dtype=dtype),
+        np.ascontiguousarray((centres - shift).T, dtype=dtype), np.zeros(n_components),
+        offsets, _kernels.COVARIANCE_CODES[covariance_type], s0, s1, s2, 0, None, True,
+    )
+    base = offsets.astype(np.float64) + shift.astype(np.float64)
+    return s0, s1.reshape(n_components, n_features), s2.reshape(shape), base
+
+
 def evaluate(X, args, labels=False, resp=False, log_prob=False, n_threads=0):
     """Per-row outputs of the model (only those asked for): (labels, resp, log_prob).
 

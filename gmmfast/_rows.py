@@ -8,12 +8,17 @@ answer the same questions their own way.
 
 import numpy as np
 from sklearn.cluster import KMeans, kmeans_plusplus
+from sklearn.utils.random import sample_without_replacement
 
 from . import _passes
+from ._parallel import single_threaded
 
 # Rows of responsibilities materialised at a time when they are given rather than computed
 # (initialisation from k-means labels or random responsibilities).
-RESP_CHUNK_ROWS = 1 << 15
+RESP_CHUNK_ROWS = 1 << 13
+# k-means for the initialisation runs on at most this many rows (or this many per component).
+KMEANS_MAX_ROWS = 20_000
+KMEANS_ROWS_PER_COMPONENT = 100
 
 
 class InMemoryRows:
@@ -37,42 +42,27 @@ class InMemoryRows:
     def initial_statistics(self, init_params, n_components, covariance_type, random_state):
         """(s0, s1, s2, base) of scikit-learn's initial responsibilities.
 
-        'kmeans' (k-means labels) and 'random' (uniform responsibilities) weigh every row;
-        'k-means++' and 'random_from_data' give one seed row to each component. No
-        n_samples x n_components array is formed: the responsibilities are made in chunks.
+        'kmeans' (nearest k-means centre) and 'random' (uniform responsibilities) weigh
+        every row; 'k-means++' and 'random_from_data' give one seed row to each component.
+        No n_samples x n_components array is formed: the responsibilities are made in
+        chunks, or by the compiled pass.
         """
         X, sample_weight = self.X, self.sample_weight
         n_samples = self.n_samples
-        if init_params in ("kmeans", "random"):
-            if init_params == "kmeans":
-                labels = (
-                    KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
-                    .fit(X, sample_weight=sample_weight)
-                    .labels_
-                )
-
-                def resp_block(start, stop):
-                    block = np.zeros((stop - start, n_components))
-                    block[np.arange(stop - start), labels[start:stop]] = 1.0
-                    return block
-
-                state = None
-            else:
-                state = random_state.get_state()
-
-                def resp_block(start, stop):
-                    block = random_state.uniform(size=(stop - start, n_components))
-                    block = block.astype(self.dtype)
-                    block /= block.sum(axis=1)[:, np.newaxis]
-                    return block
+        if init_params == "kmeans":
+            return self._kmeans_statistics(n_components, covariance_type, random_state)
+        if init_params == "random":
+            state = random_state.get_state()
 
             def chunks():
                 # The same draws in each pass: rewind the generator to where it started.
-                if state is not None:
-                    random_state.set_state(state)
+                random_state.set_state(state)
                 for start in range(0, n_samples, RESP_CHUNK_ROWS):
                     stop = min(start + RESP_CHUNK_ROWS, n_samples)
-                    yield start, stop, resp_block(start, stop)
+                    block = random_state.uniform(size=(stop - start, n_components))
+                    block = block.astype(self.dtype)
+                    block /= block.sum(axis=1)[:, np.newaxis]
+                    yield start, stop, block
 
             rows, weight = X, sample_weight
         else:
@@ -98,4 +88,40 @@ class InMemoryRows:
         means = s1 / (s0 + 10.0 * eps)[:, np.newaxis]
         return _passes.statistics_of_responsibilities(
             rows, weight, chunks(), means, covariance_type
+        )
+
+    def _kmeans_statistics(self, n_components, covariance_type, random_state):
+        """k-means centres, then the sums of the rows around their nearest centre's mean.
+
+        k-means (scikit-learn's, one initialisation, one thread) runs on all rows up to
+        ``KMEANS_MAX_ROWS`` and on a uniform sample of that many rows beyond: the centres
+        only seed EM. Every row is then given to its nearest centre by the compiled pass,
+        twice: once for the means, once for the sums around them. Nothing of the size of X
+        is allocated.
+        """
+        X, sample_weight = self.X, self.sample_weight
+        sample_rows = max(KMEANS_MAX_ROWS, KMEANS_ROWS_PER_COMPONENT * n_components)
+        if self.n_samples > sample_rows:
+            index = np.sort(sample_without_replacement(
+                self.n_samples, sample_rows, random_state=random_state
+            ))
+            X = X[index]
+            sample_weight = None if sample_weight is None else sample_weight[index]
+            if sample_weight is not None and np.count_nonzero(sample_weight) < n_components:
+                X, sample_weight = self.X, self.sample_weight
+        # One thread: scikit-learn's k-means adds its threads' partial sums in the order they
+        # finish, and the model must not depend on the number of threads.
+        with single_threaded():
+            centres = (
+                KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
+                .fit(X, sample_weight=sample_weight)
+                .cluster_centers_.astype(np.float64)
+            )
+        eps = float(np.finfo(self.dtype).eps)
+        s0, s1, _, base = _passes.statistics_of_nearest(
+            self.X, self.sample_weight, centres, centres, covariance_type
+        )
+        means = base + s1 / (s0 + 10.0 * eps)[:, np.newaxis]
+        return _passes.statistics_of_nearest(
+            self.X, self.sample_weight, centres, means, covariance_type
         )

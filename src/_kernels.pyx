@@ -296,6 +296,23 @@ cdef inline double _normalise_row(double *row, Py_ssize_t n_components) noexcept
     return top + log(total)
 
 
+cdef inline Py_ssize_t _argmax(const double *row, Py_ssize_t n_components) noexcept nogil:
+    """First k with the largest row[k]."""
+    cdef Py_ssize_t k, best = 0
+    for k in range(1, n_components):
+        if row[k] > row[best]:
+            best = k
+    return best
+
+
+cdef inline void _one_hot_row(double *row, Py_ssize_t n_components) noexcept nogil:
+    """Responsibility one for the most likely component, zero for the others."""
+    cdef Py_ssize_t k, best = _argmax(row, n_components)
+    for k in range(n_components):
+        row[k] = 0.0
+    row[best] = 1.0
+
+
 cdef void _accumulate_block(
         const floating *z,                   # IN  rows x D, X - shift
         Py_ssize_t rows, Py_ssize_t n_features, Py_ssize_t n_components,
@@ -404,11 +421,15 @@ def statistics_pass(
         double[::1] s1,                      # OUT K*D
         double[::1] s2,                      # OUT see _s2_size
         int n_threads=0,
-        const double[:, ::1] resp=None):     # IN  N x K: use these instead of the E-step
+        const double[:, ::1] resp=None,      # IN  N x K: use these instead of the E-step
+        bint nearest=False):
     """E-step and M-step sufficient statistics in one pass; returns sum_i w_i log p(x_i).
 
     With ``resp`` given, the log-densities are not computed and the statistics are those
-    of the given responsibilities (the returned log-likelihood is then 0).
+    of the given responsibilities. With ``nearest``, ``precision``, ``centers`` and
+    ``log_norm`` describe a spherical model and each row's responsibility is one for its
+    most likely component (with unit precisions and equal weights: the nearest centre, as
+    in k-means). In both cases the returned log-likelihood is 0.
     """
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
     cdef Py_ssize_t n_components = offsets.shape[0]
@@ -462,6 +483,11 @@ def statistics_pass(
                     for i in range(end - start):
                         for k in range(n_components):
                             log_prob[i * n_components + k] = resp[start + i, k]
+                elif nearest:
+                    _block_log_prob(z, end - start, n_features, n_components, SPHERICAL,
+                                    precision, centers, log_norm, product, log_prob)
+                    for i in range(end - start):
+                        _one_hot_row(&log_prob[i * n_components], n_components)
                 else:
                     _block_log_prob(z, end - start, n_features, n_components,
                                     covariance_code, precision, centers, log_norm,
@@ -518,11 +544,11 @@ def evaluate_pass(
     """Per-sample outputs of the model; each output is written only if it is non-empty."""
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
     cdef Py_ssize_t n_components = centers.shape[1]
-    cdef Py_ssize_t rows, n_blocks, n_groups, blk, start, end, i, k, best, width
+    cdef Py_ssize_t rows, n_blocks, n_groups, blk, start, end, i, k, width
     cdef bint want_labels = labels.shape[0] > 0
     cdef bint want_resp = resp.shape[0] > 0
     cdef bint want_norm = log_prob_norm.shape[0] > 0
-    cdef double top, lpn
+    cdef double lpn
     cdef floating *z
     cdef floating *product
     cdef double *log_prob
@@ -546,13 +572,7 @@ def evaluate_pass(
                             precision, centers, log_norm, product, log_prob)
             for i in range(end - start):
                 if want_labels:
-                    best = 0
-                    top = log_prob[i * n_components]
-                    for k in range(1, n_components):
-                        if log_prob[i * n_components + k] > top:
-                            top = log_prob[i * n_components + k]
-                            best = k
-                    labels[start + i] = best
+                    labels[start + i] = _argmax(&log_prob[i * n_components], n_components)
                 if want_resp or want_norm:
                     lpn = _normalise_row(&log_prob[i * n_components], n_components)
                     if want_norm:

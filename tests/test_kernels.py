@@ -175,3 +175,30 @@ def test_parallel_info():
     info = gmmfast.parallel_info()
     assert isinstance(info["openmp"], bool)
     assert info["n_threads"] >= 1
+
+
+def test_exponential_is_accurate_to_about_one_ulp():
+    x = np.concatenate([-np.logspace(-12, np.log10(707.9), 20_000), np.linspace(-40, 0, 4001)])
+    got = _kernels.exp_values(x)
+    ref = np.exp(x)
+    assert np.max(np.abs(got - ref) / ref) < 3 * np.finfo(np.float64).eps
+    np.testing.assert_array_equal(_kernels.exp_values(np.array([0.0, -709.0, -np.inf])),
+                                  [1.0, 0.0, 0.0])
+    assert np.isnan(_kernels.exp_values(np.array([np.nan]))[0])
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_nearest_centre_statistics(covariance_type):
+    from gmmfast._passes import statistics_of_nearest
+
+    rng = np.random.RandomState(5)
+    X = make_blobs_data(n_samples=3000, n_features=3, random_state=6)
+    centres = X[rng.choice(len(X), N_COMPONENTS, replace=False)]
+    w = rng.uniform(0.5, 2.0, size=len(X))
+    s0, s1, s2, base = statistics_of_nearest(X, w, centres, centres + 0.1, covariance_type)
+    distances = ((X[:, None, :] - centres[None]) ** 2).sum(-1)
+    resp = np.eye(N_COMPONENTS)[distances.argmin(axis=1)]
+    r0, r1, r2 = reference_statistics(X, w, resp, base, covariance_type)
+    np.testing.assert_allclose(s0, r0, rtol=1e-12)
+    np.testing.assert_allclose(s1, r1, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(s2, r2, rtol=1e-9)

@@ -1,0 +1,98 @@
+"""Time and memory of fitting and using a GaussianMixture."""
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from gmmfast import GaussianMixture
+
+from .common import SIZES, make_data, quiet, start
+
+N_ITER = 5
+
+
+class EMIterations:
+    """EM iterations from a fixed start (tol=0): the compiled statistics pass."""
+
+    params = (list(SIZES), ["full", "tied", "diag", "spherical"], ["float64", "float32"],
+              [1, 2])
+    param_names = ["size", "covariance_type", "dtype", "n_threads"]
+    timeout = 300
+
+    def setup(self, size, covariance_type, dtype, n_threads):
+        quiet()
+        n, d, k = SIZES[size]
+        self.X = make_data(n, d, k, dtype)
+        self.model = GaussianMixture(k, covariance_type=covariance_type, max_iter=N_ITER,
+                                     tol=0.0, **start(self.X, k, covariance_type))
+
+    def time_fit(self, size, covariance_type, dtype, n_threads):
+        with threadpool_limits(limits=n_threads, user_api="openmp"):
+            self.model.fit(self.X)
+
+    def peakmem_fit(self, size, covariance_type, dtype, n_threads):
+        with threadpool_limits(limits=n_threads, user_api="openmp"):
+            self.model.fit(self.X)
+
+    def track_lower_bound(self, size, covariance_type, dtype, n_threads):
+        return float(self.model.fit(self.X).lower_bound_)
+
+    track_lower_bound.unit = "mean log-likelihood"
+
+
+class DefaultFit:
+    """A default fit: k-means initialisation, EM to convergence."""
+
+    params = (list(SIZES), ["full", "diag"])
+    param_names = ["size", "covariance_type"]
+    timeout = 600
+
+    def setup(self, size, covariance_type):
+        quiet()
+        n, d, k = SIZES[size]
+        self.k = k
+        self.X = make_data(n, d, k, np.float64)
+
+    def _model(self, covariance_type):
+        return GaussianMixture(self.k, covariance_type=covariance_type, random_state=0)
+
+    def time_fit(self, size, covariance_type):
+        self._model(covariance_type).fit(self.X)
+
+    def peakmem_fit(self, size, covariance_type):
+        self._model(covariance_type).fit(self.X)
+
+    def track_n_iter(self, size, covariance_type):
+        return int(self._model(covariance_type).fit(self.X).n_iter_)
+
+    track_n_iter.unit = "iterations"
+
+    def track_lower_bound(self, size, covariance_type):
+        return float(self._model(covariance_type).fit(self.X).lower_bound_)
+
+    track_lower_bound.unit = "mean log-likelihood"
+
+
+class Predict:
+    """The evaluation pass: labels, responsibilities, per-row log-likelihood."""
+
+    params = (list(SIZES), ["full", "diag"], ["float64", "float32"])
+    param_names = ["size", "covariance_type", "dtype"]
+
+    def setup(self, size, covariance_type, dtype):
+        quiet()
+        n, d, k = SIZES[size]
+        self.X = make_data(n, d, k, dtype)
+        self.model = GaussianMixture(k, covariance_type=covariance_type, max_iter=2, tol=0.0,
+                                     **start(self.X, k, covariance_type)).fit(self.X)
+
+    def time_predict(self, size, covariance_type, dtype):
+        self.model.predict(self.X)
+
+    def time_predict_proba(self, size, covariance_type, dtype):
+        self.model.predict_proba(self.X)
+
+    def time_score_samples(self, size, covariance_type, dtype):
+        self.model.score_samples(self.X)
+
+    def peakmem_predict(self, size, covariance_type, dtype):
+        self.model.predict(self.X)

@@ -1,0 +1,189 @@
+"""gmmfast and scikit-learn side by side on the same data, the same start, in one process.
+
+For each case: seconds per EM iteration (same start, tol=0, the same number of iterations),
+their ratio, and the difference of the final lower bounds; then a default fit (k-means
+initialisation, EM to convergence) of each, and the peak memory each fit adds beyond X,
+measured in a fresh process (peak resident set size after X was made).
+
+    python benchmarks/compare_sklearn.py            # the README table (takes minutes)
+    python benchmarks/compare_sklearn.py --quick    # small sizes, seconds
+
+Prints a Markdown table and the machine it ran on.
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+
+CASES = [
+    # (rows, features, components, covariance type, dtype)
+    *[(300_000, 16, 16, ct, dt) for ct in ("full", "tied", "diag", "spherical")
+      for dt in ("float64", "float32")],
+    (100_000, 32, 64, "full", "float64"),
+    (300_000, 64, 8, "full", "float64"),
+]
+QUICK_CASES = [(20_000, 8, 8, ct, "float64") for ct in ("full", "diag")]
+
+
+def make_data(n_samples, n_features, n_components, dtype, seed=0):
+    rng = np.random.RandomState(seed)
+    centres = rng.uniform(-8, 8, size=(n_components, n_features))
+    labels = rng.randint(n_components, size=n_samples)
+    X = rng.standard_normal((n_samples, n_features))
+    X *= rng.uniform(0.3, 1.5, size=(n_components, n_features))[labels]
+    X += centres[labels]
+    return np.ascontiguousarray(X, dtype=dtype)
+
+
+def fixed_start(X, n_components, covariance_type):
+    rng = np.random.RandomState(1)
+    d = X.shape[1]
+    means = X[rng.choice(len(X), n_components, replace=False)].astype(np.float64)
+    precisions = {
+        "full": np.tile(np.eye(d), (n_components, 1, 1)),
+        "tied": np.eye(d),
+        "diag": np.ones((n_components, d)),
+        "spherical": np.ones(n_components),
+    }[covariance_type]
+    return dict(weights_init=np.full(n_components, 1.0 / n_components), means_init=means,
+                precisions_init=precisions)
+
+
+def seconds_per_iteration(cls, X, k, covariance_type, n_iter):
+    model = cls(k, covariance_type=covariance_type, max_iter=n_iter, tol=0.0,
+                **fixed_start(X, k, covariance_type))
+    start = time.perf_counter()
+    model.fit(X)
+    return (time.perf_counter() - start) / n_iter, float(model.lower_bound_)
+
+
+def default_fit(cls, X, k, covariance_type):
+    model = cls(k, covariance_type=covariance_type, random_state=0)
+    start = time.perf_counter()
+    model.fit(X)
+    return time.perf_counter() - start, float(model.lower_bound_), int(model.n_iter_)
+
+
+def _peak_memory_child(library, n, d, k, covariance_type, dtype):
+    """Run in a fresh process: peak RSS a default fit adds beyond X (bytes)."""
+    warnings.simplefilter("ignore")
+    if library == "gmmfast":
+        from gmmfast import GaussianMixture
+    else:
+        from sklearn.mixture import GaussianMixture
+    X = make_data(n, d, k, dtype)
+    GaussianMixture(2, max_iter=1).fit(X[:1000])  # load libraries and thread pools first
+    with open("/proc/self/clear_refs", "w") as f:  # resets the peak (VmHWM) to now
+        f.write("5")
+    before = _status("VmRSS")
+    GaussianMixture(k, covariance_type=covariance_type, random_state=0).fit(X)
+    return _status("VmHWM") - before
+
+
+def _status(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(field)
+
+
+def peak_memory(library, n, d, k, covariance_type, dtype):
+    if not os.path.exists("/proc/self/clear_refs"):
+        return float("nan")
+    code = (
+        "import sys, json; sys.path.insert(0, %r); import compare_sklearn as c; "
+        "print(json.dumps(c._peak_memory_child(*json.loads(sys.argv[1]))))"
+        % os.path.dirname(os.path.abspath(__file__))
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, json.dumps([library, n, d, k, covariance_type, dtype])],
+        capture_output=True, text=True, check=True, cwd="/",
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def machine():
+    import gmmfast
+    import sklearn
+    from threadpoolctl import threadpool_info
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
+    except (OSError, StopIteration):
+        pass
+    blas = [f"{i['internal_api']} {i.get('version')} ({i['num_threads']} threads)"
+            for i in threadpool_info() if i["user_api"] == "blas"]
+    return (f"{cpu}; {os.cpu_count()} cores; Python {platform.python_version()}; "
+            f"gmmfast {gmmfast.__version__} ({gmmfast.parallel_info()['n_threads']} threads); "
+            f"scikit-learn {sklearn.__version__}; numpy {np.__version__}; BLAS: "
+            + ", ".join(blas))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
+    parser.add_argument("--iterations", type=int, default=None,
+                        help="EM iterations timed per case (default 5, quick 3)")
+    parser.add_argument("--no-default-fit", action="store_true")
+    parser.add_argument("--no-memory", action="store_true")
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore")
+
+    from sklearn.mixture import GaussianMixture as Sklearn
+
+    from gmmfast import GaussianMixture as Gmmfast
+
+    cases = QUICK_CASES if args.quick else CASES
+    n_iter = args.iterations or (3 if args.quick else 5)
+    print(f"Machine: {machine()}\n")
+    print("EM iterations from the same start (tol=0), seconds per iteration:\n")
+    print("| rows x features, K | covariance | dtype | scikit-learn | gmmfast | speed-up "
+          "| lower bound difference |")
+    print("|---|---|---|---:|---:|---:|---:|")
+    for n, d, k, ct, dt in cases:
+        X = make_data(n, d, k, dt)
+        Gmmfast(k, covariance_type=ct, max_iter=1, tol=0.0,
+                **fixed_start(X, k, ct)).fit(X[:2000])  # warm up
+        ours, lb_ours = seconds_per_iteration(Gmmfast, X, k, ct, n_iter)
+        ref, lb_ref = seconds_per_iteration(Sklearn, X, k, ct, n_iter)
+        print(f"| {n:,} x {d}, {k} | {ct} | {dt} | {ref:.3f} | {ours:.4f} | "
+              f"{ref / ours:.1f}x | {lb_ours - lb_ref:+.1e} |", flush=True)
+
+    if not args.no_default_fit:
+        print("\nDefault fit (k-means initialisation, EM to convergence), seconds:\n")
+        print("| rows x features, K | covariance | scikit-learn | gmmfast | speed-up | "
+              "lower bound (scikit-learn / gmmfast) | iterations |")
+        print("|---|---|---:|---:|---:|---:|---:|")
+        for n, d, k, ct, dt in [c for c in cases if c[4] == "float64"][:2 if args.quick else 3]:
+            X = make_data(n, d, k, dt)
+            t_ours, lb_ours, it_ours = default_fit(Gmmfast, X, k, ct)
+            t_ref, lb_ref, it_ref = default_fit(Sklearn, X, k, ct)
+            print(f"| {n:,} x {d}, {k} | {ct} | {t_ref:.2f} | {t_ours:.3f} | "
+                  f"{t_ref / t_ours:.1f}x | {lb_ref:.6f} / {lb_ours:.6f} | "
+                  f"{it_ref} / {it_ours} |", flush=True)
+
+    if not args.no_memory:
+        n, d, k = (20_000, 8, 8) if args.quick else (1_000_000, 16, 16)
+        x_bytes = n * d * 8
+        print(f"\nPeak memory a default fit adds beyond X ({n:,} x {d} float64, "
+              f"X = {x_bytes / 2**20:.0f} MiB, K={k}, full):\n")
+        print("| library | added peak | as a fraction of X |")
+        print("|---|---:|---:|")
+        for library in ("scikit-learn", "gmmfast"):
+            added = peak_memory(library, n, d, k, "full", "float64")
+            print(f"| {library} | {added / 2**20:.0f} MiB | {added / x_bytes:.2f} |",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()
