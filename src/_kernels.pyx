@@ -323,13 +323,15 @@ cdef void _accumulate_block(
         floating *resp_copy,                 # TMP rows x K
         floating *scaled,                    # TMP rows x D
         floating *small,                     # TMP max(D*D, K*D)
+        double *tied_rows,                   # TMP rows x D
+        double *tied_gram,                   # TMP D x D
         double *block_s0,                    # TMP K
         double *s0, double *s1, double *s2) noexcept nogil:   # INOUT group sums
     # With v_ik = w_i r_ik and z_i = x_i - shift:
     #   s0_k += sum_i v_ik
     #   s1_k += sum_i v_ik (z_i - o_k) = (V^T Z)_k - s0_k o_k     (one product for all k)
     #   s2_k += sum_i v_ik (z_i - o_k)(z_i - o_k)^T               (around o_k, not raw moments)
-    # For full and tied, s2_k is the Gram matrix of the rows sqrt(v_ik) (z_i - o_k).
+    # For full, s2_k is the Gram matrix of the rows sqrt(v_ik) (z_i - o_k).
     cdef Py_ssize_t i, k, a, b, n_used
     cdef double v, diff, root
     cdef double *s2k
@@ -376,8 +378,26 @@ cdef void _accumulate_block(
                     s2k[a] += v * diff * diff
         return
 
+    if covariance_code == TIED:
+        # One Gram matrix for all components: sum_i u_i z_i z_i^T with u_i = sum_k v_ik, in
+        # float64; the reduction turns it into sums around o_k (see _tied_around_means).
+        for i in range(rows):
+            root = 0.0
+            for k in range(n_components):
+                root = root + resp[i * n_components + k]
+            root = sqrt(root)
+            for a in range(n_features):
+                tied_rows[i * n_features + a] = root * z[i * n_features + a]
+        _gram_rowmajor(<int> rows, <int> n_features, tied_rows, tied_gram)
+        for a in range(n_features):
+            for b in range(a + 1):
+                s2[a * n_features + b] += tied_gram[a * n_features + b]
+                if b < a:
+                    s2[b * n_features + a] += tied_gram[a * n_features + b]
+        return
+
     for k in range(n_components):
-        s2k = s2 + k * n_features * n_features if covariance_code == FULL else s2
+        s2k = s2 + k * n_features * n_features
         o = &offsets[k, 0]
         n_used = 0
         for i in range(rows):
@@ -446,6 +466,8 @@ def statistics_pass(
     cdef floating *small
     cdef floating *resp_copy
     cdef double *block_s0
+    cdef double *tied_rows
+    cdef double *tied_gram
     cdef double *log_prob
     cdef const double *w
 
@@ -472,6 +494,8 @@ def statistics_pass(
                                     * sizeof(floating))
         resp_copy = <floating *> malloc(rows * n_components * sizeof(floating))
         block_s0 = <double *> malloc(n_components * sizeof(double))
+        tied_rows = <double *> malloc(rows * n_features * sizeof(double))
+        tied_gram = <double *> malloc(n_features * n_features * sizeof(double))
         log_prob = <double *> malloc(rows * n_components * sizeof(double))
         for g in prange(n_groups, schedule='dynamic'):
             for blk in range(g * n_blocks // n_groups, (g + 1) * n_blocks // n_groups):
@@ -504,7 +528,8 @@ def statistics_pass(
                             ll = ll + _normalise_row(&log_prob[i * n_components], n_components)
                     part_ll[g] += ll
                 _accumulate_block(z, end - start, n_features, n_components, covariance_code,
-                                  log_prob, w, offsets, resp_copy, scaled, small, block_s0,
+                                  log_prob, w, offsets, resp_copy, scaled, small, tied_rows,
+                                  tied_gram, block_s0,
                                   &part_s0[g, 0], &part_s1[g, 0], &part_s2[g, 0])
         free(z)
         free(product)
@@ -512,6 +537,8 @@ def statistics_pass(
         free(small)
         free(resp_copy)
         free(block_s0)
+        free(tied_rows)
+        free(tied_gram)
         free(log_prob)
 
     # Ordered reduction over groups.
@@ -527,7 +554,28 @@ def statistics_pass(
             s1[j] += part_s1[g, j]
         for j in range(s2_size):
             s2[j] += part_s2[g, j]
+    if covariance_code == TIED:
+        _tied_around_means(s0, s1, s2, offsets)
     return ll
+
+
+cdef void _tied_around_means(const double[::1] s0, const double[::1] s1, double[::1] s2,
+                             const floating[:, ::1] offsets) noexcept nogil:
+    """Turn G = sum_i u_i z_i z_i^T into sum_k sum_i v_ik (z_i - o_k)(z_i - o_k)^T.
+
+    With T_k = sum_i v_ik z_i = s1_k + s0_k o_k, the difference is
+        - sum_k (T_k o_k^T + o_k T_k^T - s0_k o_k o_k^T) = - sum_k (s1_k o_k^T + o_k s1_k^T
+        + s0_k o_k o_k^T).
+    """
+    cdef Py_ssize_t k, a, b, n_features = offsets.shape[1]
+    cdef double oa, ob
+    for k in range(offsets.shape[0]):
+        for a in range(n_features):
+            oa = offsets[k, a]
+            for b in range(n_features):
+                ob = offsets[k, b]
+                s2[a * n_features + b] -= (s1[k * n_features + a] * ob
+                                           + oa * s1[k * n_features + b] + s0[k] * oa * ob)
 
 
 def evaluate_pass(
