@@ -102,8 +102,11 @@ class InMemoryRows:
         X, sample_weight = self.X, self.sample_weight
         sample_rows = max(KMEANS_MAX_ROWS, KMEANS_ROWS_PER_COMPONENT * n_components)
         if self.n_samples > sample_rows:
+            # Tracking selection keeps a set of the drawn rows only: memory of the sample's
+            # size, never of N.
             index = np.sort(sample_without_replacement(
-                self.n_samples, sample_rows, random_state=random_state
+                self.n_samples, sample_rows, method="tracking_selection",
+                random_state=random_state,
             ))
             X = X[index]
             sample_weight = None if sample_weight is None else sample_weight[index]
