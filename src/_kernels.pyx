@@ -109,6 +109,8 @@ cdef Py_ssize_t FULL_PRODUCT_ELEMENTS = 1 << 16
 cdef Py_ssize_t MAX_GROUPS = 64
 cdef Py_ssize_t MIN_GROUPS = 8
 cdef Py_ssize_t GROUP_BYTES = 32 * 1024 * 1024
+# Responsibilities at or below this add nothing to the second-moment sums (2^-64).
+cdef double NEGLIGIBLE = 5.421010862427522e-20
 
 
 def openmp_enabled():
@@ -332,8 +334,11 @@ cdef void _accumulate_block(
     #   s1_k += sum_i v_ik (z_i - o_k) = (V^T Z)_k - s0_k o_k     (one product for all k)
     #   s2_k += sum_i v_ik (z_i - o_k)(z_i - o_k)^T               (around o_k, not raw moments)
     # For full, s2_k is the Gram matrix of the rows sqrt(v_ik) (z_i - o_k).
+    # Rows whose responsibility r_ik is below NEGLIGIBLE (2^-64) are left out of s2_k: on
+    # separated clusters most (i, k) pairs are, and each adds less than 2^-64 of its row's
+    # weight -- nothing that float64 sums of O(1) terms can hold.
     cdef Py_ssize_t i, k, a, b, n_used
-    cdef double v, diff, root
+    cdef double v, diff, root, cutoff
     cdef double *s2k
     cdef double *row
     cdef const floating *o
@@ -367,9 +372,10 @@ cdef void _accumulate_block(
 
     if covariance_code == DIAG or covariance_code == SPHERICAL:
         for i in range(rows):
+            cutoff = NEGLIGIBLE * (weight[i] if weight != NULL else 1.0)
             for k in range(n_components):
                 v = resp[i * n_components + k]
-                if v == 0.0:
+                if v <= cutoff:
                     continue
                 o = &offsets[k, 0]
                 s2k = s2 + k * n_features
@@ -402,7 +408,7 @@ cdef void _accumulate_block(
         n_used = 0
         for i in range(rows):
             v = resp[i * n_components + k]
-            if v == 0.0:
+            if v <= NEGLIGIBLE * (weight[i] if weight != NULL else 1.0):
                 continue
             root = sqrt(v)
             for a in range(n_features):
