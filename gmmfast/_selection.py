@@ -11,11 +11,13 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.random import sample_without_replacement
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _passes
 from ._gaussian_mixture import COVARIANCE_TYPES, GaussianMixture, _is_dask_collection
-from ._rows import RESP_CHUNK_ROWS, InMemoryRows
+from ._parallel import single_threaded
+from ._rows import KMEANS_MAX_ROWS, KMEANS_ROWS_PER_COMPONENT, InMemoryRows
 
 # The order of covariance_type="all": fewest parameters first, so that a tie in the
 # criterion goes to the simpler model.
@@ -70,13 +72,14 @@ def _check_covariance_types(covariance_type):
 # One k-means per number of components, shared by the covariance types
 
 
-class _KMeansLabels:
-    """k-means labels of one data set, keyed by the number of clusters and the generator state.
+class _KMeansCentres:
+    """k-means centres of one data set, keyed by the number of clusters and the generator state.
 
-    A candidate's 'kmeans' initialisation is ``KMeans(K, n_init=1, random_state=rng)`` on
-    the same rows: its labels depend on K, the rows and the state of ``rng`` only, not on
-    the covariance type. Replaying the stored labels and moving ``rng`` to the state the
-    k-means run left it in gives each candidate exactly the start it has when fitted alone.
+    A candidate's 'kmeans' initialisation draws a sample of rows and runs
+    ``KMeans(K, n_init=1, random_state=rng)`` on it: the centres depend on K, the rows and
+    the state of ``rng`` only, not on the covariance type. Replaying the stored centres and
+    moving ``rng`` to the state the k-means run left it in gives each candidate exactly the
+    start it has when fitted alone.
     """
 
     def __init__(self):
@@ -87,73 +90,82 @@ class _KMeansLabels:
         name, keys, pos, has_gauss, cached = random_state.get_state()
         return n_clusters, name, keys.tobytes(), int(pos), int(has_gauss), float(cached)
 
-    def labels(self, X, sample_weight, n_clusters, random_state):
+    def centres(self, rows, n_clusters, random_state):
         key = self._key(n_clusters, random_state)
         if key not in self._store:
-            labels = (
-                KMeans(n_clusters=n_clusters, n_init=1, random_state=random_state)
-                .fit(X, sample_weight=sample_weight)
-                .labels_
-            )
-            self._store[key] = (labels, random_state.get_state())
-        labels, state_after = self._store[key]
+            centres = _kmeans_centres(rows.X, rows.sample_weight, n_clusters, random_state)
+            self._store[key] = (centres, random_state.get_state())
+        centres, state_after = self._store[key]
         random_state.set_state(state_after)
-        return labels
+        return centres
 
     def forget(self, n_clusters):
-        """Drop the labels of one number of clusters once every candidate has used them."""
+        """Drop the centres of one number of clusters once every candidate has used them."""
         self._store = {k: v for k, v in self._store.items() if k[0] != n_clusters}
 
 
-class _SharedKMeansRows(InMemoryRows):
-    """In-memory rows whose 'kmeans' initialisation reads shared k-means labels."""
+def _kmeans_centres(X, sample_weight, n_clusters, random_state):
+    """The centres of GaussianMixture's 'kmeans' start (``InMemoryRows._kmeans_statistics``).
 
-    def __init__(self, X, sample_weight, kmeans_labels):
-        super().__init__(X, sample_weight)
-        self._kmeans_labels = kmeans_labels
-
-    def initial_statistics(self, init_params, n_components, covariance_type, random_state):
-        if init_params != "kmeans":
-            return super().initial_statistics(
-                init_params, n_components, covariance_type, random_state
-            )
-        X, sample_weight = self.X, self.sample_weight
-        labels = self._kmeans_labels.labels(X, sample_weight, n_components, random_state)
-
-        def chunks():
-            # Hard responsibilities r_ik = [label_i == k], a block of rows at a time.
-            for start in range(0, self.n_samples, RESP_CHUNK_ROWS):
-                stop = min(start + RESP_CHUNK_ROWS, self.n_samples)
-                block = np.zeros((stop - start, n_components))
-                block[np.arange(stop - start), labels[start:stop]] = 1.0
-                yield start, stop, block
-
-        # First the means (sums around the origin), then the sums around them.
-        eps = float(np.finfo(self.dtype).eps)
-        origin = np.zeros((n_components, self.n_features))
-        s0, s1, _, _ = _passes.statistics_of_responsibilities(
-            X, sample_weight, chunks(), origin, covariance_type
+    scikit-learn's k-means, one initialisation on one thread, on all rows up to
+    ``KMEANS_MAX_ROWS`` (or ``KMEANS_ROWS_PER_COMPONENT`` per cluster) and on a uniform
+    sample of that many rows beyond.
+    """
+    n_samples = X.shape[0]
+    sample_rows = max(KMEANS_MAX_ROWS, KMEANS_ROWS_PER_COMPONENT * n_clusters)
+    if n_samples > sample_rows:
+        index = np.sort(sample_without_replacement(
+            n_samples, sample_rows, method="tracking_selection", random_state=random_state,
+        ))
+        sample, weight = X[index], None if sample_weight is None else sample_weight[index]
+        if weight is not None and np.count_nonzero(weight) < n_clusters:
+            sample, weight = X, sample_weight
+    else:
+        sample, weight = X, sample_weight
+    with single_threaded():
+        return (
+            KMeans(n_clusters=n_clusters, n_init=1, random_state=random_state)
+            .fit(sample, sample_weight=weight)
+            .cluster_centers_.astype(np.float64)
         )
-        means = s1 / (s0 + 10.0 * eps)[:, np.newaxis]
-        return _passes.statistics_of_responsibilities(
-            X, sample_weight, chunks(), means, covariance_type
+
+
+class _SharedKMeansRows(InMemoryRows):
+    """In-memory rows whose 'kmeans' initialisation reads shared k-means centres."""
+
+    def __init__(self, X, sample_weight, kmeans_centres):
+        super().__init__(X, sample_weight)
+        self._kmeans_centres = kmeans_centres
+
+    def _kmeans_statistics(self, n_components, covariance_type, random_state):
+        """Sums of the rows around the means of their nearest shared k-means centre."""
+        centres = self._kmeans_centres.centres(self, n_components, random_state)
+        # Every row to its nearest centre, twice: for the means m_k = b_k + s1_k / s0_k,
+        # then for the sums around them.
+        eps = float(np.finfo(self.dtype).eps)
+        s0, s1, _, base = _passes.statistics_of_nearest(
+            self.X, self.sample_weight, centres, centres, covariance_type
+        )
+        means = base + s1 / (s0 + 10.0 * eps)[:, np.newaxis]
+        return _passes.statistics_of_nearest(
+            self.X, self.sample_weight, centres, means, covariance_type
         )
 
 
 class _Candidate(GaussianMixture):
-    """A GaussianMixture of the search, reading the search's shared k-means labels."""
+    """A GaussianMixture of the search, reading the search's shared k-means centres."""
 
     def _rows_for_fit(self, X, sample_weight):
         rows = super()._rows_for_fit(X, sample_weight)
         if type(rows) is not InMemoryRows:
             return rows
-        return _SharedKMeansRows(rows.X, rows.sample_weight, self._kmeans_labels)
+        return _SharedKMeansRows(rows.X, rows.sample_weight, self._kmeans_centres)
 
     def as_gaussian_mixture(self):
         """The same fitted model as a plain GaussianMixture."""
         model = GaussianMixture(**self.get_params())
         vars(model).update(
-            (name, value) for name, value in vars(self).items() if name != "_kmeans_labels"
+            (name, value) for name, value in vars(self).items() if name != "_kmeans_centres"
         )
         return model
 
@@ -222,7 +234,7 @@ class GaussianMixtureIC(DensityMixin, BaseEstimator):
     -----
     Candidates share work where that leaves each one exactly as it would be alone: with
     ``init_params='kmeans'``, k-means runs once per number of components (and per
-    initialisation) and every covariance type starts from its labels. Each candidate is
+    initialisation) and every covariance type starts from its centres. Each candidate is
     then the same model, to the bit, as ``GaussianMixture`` with the same parameters and
     the same int ``random_state`` fitted on its own. The shared k-means counts in the
     ``fit_time`` of the first covariance type of each number of components.
@@ -321,7 +333,7 @@ class GaussianMixtureIC(DensityMixin, BaseEstimator):
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
         seed = self._seed()
-        kmeans_labels = _KMeansLabels()
+        kmeans_centres = _KMeansCentres()
 
         columns = {name: [] for name in RESULT_COLUMNS}
         models, failures, not_converged = [], [], []
@@ -338,7 +350,7 @@ class GaussianMixtureIC(DensityMixin, BaseEstimator):
                     random_state=seed,
                     verbose=max(self.verbose - 1, 0),
                 )
-                candidate._kmeans_labels = kmeans_labels
+                candidate._kmeans_centres = kmeans_centres
                 start = perf_counter()
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)
@@ -365,7 +377,7 @@ class GaussianMixtureIC(DensityMixin, BaseEstimator):
                         f"{self.criterion} {row[self.criterion]:.6g}, "
                         f"{row['n_iter']} iterations, {fit_time:.3f} s"
                     )
-            kmeans_labels.forget(int(n_components))
+            kmeans_centres.forget(int(n_components))
 
         if len(failures) == len(models):
             raise ValueError(

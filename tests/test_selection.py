@@ -10,6 +10,7 @@ from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning, FitFailedWarning, NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+import gmmfast._rows
 import gmmfast._selection
 from gmmfast import GaussianMixture, GaussianMixtureIC
 
@@ -66,10 +67,17 @@ def test_finds_three_anisotropic_blobs_with_full_covariance(criterion):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("init_params", ["kmeans", "k-means++"])
+@pytest.mark.parametrize("init_params, kmeans_rows",
+                         [("kmeans", "all"), ("kmeans", "sample"), ("k-means++", "all")])
 @pytest.mark.parametrize("n_init", [1, 2])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_each_candidate_is_the_model_fitted_alone(init_params, n_init, weighted):
+def test_each_candidate_is_the_model_fitted_alone(init_params, kmeans_rows, n_init, weighted,
+                                                  monkeypatch):
+    if kmeans_rows == "sample":
+        # k-means on a sample of 300 of the 900 rows, as it does beyond 20,000 rows.
+        for module in (gmmfast._rows, gmmfast._selection):
+            monkeypatch.setattr(module, "KMEANS_MAX_ROWS", 300)
+            monkeypatch.setattr(module, "KMEANS_ROWS_PER_COMPONENT", 10)
     X = make_blobs_data(900, 3)
     weight = np.random.RandomState(1).uniform(0.2, 3.0, len(X)) if weighted else None
     search = GaussianMixtureIC([1, 2, 4], covariance_type="all", init_params=init_params,
@@ -111,7 +119,8 @@ class CountingKMeans(KMeans):
 
 @pytest.mark.parametrize("n_init", [1, 3])
 def test_one_kmeans_per_number_of_components_and_initialisation(monkeypatch, n_init):
-    monkeypatch.setattr(gmmfast._selection, "KMeans", CountingKMeans)
+    for module in (gmmfast._rows, gmmfast._selection):
+        monkeypatch.setattr(module, "KMeans", CountingKMeans)
     CountingKMeans.fits = []
     X = make_blobs_data(600, 3)
     with ignore_convergence():
