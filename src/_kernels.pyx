@@ -109,6 +109,8 @@ cdef Py_ssize_t FULL_PRODUCT_ELEMENTS = 1 << 16
 cdef Py_ssize_t MAX_GROUPS = 64
 cdef Py_ssize_t MIN_GROUPS = 8
 cdef Py_ssize_t GROUP_BYTES = 32 * 1024 * 1024
+# Up to this many features, products with the precision factors are plain loops, not BLAS.
+cdef Py_ssize_t TINY_FEATURES = 4
 # Responsibilities at or below this add nothing to the second-moment sums (2^-64).
 cdef double NEGLIGIBLE = 5.421010862427522e-20
 
@@ -232,11 +234,26 @@ cdef void _block_log_prob(
     cdef const floating *y
     cdef const floating *c
     cdef const floating *p
+    cdef Py_ssize_t a
+    cdef floating za
+    cdef floating *out
     if covariance_code == FULL or covariance_code == TIED:
         # Z P for all components at once: Z @ [P_1 | ... | P_K], columns interleaved by k.
         width = n_features * n_components if covariance_code == FULL else n_features
-        _gemm_rowmajor(<int> rows, <int> width, <int> n_features, z, <int> n_features,
-                       &precision[0], <int> width, product, <int> width)
+        if n_features > TINY_FEATURES:
+            _gemm_rowmajor(<int> rows, <int> width, <int> n_features, z, <int> n_features,
+                           &precision[0], <int> width, product, <int> width)
+        else:
+            # A few features: the same product in plain loops, cheaper than a BLAS call.
+            for i in range(rows):
+                out = &product[i * width]
+                for k in range(width):
+                    out[k] = 0.0
+                for a in range(n_features):
+                    za = z[i * n_features + a]
+                    p = &precision[a * width]
+                    for k in range(width):
+                        out[k] += za * p[k]
     for i in range(rows):
         acc = &log_prob[i * n_components]
         for k in range(n_components):
@@ -400,6 +417,25 @@ cdef void _accumulate_block(
                 s2[a * n_features + b] += tied_gram[a * n_features + b]
                 if b < a:
                     s2[b * n_features + a] += tied_gram[a * n_features + b]
+        return
+
+    if n_features <= TINY_FEATURES:
+        # A few features: v (z - o)(z - o)^T term by term, both triangles at once.
+        for i in range(rows):
+            cutoff = NEGLIGIBLE * (weight[i] if weight != NULL else 1.0)
+            for k in range(n_components):
+                v = resp[i * n_components + k]
+                if v <= cutoff:
+                    continue
+                o = &offsets[k, 0]
+                s2k = s2 + k * n_features * n_features
+                for a in range(n_features):
+                    diff = v * (z[i * n_features + a] - o[a])
+                    for b in range(a + 1):
+                        root = diff * (z[i * n_features + b] - o[b])
+                        s2k[a * n_features + b] += root
+                        if b < a:
+                            s2k[b * n_features + a] += root
         return
 
     for k in range(n_components):

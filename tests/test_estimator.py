@@ -28,8 +28,9 @@ def initial_parameters(X, covariance_type, random_state=0):
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_same_model_as_scikit_learn_from_same_start(dtype, covariance_type, blobs):
-    X = blobs.astype(dtype)
+@pytest.mark.parametrize("n_features", [1, 3, 8])  # plain loops up to 4 features, BLAS beyond
+def test_same_model_as_scikit_learn_from_same_start(dtype, covariance_type, n_features):
+    X = make_blobs_data(n_samples=3000, n_features=n_features).astype(dtype)
     kwargs = dict(
         n_components=N_COMPONENTS, covariance_type=covariance_type, max_iter=15, tol=0.0,
         **initial_parameters(X, covariance_type),
@@ -44,7 +45,11 @@ def test_same_model_as_scikit_learn_from_same_start(dtype, covariance_type, blob
     np.testing.assert_allclose(ours.means_, ref.means_, rtol=10 * rtol, atol=10 * rtol)
     np.testing.assert_allclose(ours.covariances_, ref.covariances_, rtol=100 * rtol,
                                atol=100 * rtol)
-    np.testing.assert_array_equal(ours.predict(X), ref.predict(X))
+    # Same labels wherever the model does not hesitate between two components.
+    proba = np.sort(ref.predict_proba(X), axis=1)
+    clear = proba[:, -1] - proba[:, -2] > 1e-2
+    assert clear.mean() > 0.5 or (covariance_type, n_features) == ("tied", 1)  # 3 equal means
+    np.testing.assert_array_equal(ours.predict(X)[clear], ref.predict(X)[clear])
     np.testing.assert_allclose(ours.score_samples(X), ref.score_samples(X), rtol=10 * rtol)
     np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=10 * rtol)
     for name in ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_"):

@@ -66,10 +66,11 @@ def reference_statistics(X, w, resp, base, covariance_type):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("weighted", [False, True])
-def test_statistics_pass_matches_reference(dtype, covariance_type, weighted):
+@pytest.mark.parametrize("n_features", [1, 3, 5, 12])  # plain loops up to 4, BLAS beyond
+def test_statistics_pass_matches_reference(dtype, covariance_type, weighted, n_features):
     rng = np.random.RandomState(1)
-    X = make_blobs_data(n_samples=5000, n_features=5, random_state=2)
-    weights, means, cov, chol = random_model(covariance_type, 5, rng)
+    X = make_blobs_data(n_samples=5000, n_features=n_features, random_state=2)
+    weights, means, cov, chol = random_model(covariance_type, n_features, rng)
     w = rng.uniform(0, 3, size=len(X)) if weighted else None
     Xd = X.astype(dtype)
     args = PassArguments(weights, means, chol, covariance_type, dtype)
@@ -118,10 +119,11 @@ def test_given_responsibilities(dtype, covariance_type):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_evaluate_pass_matches_reference(dtype, covariance_type):
+@pytest.mark.parametrize("n_features", [2, 7])
+def test_evaluate_pass_matches_reference(dtype, covariance_type, n_features):
     rng = np.random.RandomState(4)
-    X = make_blobs_data(n_samples=2000, n_features=3, random_state=5).astype(dtype)
-    weights, means, cov, chol = random_model(covariance_type, 3, rng)
+    X = make_blobs_data(n_samples=2000, n_features=n_features, random_state=5).astype(dtype)
+    weights, means, cov, chol = random_model(covariance_type, n_features, rng)
     args = PassArguments(weights, means, chol, covariance_type, dtype)
     labels = np.empty(len(X), dtype=np.intp)
     resp = np.empty((len(X), N_COMPONENTS), dtype=dtype)
