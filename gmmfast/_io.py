@@ -141,6 +141,8 @@ def save(model, path):
         return
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"cannot save the model to {path}: no folder {folder}.")
     handle, temporary = tempfile.mkstemp(prefix=".gmmfast-", suffix=".npz", dir=folder)
     try:
         with os.fdopen(handle, "wb") as file:

@@ -194,6 +194,8 @@ def test_save_takes_a_fitted_gaussian_mixture(tmp_path):
     search = GaussianMixtureIC(2, random_state=0).fit(X)
     with pytest.raises(TypeError, match="best_estimator_"):
         save(search, tmp_path / "model.npz")
+    with pytest.raises(FileNotFoundError, match="no folder"):
+        save(search.best_estimator_, tmp_path / "missing" / "model.npz")
     save(search.best_estimator_, tmp_path / "model.npz")
     np.testing.assert_array_equal(load(tmp_path / "model.npz").predict(X), search.predict(X))
     assert not list(tmp_path.glob(".gmmfast-*")), "a temporary file was left behind"
