@@ -61,6 +61,9 @@ class PassArguments:
             centers = offsets
         self.precision = np.ascontiguousarray(precision, dtype=dtype).ravel()
         self.centers = np.ascontiguousarray(centers.T, dtype=dtype)
+        self.quadratic, self.quadratic_const = quadratic_form(
+            chol, centers, covariance_type
+        )
         with np.errstate(divide="ignore"):
             log_weights = np.log(weights)
         self.log_norm = np.ascontiguousarray(
@@ -78,6 +81,26 @@ class PassArguments:
         other.offsets = np.ascontiguousarray(points - self.shift, dtype=self.shift.dtype)
         other.base = other.offsets.astype(np.float64) + self.shift.astype(np.float64)
         return other
+
+
+def quadratic_form(precisions_cholesky, centres, covariance_type):
+    """Diagonal and spherical Mahalanobis terms as a product with [z^2, z] (or [|z|^2, z]).
+
+    Returns the (2D or D+1, K) matrix and the K constants the compiled pass adds; for
+    full and tied covariances, empty placeholders.
+    """
+    n_components, n_features = centres.shape
+    if covariance_type == "diag":
+        p2 = precisions_cholesky**2
+        matrix = np.vstack([p2.T, (-2.0 * p2 * centres).T])
+        const = np.sum(p2 * centres**2, axis=1)
+    elif covariance_type == "spherical":
+        p2 = np.broadcast_to(precisions_cholesky**2, (n_components,))
+        matrix = np.vstack([p2[np.newaxis, :], (-2.0 * p2[:, np.newaxis] * centres).T])
+        const = p2 * np.sum(centres**2, axis=1)
+    else:
+        return np.empty((0, n_components)), np.empty(n_components)
+    return np.ascontiguousarray(matrix, dtype=np.float64), np.ascontiguousarray(const)
 
 
 def s2_shape(covariance_type, n_components, n_features):
@@ -102,7 +125,8 @@ def statistics(X, sample_weight, args, n_threads=0):
     s2 = np.empty(math.prod(shape))
     loglik = _kernels.statistics_pass(
         X, _EMPTY if sample_weight is None else sample_weight, args.shift, args.precision,
-        args.centers, args.log_norm, args.offsets, args.code, s0, s1, s2, n_threads,
+        args.centers, args.log_norm, args.quadratic, args.quadratic_const, args.offsets,
+        args.code, s0, s1, s2, n_threads,
     )
     return s0, s1.reshape(args.n_components, n_features), s2.reshape(shape), loglik
 
@@ -126,11 +150,13 @@ def statistics_of_responsibilities(X, sample_weight, chunks, base, covariance_ty
     part1 = np.empty(n_components * n_features)
     part2 = np.empty(math.prod(shape))
     no_precision = np.empty(0, dtype=dtype)
+    no_quadratic = np.empty((0, n_components))
     for start, stop, resp in chunks:
         weight = _EMPTY if sample_weight is None else sample_weight[start:stop]
         _kernels.statistics_pass(
-            X[start:stop], weight, shift, no_precision, offsets, _EMPTY, offsets, code,
-            part0, part1, part2, 0, np.ascontiguousarray(resp, dtype=np.float64),
+            X[start:stop], weight, shift, no_precision, offsets, _EMPTY, no_quadratic,
+            _EMPTY, offsets, code, part0, part1, part2, 0,
+            np.ascontiguousarray(resp, dtype=np.float64),
         )
         s0 += part0
         s1 += part1.reshape(s1.shape)
@@ -152,11 +178,13 @@ def statistics_of_nearest(X, sample_weight, centres, base, covariance_type):
     s0 = np.empty(n_components)
     s1 = np.empty(n_components * n_features)
     s2 = np.empty(math.prod(shape))
+    local = centres - shift.astype(np.float64)
+    quadratic, quadratic_const = quadratic_form(np.ones(n_components), local, "spherical")
     _kernels.statistics_pass(
         X, _EMPTY if sample_weight is None else sample_weight, shift,
-        np.ones(n_components, dtype=dtype),
-        np.ascontiguousarray((centres - shift).T, dtype=dtype), np.zeros(n_components),
-        offsets, _kernels.COVARIANCE_CODES[covariance_type], s0, s1, s2, 0, None, True,
+        np.ones(n_components, dtype=dtype), np.ascontiguousarray(local.T, dtype=dtype),
+        np.zeros(n_components), quadratic, quadratic_const, offsets,
+        _kernels.COVARIANCE_CODES[covariance_type], s0, s1, s2, 0, None, True,
     )
     base = offsets.astype(np.float64) + shift.astype(np.float64)
     return s0, s1.reshape(n_components, n_features), s2.reshape(shape), base
@@ -173,7 +201,7 @@ def evaluate(X, args, labels=False, resp=False, log_prob=False, n_threads=0):
     out_resp = np.empty((n_samples, args.n_components) if resp else (0, 0), dtype=X.dtype)
     out_log_prob = np.empty(n_samples if log_prob else 0)
     _kernels.evaluate_pass(
-        X, args.shift, args.precision, args.centers, args.log_norm, args.code,
-        out_labels, out_resp, out_log_prob, n_threads,
+        X, args.shift, args.precision, args.centers, args.log_norm, args.quadratic,
+        args.quadratic_const, args.code, out_labels, out_resp, out_log_prob, n_threads,
     )
     return out_labels, out_resp, out_log_prob

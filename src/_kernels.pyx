@@ -223,7 +223,10 @@ cdef void _block_log_prob(
         const floating[:, ::1] centers,      # IN  D x K: (mu_k - shift) P_k for full/tied,
                                              #     else mu_k - shift, component innermost
         const double[::1] log_norm,          # IN  K: log w_k + log det P_k - D/2 log(2 pi)
+        const double[:, ::1] quadratic,      # IN  diag: 2D x K, spherical: (D+1) x K, else
+        const double[::1] quadratic_const,   #     unused; and K (see _quadratic_log_prob)
         floating *product,                   # TMP rows x (D*K) for full, rows x D for tied
+        double *squares,                     # TMP rows x 2D
         double *log_prob) noexcept nogil:    # OUT rows x K, log p(x_i, k)
     # Every inner loop runs over the components k, which are independent: the sums of
     # squares over the features j build up in K separate accumulators (log_prob's row),
@@ -237,6 +240,10 @@ cdef void _block_log_prob(
     cdef Py_ssize_t a
     cdef floating za
     cdef floating *out
+    if (covariance_code == DIAG or covariance_code == SPHERICAL) and n_features > TINY_FEATURES:
+        _quadratic_log_prob(z, rows, n_features, n_components, covariance_code, log_norm,
+                            quadratic, quadratic_const, squares, log_prob)
+        return
     if covariance_code == FULL or covariance_code == TIED:
         # Z P for all components at once: Z @ [P_1 | ... | P_K], columns interleaved by k.
         width = n_features * n_components if covariance_code == FULL else n_features
@@ -287,6 +294,47 @@ cdef void _block_log_prob(
         else:
             for k in range(n_components):
                 acc[k] = log_norm[k] - 0.5 * acc[k]
+
+
+cdef void _quadratic_log_prob(
+        const floating *z, Py_ssize_t rows, Py_ssize_t n_features, Py_ssize_t n_components,
+        int covariance_code, const double[::1] log_norm, const double[:, ::1] quadratic,
+        const double[::1] quadratic_const, double *squares, double *log_prob) noexcept nogil:
+    """Diagonal and spherical log-densities as one float64 matrix product.
+
+    diag:      sum_j p_kj^2 (z_j - c_kj)^2 = [z^2, z] @ [p^2 ; -2 p^2 c] + sum_j p_kj^2 c_kj^2
+    spherical: p_k^2 ||z - c_k||^2         = [|z|^2, z] @ [p^2 ; -2 p^2 c] + p_k^2 ||c_k||^2
+    z is centred on the mixture's mean, so the expansion loses only digits of order
+    eps (distance between components / their spread)^2, in float64.
+    """
+    cdef Py_ssize_t i, a, k
+    cdef Py_ssize_t width = quadratic.shape[0]
+    cdef double za, total
+    cdef double *row
+    cdef char trans = b'N'
+    cdef double one = 1.0, zero = 0.0
+    cdef int m = <int> rows, n = <int> n_components, kk = <int> width
+    for i in range(rows):
+        row = &squares[i * width]
+        if covariance_code == DIAG:
+            for a in range(n_features):
+                za = z[i * n_features + a]
+                row[a] = za * za
+                row[n_features + a] = za
+        else:
+            total = 0.0
+            for a in range(n_features):
+                za = z[i * n_features + a]
+                total = total + za * za
+                row[1 + a] = za
+            row[0] = total
+    # log_prob (rows x K) = squares (rows x width) @ quadratic (width x K), row-major.
+    dgemm(&trans, &trans, &n, &m, &kk, &one, <double *> &quadratic[0, 0], &n,
+          squares, &kk, &zero, log_prob, &n)
+    for i in range(rows):
+        row = &log_prob[i * n_components]
+        for k in range(n_components):
+            row[k] = log_norm[k] - 0.5 * (row[k] + quadratic_const[k])
 
 
 cdef inline double _normalise_row(double *row, Py_ssize_t n_components) noexcept nogil:
@@ -477,6 +525,8 @@ def statistics_pass(
         const floating[::1] precision,       # IN  see _block_log_prob
         const floating[:, ::1] centers,      # IN  D x K, see _block_log_prob
         const double[::1] log_norm,          # IN  K
+        const double[:, ::1] quadratic,      # IN  see _block_log_prob
+        const double[::1] quadratic_const,   # IN  K
         const floating[:, ::1] offsets,      # IN  K x D, mu_k - shift
         int covariance_code,
         double[::1] s0,                      # OUT K
@@ -510,6 +560,7 @@ def statistics_pass(
     cdef double *block_s0
     cdef double *tied_rows
     cdef double *tied_gram
+    cdef double *squares
     cdef double *log_prob
     cdef const double *w
 
@@ -538,6 +589,7 @@ def statistics_pass(
         block_s0 = <double *> malloc(n_components * sizeof(double))
         tied_rows = <double *> malloc(rows * n_features * sizeof(double))
         tied_gram = <double *> malloc(n_features * n_features * sizeof(double))
+        squares = <double *> malloc(rows * 2 * n_features * sizeof(double))
         log_prob = <double *> malloc(rows * n_components * sizeof(double))
         for g in prange(n_groups, schedule='dynamic'):
             for blk in range(g * n_blocks // n_groups, (g + 1) * n_blocks // n_groups):
@@ -551,13 +603,14 @@ def statistics_pass(
                             log_prob[i * n_components + k] = resp[start + i, k]
                 elif nearest:
                     _block_log_prob(z, end - start, n_features, n_components, SPHERICAL,
-                                    precision, centers, log_norm, product, log_prob)
+                                    precision, centers, log_norm, quadratic, quadratic_const,
+                                    product, squares, log_prob)
                     for i in range(end - start):
                         _one_hot_row(&log_prob[i * n_components], n_components)
                 else:
                     _block_log_prob(z, end - start, n_features, n_components,
                                     covariance_code, precision, centers, log_norm,
-                                    product, log_prob)
+                                    quadratic, quadratic_const, product, squares, log_prob)
                     ll = 0.0
                     for i in range(end - start):
                         if weighted:
@@ -581,6 +634,7 @@ def statistics_pass(
         free(block_s0)
         free(tied_rows)
         free(tied_gram)
+        free(squares)
         free(log_prob)
 
     # Ordered reduction over groups.
@@ -626,6 +680,8 @@ def evaluate_pass(
         const floating[::1] precision,       # IN  see _block_log_prob
         const floating[:, ::1] centers,      # IN  D x K, see _block_log_prob
         const double[::1] log_norm,          # IN  K
+        const double[:, ::1] quadratic,      # IN  see _block_log_prob
+        const double[::1] quadratic_const,   # IN  K
         int covariance_code,
         Py_ssize_t[::1] labels,              # OUT N argmax_k log p(x, k), or empty
         floating[:, ::1] resp,               # OUT N x K responsibilities, or empty
@@ -641,6 +697,7 @@ def evaluate_pass(
     cdef double lpn
     cdef floating *z
     cdef floating *product
+    cdef double *squares
     cdef double *log_prob
 
     if n_samples == 0:
@@ -653,13 +710,15 @@ def evaluate_pass(
     with nogil, parallel(num_threads=n_threads):
         z = <floating *> malloc(rows * n_features * sizeof(floating))
         product = <floating *> malloc(rows * width * sizeof(floating))
+        squares = <double *> malloc(rows * 2 * n_features * sizeof(double))
         log_prob = <double *> malloc(rows * n_components * sizeof(double))
         for blk in prange(n_blocks, schedule='static'):
             start = blk * rows
             end = min(start + rows, n_samples)
             _shifted_block(X, start, end, shift, z)
             _block_log_prob(z, end - start, n_features, n_components, covariance_code,
-                            precision, centers, log_norm, product, log_prob)
+                            precision, centers, log_norm, quadratic, quadratic_const,
+                            product, squares, log_prob)
             for i in range(end - start):
                 if want_labels:
                     labels[start + i] = _argmax(&log_prob[i * n_components], n_components)
@@ -672,4 +731,5 @@ def evaluate_pass(
                             resp[start + i, k] = <floating> log_prob[i * n_components + k]
         free(z)
         free(product)
+        free(squares)
         free(log_prob)
