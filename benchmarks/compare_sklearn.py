@@ -111,9 +111,10 @@ def peak_memory(library, n, d, k, covariance_type, dtype):
 
 
 def machine():
-    import gmmfast
     import sklearn
     from threadpoolctl import threadpool_info
+
+    import gmmfast
 
     cpu = platform.processor() or platform.machine()
     try:

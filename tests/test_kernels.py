@@ -148,7 +148,8 @@ def test_evaluate_pass_writes_only_what_is_asked():
     args = PassArguments(weights, means, chol, "diag", np.float64)
     labels = np.empty(len(X), dtype=np.intp)
     _kernels.evaluate_pass(X, args.shift, args.precision, args.centers, args.log_norm,
-                           args.quadratic, args.quadratic_const, args.code, labels, np.empty((0, 0)), np.empty(0))
+                           args.quadratic, args.quadratic_const, args.code, labels,
+                           np.empty((0, 0)), np.empty(0))
     assert labels.min() >= 0 and labels.max() < N_COMPONENTS
 
 
