@@ -157,33 +157,19 @@ cdef inline Py_ssize_t _s2_size(Py_ssize_t n_features, Py_ssize_t n_components,
 # BLAS on row-major arrays: a row-major matrix is the transpose of the same memory read
 # column-major, so C = A B (row-major) is computed as C^T = B^T A^T (column-major).
 
-cdef inline void _gemm_rowmajor(int m, int n, int k, const floating *a, int lda,
-                                const floating *b, int ldb, floating *c, int ldc) noexcept nogil:
-    """C (m x n) = A (m x k) @ B (k x n), all row-major."""
-    cdef char trans = b'N'
-    cdef floating one = 1.0
-    cdef floating zero = 0.0
-    if floating is float:
-        sgemm(&trans, &trans, &n, &m, &k, &one, <float *> b, &ldb, <float *> a, &lda,
-              &zero, c, &ldc)
-    else:
-        dgemm(&trans, &trans, &n, &m, &k, &one, <double *> b, &ldb, <double *> a, &lda,
-              &zero, c, &ldc)
-
-
-cdef inline void _gemm_tn_rowmajor(int m, int n, int k, const floating *a, int lda,
-                                   const floating *b, int ldb, floating *c,
-                                   int ldc) noexcept nogil:
-    """C (m x n) = A^T @ B for A (k x m) and B (k x n), all row-major."""
+cdef inline void _gemm_rowmajor(bint transpose_a, int m, int n, int k, const floating *a,
+                                int lda, const floating *b, int ldb, floating *c,
+                                int ldc) noexcept nogil:
+    """C (m x n) = op(A) @ B, all row-major; op(A) = A (m x k), or A^T for A (k x m)."""
     cdef char no = b'N'
-    cdef char yes = b'T'
+    cdef char trans_a = b'T' if transpose_a else b'N'
     cdef floating one = 1.0
     cdef floating zero = 0.0
     if floating is float:
-        sgemm(&no, &yes, &n, &m, &k, &one, <float *> b, &ldb, <float *> a, &lda,
+        sgemm(&no, &trans_a, &n, &m, &k, &one, <float *> b, &ldb, <float *> a, &lda,
               &zero, c, &ldc)
     else:
-        dgemm(&no, &yes, &n, &m, &k, &one, <double *> b, &ldb, <double *> a, &lda,
+        dgemm(&no, &trans_a, &n, &m, &k, &one, <double *> b, &ldb, <double *> a, &lda,
               &zero, c, &ldc)
 
 
@@ -248,8 +234,8 @@ cdef void _block_log_prob(
         # Z P for all components at once: Z @ [P_1 | ... | P_K], columns interleaved by k.
         width = n_features * n_components if covariance_code == FULL else n_features
         if n_features > TINY_FEATURES:
-            _gemm_rowmajor(<int> rows, <int> width, <int> n_features, z, <int> n_features,
-                           &precision[0], <int> width, product, <int> width)
+            _gemm_rowmajor(False, <int> rows, <int> width, <int> n_features, z,
+                           <int> n_features, &precision[0], <int> width, product, <int> width)
         else:
             # A few features: the same product in plain loops, cheaper than a BLAS call.
             for i in range(rows):
@@ -426,9 +412,9 @@ cdef void _accumulate_block(
         for i in range(rows * n_components):
             resp_copy[i] = <floating> resp[i]
         resp_matrix = resp_copy
-    _gemm_tn_rowmajor(<int> n_components, <int> n_features, <int> rows,
-                      resp_matrix, <int> n_components, z, <int> n_features,
-                      small, <int> n_features)
+    _gemm_rowmajor(True, <int> n_components, <int> n_features, <int> rows,
+                   resp_matrix, <int> n_components, z, <int> n_features,
+                   small, <int> n_features)
     for k in range(n_components):
         s0[k] += block_s0[k]
         o = &offsets[k, 0]
