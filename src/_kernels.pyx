@@ -27,6 +27,7 @@ import numpy as np
 
 cdef extern from *:
     """
+    #include <math.h>
     #include <stdint.h>
     #include <string.h>
 
@@ -68,6 +69,42 @@ cdef extern from *:
         return x < -708.0 ? 0.0 : p * scale;
     }
 
+    /* Where the loader can choose among compiled versions of a function (GCC on glibc),
+       the hot element-wise loops are also built for AVX2 and AVX-512 and the best one for
+       the processor is taken at load time. Without contraction into FMA
+       (-ffp-contract=off) every version computes the same bits. */
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__)
+    #define GMMFAST_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+    #else
+    #define GMMFAST_CLONES
+    #endif
+
+    /* Rows of log p(x, k) into responsibilities, in place; log p(x) of each row into
+       log_total. With m = max_k log p(x, k): e_k = exp(log p(x, k) - m), r_k = e_k / sum e,
+       log p(x) = m + log sum e. A row with p(x) = 0 for every k goes to its first
+       component. */
+    GMMFAST_CLONES static void gmmfast_normalise_rows(double *log_prob, Py_ssize_t rows,
+                                                      Py_ssize_t n_components,
+                                                      double *log_total) {
+        for (Py_ssize_t i = 0; i < rows; i++) {
+            double *row = log_prob + i * n_components;
+            double top = -INFINITY, total = 0.0;
+            for (Py_ssize_t k = 0; k < n_components; k++) {
+                if (row[k] > top) top = row[k];
+            }
+            if (top == -INFINITY) {
+                for (Py_ssize_t k = 0; k < n_components; k++) row[k] = 0.0;
+                row[0] = 1.0;
+                log_total[i] = -INFINITY;
+                continue;
+            }
+            for (Py_ssize_t k = 0; k < n_components; k++) row[k] = gmmfast_exp(row[k] - top);
+            for (Py_ssize_t k = 0; k < n_components; k++) total += row[k];
+            for (Py_ssize_t k = 0; k < n_components; k++) row[k] = row[k] / total;
+            log_total[i] = top + log(total);
+        }
+    }
+
     #ifdef _OPENMP
     #include <omp.h>
     #define GMMFAST_OPENMP 1
@@ -80,6 +117,8 @@ cdef extern from *:
     int GMMFAST_OPENMP
     int gmmfast_max_threads() noexcept nogil
     double gmmfast_exp(double) noexcept nogil
+    void gmmfast_normalise_rows(double *log_prob, Py_ssize_t rows, Py_ssize_t n_components,
+                                double *log_total) noexcept nogil
 
 
 def exp_values(double[::1] x):
@@ -323,32 +362,6 @@ cdef void _quadratic_log_prob(
             row[k] = log_norm[k] - 0.5 * (row[k] + quadratic_const[k])
 
 
-cdef inline double _normalise_row(double *row, Py_ssize_t n_components) noexcept nogil:
-    """Turn log p(x, k) into responsibilities in place; return log p(x) = logsumexp_k.
-
-    With m = max_k log p(x, k): e_k = exp(log p(x, k) - m), r_k = e_k / sum e, and
-    log p(x) = m + log sum e -- one exponential per component.
-    """
-    cdef Py_ssize_t k
-    cdef double top = -INFINITY, total = 0.0
-    for k in range(n_components):
-        if row[k] > top:
-            top = row[k]
-    if top == -INFINITY:
-        # p(x) underflows for every component: hand the row to the first one.
-        for k in range(n_components):
-            row[k] = 0.0
-        row[0] = 1.0
-        return -INFINITY
-    for k in range(n_components):
-        row[k] = gmmfast_exp(row[k] - top)
-    for k in range(n_components):
-        total = total + row[k]
-    for k in range(n_components):
-        row[k] = row[k] / total
-    return top + log(total)
-
-
 cdef inline Py_ssize_t _argmax(const double *row, Py_ssize_t n_components) noexcept nogil:
     """First k with the largest row[k]."""
     cdef Py_ssize_t k, best = 0
@@ -547,6 +560,7 @@ def statistics_pass(
     cdef double *tied_rows
     cdef double *tied_gram
     cdef double *squares
+    cdef double *row_total
     cdef double *log_prob
     cdef const double *w
 
@@ -576,6 +590,7 @@ def statistics_pass(
         tied_rows = <double *> malloc(rows * n_features * sizeof(double))
         tied_gram = <double *> malloc(n_features * n_features * sizeof(double))
         squares = <double *> malloc(rows * 2 * n_features * sizeof(double))
+        row_total = <double *> malloc(rows * sizeof(double))
         log_prob = <double *> malloc(rows * n_components * sizeof(double))
         for g in prange(n_groups, schedule='dynamic'):
             for blk in range(g * n_blocks // n_groups, (g + 1) * n_blocks // n_groups):
@@ -597,16 +612,13 @@ def statistics_pass(
                     _block_log_prob(z, end - start, n_features, n_components,
                                     covariance_code, precision, centers, log_norm,
                                     quadratic, quadratic_const, product, squares, log_prob)
+                    gmmfast_normalise_rows(log_prob, end - start, n_components, row_total)
                     ll = 0.0
                     for i in range(end - start):
-                        if weighted:
-                            if w[i] != 0.0:
-                                ll = ll + w[i] * _normalise_row(&log_prob[i * n_components],
-                                                                n_components)
-                            else:
-                                _normalise_row(&log_prob[i * n_components], n_components)
-                        else:
-                            ll = ll + _normalise_row(&log_prob[i * n_components], n_components)
+                        if not weighted:
+                            ll = ll + row_total[i]
+                        elif w[i] != 0.0:
+                            ll = ll + w[i] * row_total[i]
                     part_ll[g] += ll
                 _accumulate_block(z, end - start, n_features, n_components, covariance_code,
                                   log_prob, w, offsets, resp_copy, scaled, small, tied_rows,
@@ -621,6 +633,7 @@ def statistics_pass(
         free(tied_rows)
         free(tied_gram)
         free(squares)
+        free(row_total)
         free(log_prob)
 
     # Ordered reduction over groups.
@@ -680,10 +693,10 @@ def evaluate_pass(
     cdef bint want_labels = labels.shape[0] > 0
     cdef bint want_resp = resp.shape[0] > 0
     cdef bint want_norm = log_prob_norm.shape[0] > 0
-    cdef double lpn
     cdef floating *z
     cdef floating *product
     cdef double *squares
+    cdef double *row_total
     cdef double *log_prob
 
     if n_samples == 0:
@@ -697,6 +710,7 @@ def evaluate_pass(
         z = <floating *> malloc(rows * n_features * sizeof(floating))
         product = <floating *> malloc(rows * width * sizeof(floating))
         squares = <double *> malloc(rows * 2 * n_features * sizeof(double))
+        row_total = <double *> malloc(rows * sizeof(double))
         log_prob = <double *> malloc(rows * n_components * sizeof(double))
         for blk in prange(n_blocks, schedule='static'):
             start = blk * rows
@@ -705,17 +719,19 @@ def evaluate_pass(
             _block_log_prob(z, end - start, n_features, n_components, covariance_code,
                             precision, centers, log_norm, quadratic, quadratic_const,
                             product, squares, log_prob)
-            for i in range(end - start):
-                if want_labels:
+            if want_labels:
+                for i in range(end - start):
                     labels[start + i] = _argmax(&log_prob[i * n_components], n_components)
-                if want_resp or want_norm:
-                    lpn = _normalise_row(&log_prob[i * n_components], n_components)
+            if want_resp or want_norm:
+                gmmfast_normalise_rows(log_prob, end - start, n_components, row_total)
+                for i in range(end - start):
                     if want_norm:
-                        log_prob_norm[start + i] = lpn
+                        log_prob_norm[start + i] = row_total[i]
                     if want_resp:
                         for k in range(n_components):
                             resp[start + i, k] = <floating> log_prob[i * n_components + k]
         free(z)
         free(product)
         free(squares)
+        free(row_total)
         free(log_prob)
