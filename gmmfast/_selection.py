@@ -306,7 +306,7 @@ class GaussianMixtureIC(DensityMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_features)
             Training data, float32 or float64; or a Dask array or DataFrame, which every
-        candidate then fits chunk by chunk on the Dask workers.
+            candidate then fits chunk by chunk on the Dask workers.
         y : Ignored
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights, passed to every candidate and used in the criteria.
