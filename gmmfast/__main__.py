@@ -9,6 +9,15 @@ import warnings
 COVARIANCE_CHOICES = ["full", "tied", "diag", "spherical"]
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions wrapped to the terminal, examples in the epilog kept as written."""
+
+    def _fill_text(self, text, width, indent):
+        if text.startswith("examples:"):
+            return super()._fill_text(text, width, indent)
+        return argparse.HelpFormatter._fill_text(self, text, width, indent)
+
+
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line, with the way to the help."""
 
@@ -392,7 +401,7 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
     data, em = _data_options(), _fit_options()
-    raw = argparse.RawDescriptionHelpFormatter
+    raw = _HelpFormatter
 
     demo = commands.add_parser(
         "demo", help="fit a mixture to the built-in demo data and print the model and timing"
