@@ -105,6 +105,42 @@ cdef extern from *:
         }
     }
 
+    /* log p(x_i, k) = log_norm_k - 1/2 sum_j (y_ij(k) - c_jk)^2 for the rows of a block,
+       from y = z [P_1 | ... | P_K] (full: y_ij(k) at [i, j*K + k]) or y = z P (tied: y_ij
+       at [i, j], the same for every k), c at [j, k]. */
+    #define GMMFAST_SUM_SQUARES(NAME, T)                                                   \
+    GMMFAST_CLONES static void NAME(const T *y, const T *c, Py_ssize_t rows,               \
+                                    Py_ssize_t n_features, Py_ssize_t n_components,        \
+                                    int per_component, const double *log_norm,             \
+                                    double *log_prob) {                                    \
+        Py_ssize_t width = per_component ? n_features * n_components : n_features;         \
+        for (Py_ssize_t i = 0; i < rows; i++) {                                            \
+            double *acc = log_prob + i * n_components;                                     \
+            const T *yi = y + i * width;                                                   \
+            for (Py_ssize_t k = 0; k < n_components; k++) acc[k] = 0.0;                    \
+            for (Py_ssize_t j = 0; j < n_features; j++) {                                  \
+                const T *cj = c + j * n_components;                                        \
+                if (per_component) {                                                       \
+                    const T *yj = yi + j * n_components;                                   \
+                    for (Py_ssize_t k = 0; k < n_components; k++) {                        \
+                        double diff = (double) yj[k] - (double) cj[k];                     \
+                        acc[k] += diff * diff;                                             \
+                    }                                                                      \
+                } else {                                                                   \
+                    double yj = (double) yi[j];                                            \
+                    for (Py_ssize_t k = 0; k < n_components; k++) {                        \
+                        double diff = yj - (double) cj[k];                                 \
+                        acc[k] += diff * diff;                                             \
+                    }                                                                      \
+                }                                                                          \
+            }                                                                              \
+            for (Py_ssize_t k = 0; k < n_components; k++)                                  \
+                acc[k] = log_norm[k] - 0.5 * acc[k];                                       \
+        }                                                                                  \
+    }
+    GMMFAST_SUM_SQUARES(gmmfast_sum_squares_d, double)
+    GMMFAST_SUM_SQUARES(gmmfast_sum_squares_f, float)
+
     #ifdef _OPENMP
     #include <omp.h>
     #define GMMFAST_OPENMP 1
@@ -119,6 +155,14 @@ cdef extern from *:
     double gmmfast_exp(double) noexcept nogil
     void gmmfast_normalise_rows(double *log_prob, Py_ssize_t rows, Py_ssize_t n_components,
                                 double *log_total) noexcept nogil
+    void gmmfast_sum_squares_d(const double *y, const double *c, Py_ssize_t rows,
+                               Py_ssize_t n_features, Py_ssize_t n_components,
+                               int per_component, const double *log_norm,
+                               double *log_prob) noexcept nogil
+    void gmmfast_sum_squares_f(const float *y, const float *c, Py_ssize_t rows,
+                               Py_ssize_t n_features, Py_ssize_t n_components,
+                               int per_component, const double *log_norm,
+                               double *log_prob) noexcept nogil
 
 
 def exp_values(double[::1] x):
@@ -143,7 +187,7 @@ cdef enum:
 # product (rows x K*D) stays within a few hundred KiB of cache.
 cdef int BLOCK_ROWS = 256
 cdef int MIN_BLOCK_ROWS = 32
-cdef Py_ssize_t FULL_PRODUCT_ELEMENTS = 1 << 16
+cdef Py_ssize_t FULL_PRODUCT_ELEMENTS = 1 << 14
 # At most this many partial sums, and at most about this many bytes of them.
 cdef Py_ssize_t MAX_GROUPS = 64
 cdef Py_ssize_t MIN_GROUPS = 8
@@ -259,7 +303,6 @@ cdef void _block_log_prob(
     cdef Py_ssize_t i, k, j, width
     cdef double diff, scale
     cdef double *acc
-    cdef const floating *y
     cdef const floating *c
     cdef const floating *p
     cdef Py_ssize_t a
@@ -286,23 +329,20 @@ cdef void _block_log_prob(
                     p = &precision[a * width]
                     for k in range(width):
                         out[k] += za * p[k]
+        if floating is float:
+            gmmfast_sum_squares_f(product, &centers[0, 0], rows, n_features, n_components,
+                                  covariance_code == FULL, &log_norm[0], log_prob)
+        else:
+            gmmfast_sum_squares_d(product, &centers[0, 0], rows, n_features, n_components,
+                                  covariance_code == FULL, &log_norm[0], log_prob)
+        return
     for i in range(rows):
         acc = &log_prob[i * n_components]
         for k in range(n_components):
             acc[k] = 0.0
         for j in range(n_features):
             c = &centers[j, 0]
-            if covariance_code == FULL:
-                y = &product[i * n_features * n_components + j * n_components]
-                for k in range(n_components):
-                    diff = y[k] - c[k]
-                    acc[k] += diff * diff
-            elif covariance_code == TIED:
-                scale = product[i * n_features + j]
-                for k in range(n_components):
-                    diff = scale - c[k]
-                    acc[k] += diff * diff
-            elif covariance_code == DIAG:
+            if covariance_code == DIAG:
                 scale = z[i * n_features + j]
                 p = &precision[j * n_components]
                 for k in range(n_components):
