@@ -90,36 +90,17 @@ class InMemoryRows:
             rows, weight, chunks(), means, covariance_type
         )
 
-    def _kmeans_statistics(self, n_components, covariance_type, random_state):
-        """k-means centres, then the sums of the rows around their nearest centre's mean.
+    def kmeans_centres(self, n_components, random_state):
+        """Centres of the 'kmeans' initialisation (see :func:`kmeans_centres`)."""
+        return kmeans_centres(self.X, self.sample_weight, n_components, random_state)
 
-        k-means (scikit-learn's, one initialisation, one thread) runs on all rows up to
-        ``KMEANS_MAX_ROWS`` and on a uniform sample of that many rows beyond: the centres
-        only seed EM. Every row is then given to its nearest centre by the compiled pass,
-        twice: once for the means, once for the sums around them. Nothing of the size of X
-        is allocated.
+    def _kmeans_statistics(self, n_components, covariance_type, random_state):
+        """Sums of the rows around the means of their nearest k-means centre.
+
+        Every row is given to its nearest centre by the compiled pass, twice: once for the
+        means, once for the sums around them. Nothing of the size of X is allocated.
         """
-        X, sample_weight = self.X, self.sample_weight
-        sample_rows = max(KMEANS_MAX_ROWS, KMEANS_ROWS_PER_COMPONENT * n_components)
-        if self.n_samples > sample_rows:
-            # Tracking selection keeps a set of the drawn rows only: memory of the sample's
-            # size, never of N.
-            index = np.sort(sample_without_replacement(
-                self.n_samples, sample_rows, method="tracking_selection",
-                random_state=random_state,
-            ))
-            X = X[index]
-            sample_weight = None if sample_weight is None else sample_weight[index]
-            if sample_weight is not None and np.count_nonzero(sample_weight) < n_components:
-                X, sample_weight = self.X, self.sample_weight
-        # One thread: scikit-learn's k-means adds its threads' partial sums in the order they
-        # finish, and the model must not depend on the number of threads.
-        with single_threaded():
-            centres = (
-                KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
-                .fit(X, sample_weight=sample_weight)
-                .cluster_centers_.astype(np.float64)
-            )
+        centres = self.kmeans_centres(n_components, random_state)
         eps = float(np.finfo(self.dtype).eps)
         s0, s1, _, base = _passes.statistics_of_nearest(
             self.X, self.sample_weight, centres, centres, covariance_type
@@ -127,4 +108,34 @@ class InMemoryRows:
         means = base + s1 / (s0 + 10.0 * eps)[:, np.newaxis]
         return _passes.statistics_of_nearest(
             self.X, self.sample_weight, centres, means, covariance_type
+        )
+
+
+def kmeans_centres(X, sample_weight, n_clusters, random_state):
+    """k-means centres that seed EM: scikit-learn's k-means, one initialisation, one thread.
+
+    It runs on all rows up to ``KMEANS_MAX_ROWS`` (or ``KMEANS_ROWS_PER_COMPONENT`` per
+    cluster) and on a uniform sample of that many rows beyond: the centres only seed EM.
+    One thread, because scikit-learn's k-means adds its threads' partial sums in the order
+    they finish, and the model must not depend on the number of threads.
+    """
+    n_samples = X.shape[0]
+    sample_rows = max(KMEANS_MAX_ROWS, KMEANS_ROWS_PER_COMPONENT * n_clusters)
+    if n_samples > sample_rows:
+        # Tracking selection keeps a set of the drawn rows only: memory of the sample's
+        # size, never of N.
+        index = np.sort(sample_without_replacement(
+            n_samples, sample_rows, method="tracking_selection", random_state=random_state,
+        ))
+        sample = X[index]
+        weight = None if sample_weight is None else sample_weight[index]
+        if weight is not None and np.count_nonzero(weight) < n_clusters:
+            sample, weight = X, sample_weight
+    else:
+        sample, weight = X, sample_weight
+    with single_threaded():
+        return (
+            KMeans(n_clusters=n_clusters, n_init=1, random_state=random_state)
+            .fit(sample, sample_weight=weight)
+            .cluster_centers_.astype(np.float64)
         )

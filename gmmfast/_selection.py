@@ -7,17 +7,14 @@ from time import perf_counter
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
-from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.random import sample_without_replacement
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _passes
 from ._gaussian_mixture import COVARIANCE_TYPES, GaussianMixture, _is_dask_collection
-from ._parallel import single_threaded
-from ._rows import KMEANS_MAX_ROWS, KMEANS_ROWS_PER_COMPONENT, InMemoryRows
+from ._rows import InMemoryRows
+from ._rows import kmeans_centres as _kmeans_centres
 
 # The order of covariance_type="all": fewest parameters first, so that a tie in the
 # criterion goes to the simpler model.
@@ -104,32 +101,6 @@ class _KMeansCentres:
         self._store = {k: v for k, v in self._store.items() if k[0] != n_clusters}
 
 
-def _kmeans_centres(X, sample_weight, n_clusters, random_state):
-    """The centres of GaussianMixture's 'kmeans' start (``InMemoryRows._kmeans_statistics``).
-
-    scikit-learn's k-means, one initialisation on one thread, on all rows up to
-    ``KMEANS_MAX_ROWS`` (or ``KMEANS_ROWS_PER_COMPONENT`` per cluster) and on a uniform
-    sample of that many rows beyond.
-    """
-    n_samples = X.shape[0]
-    sample_rows = max(KMEANS_MAX_ROWS, KMEANS_ROWS_PER_COMPONENT * n_clusters)
-    if n_samples > sample_rows:
-        index = np.sort(sample_without_replacement(
-            n_samples, sample_rows, method="tracking_selection", random_state=random_state,
-        ))
-        sample, weight = X[index], None if sample_weight is None else sample_weight[index]
-        if weight is not None and np.count_nonzero(weight) < n_clusters:
-            sample, weight = X, sample_weight
-    else:
-        sample, weight = X, sample_weight
-    with single_threaded():
-        return (
-            KMeans(n_clusters=n_clusters, n_init=1, random_state=random_state)
-            .fit(sample, sample_weight=weight)
-            .cluster_centers_.astype(np.float64)
-        )
-
-
 class _SharedKMeansRows(InMemoryRows):
     """In-memory rows whose 'kmeans' initialisation reads shared k-means centres."""
 
@@ -137,19 +108,8 @@ class _SharedKMeansRows(InMemoryRows):
         super().__init__(X, sample_weight)
         self._kmeans_centres = kmeans_centres
 
-    def _kmeans_statistics(self, n_components, covariance_type, random_state):
-        """Sums of the rows around the means of their nearest shared k-means centre."""
-        centres = self._kmeans_centres.centres(self, n_components, random_state)
-        # Every row to its nearest centre, twice: for the means m_k = b_k + s1_k / s0_k,
-        # then for the sums around them.
-        eps = float(np.finfo(self.dtype).eps)
-        s0, s1, _, base = _passes.statistics_of_nearest(
-            self.X, self.sample_weight, centres, centres, covariance_type
-        )
-        means = base + s1 / (s0 + 10.0 * eps)[:, np.newaxis]
-        return _passes.statistics_of_nearest(
-            self.X, self.sample_weight, centres, means, covariance_type
-        )
+    def kmeans_centres(self, n_components, random_state):
+        return self._kmeans_centres.centres(self, n_components, random_state)
 
 
 class _Candidate(GaussianMixture):

@@ -75,9 +75,8 @@ def test_each_candidate_is_the_model_fitted_alone(init_params, kmeans_rows, n_in
                                                   monkeypatch):
     if kmeans_rows == "sample":
         # k-means on a sample of 300 of the 900 rows, as it does beyond 20,000 rows.
-        for module in (gmmfast._rows, gmmfast._selection):
-            monkeypatch.setattr(module, "KMEANS_MAX_ROWS", 300)
-            monkeypatch.setattr(module, "KMEANS_ROWS_PER_COMPONENT", 10)
+        monkeypatch.setattr(gmmfast._rows, "KMEANS_MAX_ROWS", 300)
+        monkeypatch.setattr(gmmfast._rows, "KMEANS_ROWS_PER_COMPONENT", 10)
     X = make_blobs_data(900, 3)
     weight = np.random.RandomState(1).uniform(0.2, 3.0, len(X)) if weighted else None
     search = GaussianMixtureIC([1, 2, 4], covariance_type="all", init_params=init_params,
@@ -119,8 +118,7 @@ class CountingKMeans(KMeans):
 
 @pytest.mark.parametrize("n_init", [1, 3])
 def test_one_kmeans_per_number_of_components_and_initialisation(monkeypatch, n_init):
-    for module in (gmmfast._rows, gmmfast._selection):
-        monkeypatch.setattr(module, "KMeans", CountingKMeans)
+    monkeypatch.setattr(gmmfast._rows, "KMeans", CountingKMeans)
     CountingKMeans.fits = []
     X = make_blobs_data(600, 3)
     with ignore_convergence():
