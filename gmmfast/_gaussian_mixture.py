@@ -15,7 +15,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._parallel import single_threaded_blas
-from ._passes import PassArguments, evaluate
+from ._passes import PassArguments, evaluate, needs_second_pass
 from ._rows import InMemoryRows
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
@@ -193,28 +193,6 @@ def _estimate_parameters(s0, s1, s2, base, covariance_type, reg_covar, eps, n_to
             covariances = covariances.mean(axis=1)
     weights = nk / (nk.sum() if n_total is None else n_total)
     return weights, means, covariances
-
-
-def _cancellation(s0, s1, s2, base, means, covariance_type):
-    """How many times larger the mean-shift correction of the M-step is than its result.
-
-    Per feature j, compares s0_k d_kj^2 (d = new mean - base) with the variance sum
-    s2_kjj - 2 s1_kj d_kj + s0_k d_kj^2 it is part of; the relative rounding error of the
-    variance is about this ratio times the machine epsilon.
-    """
-    d = means - base
-    correction = s0[:, np.newaxis] * d * d
-    if covariance_type in ("full", "tied"):
-        second = np.diagonal(s2, axis1=-2, axis2=-1)
-    else:
-        second = s2
-    result = second - 2.0 * s1 * d + correction
-    if covariance_type == "tied":
-        correction = correction.sum(axis=0)
-        result = second - (2.0 * s1 * d - s0[:, np.newaxis] * d * d).sum(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(correction > 0, correction / np.abs(result), 0.0)
-    return float(np.max(ratio, initial=0.0)) if np.all(np.isfinite(ratio)) else np.inf
 
 
 ###############################################################################
@@ -524,7 +502,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         weights, means, covariances = _estimate_parameters(
             s0, s1, s2, args.base, self.covariance_type, self.reg_covar, eps
         )
-        if _cancellation(s0, s1, s2, args.base, means, self.covariance_type) > eps**-0.5:
+        if needs_second_pass(s0, s1, s2, args.base, self.covariance_type, rows.dtype):
             # The means moved far compared with the new spread: the one-pass update would
             # lose more than half of its digits. Sum again around the new means.
             args = args.centred_on(means)

@@ -190,6 +190,28 @@ def statistics_of_nearest(X, sample_weight, centres, base, covariance_type):
     return s0, s1.reshape(n_components, n_features), s2.reshape(shape), base
 
 
+def needs_second_pass(s0, s1, s2, base, covariance_type, dtype):
+    """Whether sums taken around ``base`` would lose over half their digits in the M-step.
+
+    The M-step moves the sums to the new means m = base + s1 / s0. Per feature j it adds
+    s0_k d_kj^2 (d = m - base) to a variance sum s2_kjj - 2 s1_kj d_kj + s0_k d_kj^2; the
+    relative rounding error of the variance is about the ratio of the two times the machine
+    epsilon. Beyond 1 / sqrt(eps), the sums should be taken again around m.
+    """
+    eps = float(np.finfo(dtype).eps)
+    d = s1 / (s0 + 10.0 * eps)[:, np.newaxis]
+    correction = s0[:, np.newaxis] * d * d
+    second = np.diagonal(s2, axis1=-2, axis2=-1) if covariance_type in ("full", "tied") else s2
+    if covariance_type == "tied":
+        correction = correction.sum(axis=0)
+        result = second - (2.0 * s1 * d).sum(axis=0) + correction
+    else:
+        result = second - 2.0 * s1 * d + correction
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(correction > 0, correction / np.abs(result), 0.0)
+    return not (np.all(np.isfinite(ratio)) and np.max(ratio, initial=0.0) <= eps**-0.5)
+
+
 def evaluate(X, args, labels=False, resp=False, log_prob=False, n_threads=0):
     """Per-row outputs of the model (only those asked for): (labels, resp, log_prob).
 

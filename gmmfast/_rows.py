@@ -8,7 +8,6 @@ answer the same questions their own way.
 
 import numpy as np
 from sklearn.cluster import KMeans, kmeans_plusplus
-from sklearn.utils.random import sample_without_replacement
 
 from . import _passes
 from ._parallel import single_threaded
@@ -95,16 +94,20 @@ class InMemoryRows:
         return kmeans_centres(self.X, self.sample_weight, n_components, random_state)
 
     def _kmeans_statistics(self, n_components, covariance_type, random_state):
-        """Sums of the rows around the means of their nearest k-means centre.
+        """Sums of the rows given to their nearest k-means centre, around that centre.
 
-        Every row is given to its nearest centre by the compiled pass, twice: once for the
-        means, once for the sums around them. Nothing of the size of X is allocated.
+        Every row is given to its nearest centre by the compiled pass; if the means of the
+        rows so given are far from the centres compared with their spread, a second pass
+        takes the sums around those means. Nothing of the size of X is allocated.
         """
         centres = self.kmeans_centres(n_components, random_state)
-        eps = float(np.finfo(self.dtype).eps)
-        s0, s1, _, base = _passes.statistics_of_nearest(
+        sums = _passes.statistics_of_nearest(
             self.X, self.sample_weight, centres, centres, covariance_type
         )
+        s0, s1, s2, base = sums
+        if not _passes.needs_second_pass(s0, s1, s2, base, covariance_type, self.dtype):
+            return sums
+        eps = float(np.finfo(self.dtype).eps)
         means = base + s1 / (s0 + 10.0 * eps)[:, np.newaxis]
         return _passes.statistics_of_nearest(
             self.X, self.sample_weight, centres, means, covariance_type
@@ -115,18 +118,16 @@ def kmeans_centres(X, sample_weight, n_clusters, random_state):
     """k-means centres that seed EM: scikit-learn's k-means, one initialisation, one thread.
 
     It runs on all rows up to ``KMEANS_MAX_ROWS`` (or ``KMEANS_ROWS_PER_COMPONENT`` per
-    cluster) and on a uniform sample of that many rows beyond: the centres only seed EM.
+    cluster) and beyond on a uniform sample of as many draws (repeats dropped): the centres
+    only seed EM.
     One thread, because scikit-learn's k-means adds its threads' partial sums in the order
     they finish, and the model must not depend on the number of threads.
     """
     n_samples = X.shape[0]
     sample_rows = max(KMEANS_MAX_ROWS, KMEANS_ROWS_PER_COMPONENT * n_clusters)
     if n_samples > sample_rows:
-        # Tracking selection keeps a set of the drawn rows only: memory of the sample's
-        # size, never of N.
-        index = np.sort(sample_without_replacement(
-            n_samples, sample_rows, method="tracking_selection", random_state=random_state,
-        ))
+        # Rows drawn uniformly, repeats dropped: memory of the sample's size, never of N.
+        index = np.unique(random_state.randint(n_samples, size=sample_rows))
         sample = X[index]
         weight = None if sample_weight is None else sample_weight[index]
         if weight is not None and np.count_nonzero(weight) < n_clusters:
