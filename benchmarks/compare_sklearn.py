@@ -22,6 +22,10 @@ import warnings
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchmarks.common import make_data  # noqa: E402  (the asv suite's data and start)
+from benchmarks.common import start as fixed_start  # noqa: E402
+
 CASES = [
     # (rows, features, components, covariance type, dtype)
     *[(300_000, 16, 16, ct, dt) for ct in ("full", "tied", "diag", "spherical")
@@ -30,30 +34,6 @@ CASES = [
     (300_000, 64, 8, "full", "float64"),
 ]
 QUICK_CASES = [(20_000, 8, 8, ct, "float64") for ct in ("full", "diag")]
-
-
-def make_data(n_samples, n_features, n_components, dtype, seed=0):
-    rng = np.random.RandomState(seed)
-    centres = rng.uniform(-8, 8, size=(n_components, n_features))
-    labels = rng.randint(n_components, size=n_samples)
-    X = rng.standard_normal((n_samples, n_features))
-    X *= rng.uniform(0.3, 1.5, size=(n_components, n_features))[labels]
-    X += centres[labels]
-    return np.ascontiguousarray(X, dtype=dtype)
-
-
-def fixed_start(X, n_components, covariance_type):
-    rng = np.random.RandomState(1)
-    d = X.shape[1]
-    means = X[rng.choice(len(X), n_components, replace=False)].astype(np.float64)
-    precisions = {
-        "full": np.tile(np.eye(d), (n_components, 1, 1)),
-        "tied": np.eye(d),
-        "diag": np.ones((n_components, d)),
-        "spherical": np.ones(n_components),
-    }[covariance_type]
-    return dict(weights_init=np.full(n_components, 1.0 / n_components), means_init=means,
-                precisions_init=precisions)
 
 
 def seconds_per_iteration(cls, X, k, covariance_type, n_iter):
