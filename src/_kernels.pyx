@@ -82,60 +82,165 @@ cdef extern from *:
     /* Rows of log p(x, k) into responsibilities, in place; log p(x) of each row into
        log_total. With m = max_k log p(x, k): e_k = exp(log p(x, k) - m), r_k = e_k / sum e,
        log p(x) = m + log sum e. A row with p(x) = 0 for every k goes to its first
-       component. */
+       component. The sum runs in GMMFAST_LANES interleaved partial sums added in a fixed
+       order (then the remainder in order), so that it vectorises and every build of the
+       loop adds the same numbers in the same order. */
+    #define GMMFAST_LANES 8
     GMMFAST_CLONES static void gmmfast_normalise_rows(double *log_prob, Py_ssize_t rows,
                                                       Py_ssize_t n_components,
                                                       double *log_total) {
+        /* Each step runs over the whole block before the next, so that the rows' chains of
+           dependent operations (maximum, sum, division) overlap. log_total holds the row
+           maxima m until the end. */
+        Py_ssize_t lanes_end = n_components - n_components % GMMFAST_LANES;
+        for (Py_ssize_t i = 0; i < rows; i++) {
+            const double *row = log_prob + i * n_components;
+            double top = -INFINITY;
+            double part[GMMFAST_LANES];
+            /* The maximum does not depend on the order of comparisons. */
+            for (Py_ssize_t l = 0; l < GMMFAST_LANES; l++) part[l] = -INFINITY;
+            for (Py_ssize_t k = 0; k < lanes_end; k += GMMFAST_LANES)
+                for (Py_ssize_t l = 0; l < GMMFAST_LANES; l++)
+                    part[l] = row[k + l] > part[l] ? row[k + l] : part[l];
+            for (Py_ssize_t l = 0; l < GMMFAST_LANES; l++) top = part[l] > top ? part[l] : top;
+            for (Py_ssize_t k = lanes_end; k < n_components; k++)
+                top = row[k] > top ? row[k] : top;
+            log_total[i] = top;
+        }
         for (Py_ssize_t i = 0; i < rows; i++) {
             double *row = log_prob + i * n_components;
-            double top = -INFINITY, total = 0.0;
-            for (Py_ssize_t k = 0; k < n_components; k++) {
-                if (row[k] > top) top = row[k];
-            }
-            if (top == -INFINITY) {
+            /* -inf - -inf would be NaN: such a row gets e = 0 here and is fixed below. */
+            double top = log_total[i] == -INFINITY ? 0.0 : log_total[i];
+            for (Py_ssize_t k = 0; k < n_components; k++) row[k] = gmmfast_exp(row[k] - top);
+        }
+        for (Py_ssize_t i = 0; i < rows; i++) {
+            double *row = log_prob + i * n_components;
+            double total, inverse;
+            double part[GMMFAST_LANES];
+            if (log_total[i] == -INFINITY) {
                 for (Py_ssize_t k = 0; k < n_components; k++) row[k] = 0.0;
                 row[0] = 1.0;
-                log_total[i] = -INFINITY;
                 continue;
             }
-            for (Py_ssize_t k = 0; k < n_components; k++) row[k] = gmmfast_exp(row[k] - top);
-            for (Py_ssize_t k = 0; k < n_components; k++) total += row[k];
-            for (Py_ssize_t k = 0; k < n_components; k++) row[k] = row[k] / total;
-            log_total[i] = top + log(total);
+            for (Py_ssize_t l = 0; l < GMMFAST_LANES; l++) part[l] = 0.0;
+            for (Py_ssize_t k = 0; k < lanes_end; k += GMMFAST_LANES)
+                for (Py_ssize_t l = 0; l < GMMFAST_LANES; l++) part[l] += row[k + l];
+            total = ((part[0] + part[1]) + (part[2] + part[3]))
+                    + ((part[4] + part[5]) + (part[6] + part[7]));
+            for (Py_ssize_t k = lanes_end; k < n_components; k++) total += row[k];
+            /* total >= 1 (the largest term is exp(0)), so its inverse is finite. */
+            inverse = 1.0 / total;
+            for (Py_ssize_t k = 0; k < n_components; k++) row[k] = row[k] * inverse;
+            log_total[i] = log_total[i] + log(total);
         }
     }
 
+    /* z = x - shift for a block of rows of x (row stride and column stride in bytes, any
+       sign), row-major. */
+    #define GMMFAST_SHIFTED(NAME, T)                                                       \
+    GMMFAST_CLONES static void NAME(const char *x, Py_ssize_t row_stride,                  \
+                                    Py_ssize_t column_stride, Py_ssize_t rows,             \
+                                    Py_ssize_t n_features, const T *shift, T *z) {         \
+        for (Py_ssize_t i = 0; i < rows; i++) {                                            \
+            const char *xi = x + i * row_stride;                                           \
+            T *zi = z + i * n_features;                                                    \
+            if (column_stride == (Py_ssize_t) sizeof(T)) {                                 \
+                const T *xr = (const T *) xi;                                              \
+                for (Py_ssize_t j = 0; j < n_features; j++) zi[j] = xr[j] - shift[j];      \
+            } else {                                                                       \
+                for (Py_ssize_t j = 0; j < n_features; j++)                                \
+                    zi[j] = *(const T *) (xi + j * column_stride) - shift[j];              \
+            }                                                                              \
+        }                                                                                  \
+    }
+    GMMFAST_SHIFTED(gmmfast_shifted_d, double)
+    GMMFAST_SHIFTED(gmmfast_shifted_f, float)
+
+    /* Diagonal second moments around each component's offset o_k, for the rows of a block:
+       s2[k, a] += v_ik (z_ia - o_ka)^2, leaving out (i, k) with v_ik <= cutoff_i. */
+    #define GMMFAST_DIAG_MOMENTS(NAME, T)                                                  \
+    GMMFAST_CLONES static void NAME(const T *z, const double *resp, const double *cutoff,  \
+                                    const T *offsets, Py_ssize_t rows,                     \
+                                    Py_ssize_t n_features, Py_ssize_t n_components,        \
+                                    Py_ssize_t *used, double *s2) {                        \
+        for (Py_ssize_t i = 0; i < rows; i++) {                                            \
+            const T *zi = z + i * n_features;                                              \
+            const double *ri = resp + i * n_components;                                    \
+            /* The components this row counts for, listed without a branch per k. */      \
+            Py_ssize_t n_used = 0;                                                         \
+            for (Py_ssize_t k = 0; k < n_components; k++) {                                \
+                used[n_used] = k;                                                          \
+                n_used += ri[k] > cutoff[i];                                               \
+            }                                                                              \
+            for (Py_ssize_t u = 0; u < n_used; u++) {                                      \
+                Py_ssize_t k = used[u];                                                    \
+                double v = ri[k];                                                          \
+                const T *o = offsets + k * n_features;                                     \
+                double *s = s2 + k * n_features;                                           \
+                for (Py_ssize_t a = 0; a < n_features; a++) {                              \
+                    double diff = (double) zi[a] - (double) o[a];                          \
+                    s[a] += v * diff * diff;                                               \
+                }                                                                          \
+            }                                                                              \
+        }                                                                                  \
+    }
+    GMMFAST_DIAG_MOMENTS(gmmfast_diag_moments_d, double)
+    GMMFAST_DIAG_MOMENTS(gmmfast_diag_moments_f, float)
+
     /* log p(x_i, k) = log_norm_k - 1/2 sum_j (y_ij(k) - c_jk)^2 for the rows of a block,
        from y = z [P_1 | ... | P_K] (full: y_ij(k) at [i, j*K + k]) or y = z P (tied: y_ij
-       at [i, j], the same for every k), c at [j, k]. */
+       at [i, j], the same for every k), c at [j, k]. Components go GMMFAST_LANES at a time;
+       the sum over j runs in four partial sums (j mod 4, the last D mod 4 terms into the
+       first) added in a fixed order, so that the additions do not wait on one another and
+       every build adds in the same order. */
+    #define GMMFAST_Y_FULL(J, L) yi[(J) * n_components + k0 + (L)]
+    #define GMMFAST_Y_TIED(J, L) yi[(J)]
+    #define GMMFAST_SQUARE(Y, J, L) ((double) Y(J, L) - (double) c[(J) * n_components + k0 + (L)])
+    #define GMMFAST_SUM_CHUNK(LANES, Y)                                                     \
+        {                                                                                  \
+            double a0[GMMFAST_LANES], a1[GMMFAST_LANES], a2[GMMFAST_LANES],                \
+                   a3[GMMFAST_LANES];                                                      \
+            for (Py_ssize_t l = 0; l < (LANES); l++) a0[l] = a1[l] = a2[l] = a3[l] = 0.0;  \
+            for (Py_ssize_t j = 0; j < quads; j += 4) {                                    \
+                for (Py_ssize_t l = 0; l < (LANES); l++) {                                 \
+                    double d0 = GMMFAST_SQUARE(Y, j, l), d1 = GMMFAST_SQUARE(Y, j + 1, l);       \
+                    double d2 = GMMFAST_SQUARE(Y, j + 2, l), d3 = GMMFAST_SQUARE(Y, j + 3, l);   \
+                    a0[l] += d0 * d0;                                                      \
+                    a1[l] += d1 * d1;                                                      \
+                    a2[l] += d2 * d2;                                                      \
+                    a3[l] += d3 * d3;                                                      \
+                }                                                                          \
+            }                                                                              \
+            for (Py_ssize_t j = quads; j < n_features; j++) {                              \
+                for (Py_ssize_t l = 0; l < (LANES); l++) {                                 \
+                    double d0 = GMMFAST_SQUARE(Y, j, l);                                      \
+                    a0[l] += d0 * d0;                                                      \
+                }                                                                          \
+            }                                                                              \
+            for (Py_ssize_t l = 0; l < (LANES); l++)                                       \
+                out[k0 + l] = log_norm[k0 + l] - 0.5 * ((a0[l] + a1[l]) + (a2[l] + a3[l])); \
+        }
     #define GMMFAST_SUM_SQUARES(NAME, T)                                                   \
     GMMFAST_CLONES static void NAME(const T *y, const T *c, Py_ssize_t rows,               \
                                     Py_ssize_t n_features, Py_ssize_t n_components,        \
                                     int per_component, const double *log_norm,             \
                                     double *log_prob) {                                    \
         Py_ssize_t width = per_component ? n_features * n_components : n_features;         \
+        Py_ssize_t quads = n_features - n_features % 4;                                    \
+        Py_ssize_t full_end = n_components - n_components % GMMFAST_LANES;                 \
         for (Py_ssize_t i = 0; i < rows; i++) {                                            \
-            double *acc = log_prob + i * n_components;                                     \
             const T *yi = y + i * width;                                                   \
-            for (Py_ssize_t k = 0; k < n_components; k++) acc[k] = 0.0;                    \
-            for (Py_ssize_t j = 0; j < n_features; j++) {                                  \
-                const T *cj = c + j * n_components;                                        \
-                if (per_component) {                                                       \
-                    const T *yj = yi + j * n_components;                                   \
-                    for (Py_ssize_t k = 0; k < n_components; k++) {                        \
-                        double diff = (double) yj[k] - (double) cj[k];                     \
-                        acc[k] += diff * diff;                                             \
-                    }                                                                      \
-                } else {                                                                   \
-                    double yj = (double) yi[j];                                            \
-                    for (Py_ssize_t k = 0; k < n_components; k++) {                        \
-                        double diff = yj - (double) cj[k];                                 \
-                        acc[k] += diff * diff;                                             \
-                    }                                                                      \
-                }                                                                          \
+            double *out = log_prob + i * n_components;                                     \
+            Py_ssize_t k0;                                                                 \
+            if (per_component) {                                                           \
+                for (k0 = 0; k0 < full_end; k0 += GMMFAST_LANES)                           \
+                    GMMFAST_SUM_CHUNK(GMMFAST_LANES, GMMFAST_Y_FULL)                       \
+                if (k0 < n_components) GMMFAST_SUM_CHUNK(n_components - k0, GMMFAST_Y_FULL) \
+            } else {                                                                       \
+                for (k0 = 0; k0 < full_end; k0 += GMMFAST_LANES)                           \
+                    GMMFAST_SUM_CHUNK(GMMFAST_LANES, GMMFAST_Y_TIED)                       \
+                if (k0 < n_components) GMMFAST_SUM_CHUNK(n_components - k0, GMMFAST_Y_TIED) \
             }                                                                              \
-            for (Py_ssize_t k = 0; k < n_components; k++)                                  \
-                acc[k] = log_norm[k] - 0.5 * acc[k];                                       \
         }                                                                                  \
     }
     GMMFAST_SUM_SQUARES(gmmfast_sum_squares_d, double)
@@ -155,6 +260,20 @@ cdef extern from *:
     double gmmfast_exp(double) noexcept nogil
     void gmmfast_normalise_rows(double *log_prob, Py_ssize_t rows, Py_ssize_t n_components,
                                 double *log_total) noexcept nogil
+    void gmmfast_shifted_d(const char *x, Py_ssize_t row_stride, Py_ssize_t column_stride,
+                           Py_ssize_t rows, Py_ssize_t n_features, const double *shift,
+                           double *z) noexcept nogil
+    void gmmfast_shifted_f(const char *x, Py_ssize_t row_stride, Py_ssize_t column_stride,
+                           Py_ssize_t rows, Py_ssize_t n_features, const float *shift,
+                           float *z) noexcept nogil
+    void gmmfast_diag_moments_d(const double *z, const double *resp, const double *cutoff,
+                                const double *offsets, Py_ssize_t rows, Py_ssize_t n_features,
+                                Py_ssize_t n_components, Py_ssize_t *used,
+                                double *s2) noexcept nogil
+    void gmmfast_diag_moments_f(const float *z, const double *resp, const double *cutoff,
+                                const float *offsets, Py_ssize_t rows, Py_ssize_t n_features,
+                                Py_ssize_t n_components, Py_ssize_t *used,
+                                double *s2) noexcept nogil
     void gmmfast_sum_squares_d(const double *y, const double *c, Py_ssize_t rows,
                                Py_ssize_t n_features, Py_ssize_t n_components,
                                int per_component, const double *log_norm,
@@ -195,6 +314,10 @@ cdef Py_ssize_t MIN_GROUPS = 8
 cdef Py_ssize_t GROUP_BYTES = 32 * 1024 * 1024
 # Up to this many features, products with the precision factors are plain loops, not BLAS.
 cdef Py_ssize_t TINY_FEATURES = 4
+# The triangular product cuts the features into about TRIANGLE_BLOCKS column blocks of at
+# least TRIANGLE_MIN_BLOCK features (measured on 16, 32 and 64 features).
+cdef Py_ssize_t TRIANGLE_BLOCKS = 8
+cdef Py_ssize_t TRIANGLE_MIN_BLOCK = 4
 # Responsibilities at or below this add nothing to the second-moment sums (2^-64).
 cdef double NEGLIGIBLE = 5.421010862427522e-20
 
@@ -271,16 +394,47 @@ cdef inline void _gram_rowmajor(int m, int d, const floating *a, floating *c) no
         dsyrk(&uplo, &trans, &d, &m, &one, <double *> a, &d, &zero, c, &d)
 
 
+cdef inline Py_ssize_t _column_block(Py_ssize_t n_features) noexcept nogil:
+    """Features per column block of the triangular product (see _triangular_product)."""
+    if n_features <= 2 * TRIANGLE_MIN_BLOCK:
+        return n_features
+    return max(TRIANGLE_MIN_BLOCK, (n_features + TRIANGLE_BLOCKS - 1) // TRIANGLE_BLOCKS)
+
+
+cdef void _triangular_product(const floating *z, Py_ssize_t rows, Py_ssize_t n_features,
+                              Py_ssize_t per_feature, const floating *precision,
+                              floating *product) noexcept nogil:
+    """product = Z [P_1 | ... | P_K] (rows x D*K, column j*K + k), each P_k upper triangular.
+
+    Output column j of P_k needs only rows a <= j of P_k. With the columns cut into blocks
+    of features [j0, j1), block J is Z[:, :j1] @ precision[:j1, j0*K:j1*K]: one product per
+    block over the rows that can be non-zero, about (n + 1) / 2n of the full product's
+    multiplications for n blocks. per_feature is K (full) or 1 (tied).
+    """
+    cdef Py_ssize_t step = _column_block(n_features)
+    cdef Py_ssize_t j0 = 0, j1
+    cdef int width = <int> (n_features * per_feature)
+    while j0 < n_features:
+        j1 = min(j0 + step, n_features)
+        _gemm_rowmajor(False, <int> rows, <int> ((j1 - j0) * per_feature), <int> j1, z,
+                       <int> n_features, &precision[j0 * per_feature], width,
+                       &product[j0 * per_feature], width)
+        j0 = j1
+
+
 # ---------------------------------------------------------------------------------------------
 # The block worker.
 
 cdef void _shifted_block(const floating[:, :] X, Py_ssize_t start, Py_ssize_t end,
                          const floating[::1] shift, floating *z) noexcept nogil:
     """z = X[start:end] - shift, row-major, whatever the strides of X."""
-    cdef Py_ssize_t i, j, n_features = X.shape[1]
-    for i in range(end - start):
-        for j in range(n_features):
-            z[i * n_features + j] = X[start + i, j] - shift[j]
+    cdef const char *first = <const char *> &X[start, 0]
+    if floating is double:
+        gmmfast_shifted_d(first, X.strides[0], X.strides[1], end - start, X.shape[1],
+                          &shift[0], z)
+    else:
+        gmmfast_shifted_f(first, X.strides[0], X.strides[1], end - start, X.shape[1],
+                          &shift[0], z)
 
 
 cdef void _block_log_prob(
@@ -317,8 +471,8 @@ cdef void _block_log_prob(
         # Z P for all components at once: Z @ [P_1 | ... | P_K], columns interleaved by k.
         width = n_features * n_components if covariance_code == FULL else n_features
         if n_features > TINY_FEATURES:
-            _gemm_rowmajor(False, <int> rows, <int> width, <int> n_features, z,
-                           <int> n_features, &precision[0], <int> width, product, <int> width)
+            _triangular_product(z, rows, n_features, width // n_features, &precision[0],
+                                product)
         else:
             # A few features: the same product in plain loops, cheaper than a BLAS call.
             for i in range(rows):
@@ -433,6 +587,8 @@ cdef void _accumulate_block(
         double *tied_rows,                   # TMP rows x D
         double *tied_gram,                   # TMP D x D
         double *block_s0,                    # TMP K
+        double *row_cutoff,                  # TMP rows
+        Py_ssize_t *used,                    # TMP K
         double *s0, double *s1, double *s2) noexcept nogil:   # INOUT group sums
     # With v_ik = w_i r_ik and z_i = x_i - shift:
     #   s0_k += sum_i v_ik
@@ -477,16 +633,13 @@ cdef void _accumulate_block(
 
     if covariance_code == DIAG or covariance_code == SPHERICAL:
         for i in range(rows):
-            cutoff = NEGLIGIBLE * (weight[i] if weight != NULL else 1.0)
-            for k in range(n_components):
-                v = resp[i * n_components + k]
-                if v <= cutoff:
-                    continue
-                o = &offsets[k, 0]
-                s2k = s2 + k * n_features
-                for a in range(n_features):
-                    diff = z[i * n_features + a] - o[a]
-                    s2k[a] += v * diff * diff
+            row_cutoff[i] = NEGLIGIBLE * (weight[i] if weight != NULL else 1.0)
+        if floating is double:
+            gmmfast_diag_moments_d(z, resp, row_cutoff, &offsets[0, 0], rows, n_features,
+                                   n_components, used, s2)
+        else:
+            gmmfast_diag_moments_f(z, resp, row_cutoff, &offsets[0, 0], rows, n_features,
+                                   n_components, used, s2)
         return
 
     if covariance_code == TIED:
@@ -603,6 +756,7 @@ def statistics_pass(
     cdef double *squares
     cdef double *row_total
     cdef double *log_prob
+    cdef Py_ssize_t *used
     cdef const double *w
 
     if X.shape[0] == 0:
@@ -633,6 +787,7 @@ def statistics_pass(
         squares = <double *> malloc(rows * 2 * n_features * sizeof(double))
         row_total = <double *> malloc(rows * sizeof(double))
         log_prob = <double *> malloc(rows * n_components * sizeof(double))
+        used = <Py_ssize_t *> malloc(n_components * sizeof(Py_ssize_t))
         for g in prange(n_groups, schedule='dynamic'):
             for blk in range(g * n_blocks // n_groups, (g + 1) * n_blocks // n_groups):
                 start = blk * rows
@@ -663,7 +818,7 @@ def statistics_pass(
                     part_ll[g] += ll
                 _accumulate_block(z, end - start, n_features, n_components, covariance_code,
                                   log_prob, w, offsets, resp_copy, scaled, small, tied_rows,
-                                  tied_gram, block_s0,
+                                  tied_gram, block_s0, row_total, used,
                                   &part_s0[g, 0], &part_s1[g, 0], &part_s2[g, 0])
         free(z)
         free(product)
@@ -676,6 +831,7 @@ def statistics_pass(
         free(squares)
         free(row_total)
         free(log_prob)
+        free(used)
 
     # Ordered reduction over groups.
     s0[:] = 0.0

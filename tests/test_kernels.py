@@ -13,19 +13,19 @@ from helpers import COVARIANCE_TYPES, DTYPES, RTOL, make_blobs_data
 N_COMPONENTS = 4
 
 
-def random_model(covariance_type, n_features, rng):
-    weights = rng.dirichlet(np.ones(N_COMPONENTS))
-    means = 4.0 * rng.standard_normal((N_COMPONENTS, n_features))
+def random_model(covariance_type, n_features, rng, n_components=N_COMPONENTS):
+    weights = rng.dirichlet(np.ones(n_components))
+    means = 4.0 * rng.standard_normal((n_components, n_features))
     if covariance_type == "full":
-        a = rng.standard_normal((N_COMPONENTS, n_features, n_features))
+        a = rng.standard_normal((n_components, n_features, n_features))
         cov = a @ a.transpose(0, 2, 1) + np.eye(n_features)
     elif covariance_type == "tied":
         a = rng.standard_normal((n_features, n_features))
         cov = a @ a.T + np.eye(n_features)
     elif covariance_type == "diag":
-        cov = rng.uniform(0.5, 3.0, size=(N_COMPONENTS, n_features))
+        cov = rng.uniform(0.5, 3.0, size=(n_components, n_features))
     else:
-        cov = rng.uniform(0.5, 3.0, size=N_COMPONENTS)
+        cov = rng.uniform(0.5, 3.0, size=n_components)
     chol = _precision_cholesky_from_covariances(cov, covariance_type, np.float64)
     return weights, means, cov, chol
 
@@ -66,11 +66,16 @@ def reference_statistics(X, w, resp, base, covariance_type):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("weighted", [False, True])
-@pytest.mark.parametrize("n_features", [1, 3, 5, 12])  # plain loops up to 4, BLAS beyond
-def test_statistics_pass_matches_reference(dtype, covariance_type, weighted, n_features):
+# Plain loops up to 4 features, BLAS beyond; 12 and 19 features make several column blocks
+# of the triangular product and (19) a remainder after groups of four features; 11
+# components make one full group of eight lanes and a remainder.
+@pytest.mark.parametrize("n_features", [1, 3, 5, 12, 19])
+@pytest.mark.parametrize("n_components", [N_COMPONENTS, 11])
+def test_statistics_pass_matches_reference(dtype, covariance_type, weighted, n_features,
+                                           n_components):
     rng = np.random.RandomState(1)
     X = make_blobs_data(n_samples=5000, n_features=n_features, random_state=2)
-    weights, means, cov, chol = random_model(covariance_type, n_features, rng)
+    weights, means, cov, chol = random_model(covariance_type, n_features, rng, n_components)
     w = rng.uniform(0, 3, size=len(X)) if weighted else None
     Xd = X.astype(dtype)
     args = PassArguments(weights, means, chol, covariance_type, dtype)
@@ -119,14 +124,15 @@ def test_given_responsibilities(dtype, covariance_type):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-@pytest.mark.parametrize("n_features", [2, 7])
-def test_evaluate_pass_matches_reference(dtype, covariance_type, n_features):
+@pytest.mark.parametrize("n_features", [2, 7, 13])
+@pytest.mark.parametrize("n_components", [N_COMPONENTS, 17])
+def test_evaluate_pass_matches_reference(dtype, covariance_type, n_features, n_components):
     rng = np.random.RandomState(4)
     X = make_blobs_data(n_samples=2000, n_features=n_features, random_state=5).astype(dtype)
-    weights, means, cov, chol = random_model(covariance_type, n_features, rng)
+    weights, means, cov, chol = random_model(covariance_type, n_features, rng, n_components)
     args = PassArguments(weights, means, chol, covariance_type, dtype)
     labels = np.empty(len(X), dtype=np.intp)
-    resp = np.empty((len(X), N_COMPONENTS), dtype=dtype)
+    resp = np.empty((len(X), n_components), dtype=dtype)
     norm = np.empty(len(X))
     _kernels.evaluate_pass(X, args.shift, args.precision, args.centers, args.log_norm,
                            args.quadratic, args.quadratic_const, args.code, labels, resp, norm, 2)
