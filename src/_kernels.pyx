@@ -314,6 +314,8 @@ cdef Py_ssize_t MIN_GROUPS = 8
 cdef Py_ssize_t GROUP_BYTES = 32 * 1024 * 1024
 # Up to this many features, products with the precision factors are plain loops, not BLAS.
 cdef Py_ssize_t TINY_FEATURES = 4
+# Entries of the second-moment sums per thread's share of the final reduction.
+cdef Py_ssize_t REDUCTION_CHUNK = 4096
 # The triangular product cuts the features into about TRIANGLE_BLOCKS column blocks of at
 # least TRIANGLE_MIN_BLOCK features (measured on 16, 32 and 64 features).
 cdef Py_ssize_t TRIANGLE_BLOCKS = 8
@@ -380,18 +382,19 @@ cdef inline void _gemm_rowmajor(bint transpose_a, int m, int n, int k, const flo
               &zero, c, &ldc)
 
 
-cdef inline void _gram_rowmajor(int m, int d, const floating *a, floating *c) noexcept nogil:
-    """Lower triangle (row-major) of C (d x d) = A^T A for A (m x d) row-major."""
+cdef inline void _gram_rowmajor(int m, int d, const floating *a, floating *c,
+                                bint accumulate) noexcept nogil:
+    """Lower triangle (row-major) of C (d x d) = A^T A, or C += A^T A, for A (m x d)."""
     cdef char uplo = b'U'
     cdef char trans = b'N'
     cdef floating one = 1.0
-    cdef floating zero = 0.0
+    cdef floating beta = 1.0 if accumulate else 0.0
     # Column-major, A's memory is M = A^T (d x m); M M^T filled in its upper triangle,
     # which is the lower triangle of the row-major view.
     if floating is float:
-        ssyrk(&uplo, &trans, &d, &m, &one, <float *> a, &d, &zero, c, &d)
+        ssyrk(&uplo, &trans, &d, &m, &one, <float *> a, &d, &beta, c, &d)
     else:
-        dsyrk(&uplo, &trans, &d, &m, &one, <double *> a, &d, &zero, c, &d)
+        dsyrk(&uplo, &trans, &d, &m, &one, <double *> a, &d, &beta, c, &d)
 
 
 cdef inline Py_ssize_t _column_block(Py_ssize_t n_features) noexcept nogil:
@@ -585,7 +588,6 @@ cdef void _accumulate_block(
         floating *scaled,                    # TMP rows x D
         floating *small,                     # TMP max(D*D, K*D)
         double *tied_rows,                   # TMP rows x D
-        double *tied_gram,                   # TMP D x D
         double *block_s0,                    # TMP K
         double *row_cutoff,                  # TMP rows
         Py_ssize_t *used,                    # TMP K
@@ -652,12 +654,7 @@ cdef void _accumulate_block(
             root = sqrt(root)
             for a in range(n_features):
                 tied_rows[i * n_features + a] = root * z[i * n_features + a]
-        _gram_rowmajor(<int> rows, <int> n_features, tied_rows, tied_gram)
-        for a in range(n_features):
-            for b in range(a + 1):
-                s2[a * n_features + b] += tied_gram[a * n_features + b]
-                if b < a:
-                    s2[b * n_features + a] += tied_gram[a * n_features + b]
+        _gram_rowmajor(<int> rows, <int> n_features, tied_rows, s2, True)
         return
 
     if n_features <= TINY_FEATURES:
@@ -673,10 +670,7 @@ cdef void _accumulate_block(
                 for a in range(n_features):
                     diff = v * (z[i * n_features + a] - o[a])
                     for b in range(a + 1):
-                        root = diff * (z[i * n_features + b] - o[b])
-                        s2k[a * n_features + b] += root
-                        if b < a:
-                            s2k[b * n_features + a] += root
+                        s2k[a * n_features + b] += diff * (z[i * n_features + b] - o[b])
         return
 
     for k in range(n_components):
@@ -691,13 +685,16 @@ cdef void _accumulate_block(
             for a in range(n_features):
                 scaled[n_used * n_features + a] = <floating> (root * (z[i * n_features + a] - o[a]))
             n_used += 1
-        if n_used > 0:
-            _gram_rowmajor(<int> n_used, <int> n_features, scaled, small)
+        if n_used == 0:
+            continue
+        if floating is double:
+            _gram_rowmajor(<int> n_used, <int> n_features, scaled, s2k, True)
+        else:
+            # float32 rows: their Gram matrix in float32, added to the float64 sums.
+            _gram_rowmajor(<int> n_used, <int> n_features, scaled, small, False)
             for a in range(n_features):
                 for b in range(a + 1):
                     s2k[a * n_features + b] += small[a * n_features + b]
-                    if b < a:
-                        s2k[b * n_features + a] += small[a * n_features + b]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -738,7 +735,7 @@ def statistics_pass(
     """
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
     cdef Py_ssize_t n_components = offsets.shape[0]
-    cdef Py_ssize_t rows, n_blocks, n_groups, g, blk, start, end, i, k, j
+    cdef Py_ssize_t rows, n_blocks, n_groups, g, blk, start, end, i, k, j, c, n_chunks
     cdef Py_ssize_t s1_size = n_components * n_features
     cdef Py_ssize_t s2_size = _s2_size(n_features, n_components, covariance_code)
     cdef Py_ssize_t width
@@ -752,7 +749,6 @@ def statistics_pass(
     cdef floating *resp_copy
     cdef double *block_s0
     cdef double *tied_rows
-    cdef double *tied_gram
     cdef double *squares
     cdef double *row_total
     cdef double *log_prob
@@ -783,7 +779,6 @@ def statistics_pass(
         resp_copy = <floating *> malloc(rows * n_components * sizeof(floating))
         block_s0 = <double *> malloc(n_components * sizeof(double))
         tied_rows = <double *> malloc(rows * n_features * sizeof(double))
-        tied_gram = <double *> malloc(n_features * n_features * sizeof(double))
         squares = <double *> malloc(rows * 2 * n_features * sizeof(double))
         row_total = <double *> malloc(rows * sizeof(double))
         log_prob = <double *> malloc(rows * n_components * sizeof(double))
@@ -818,7 +813,7 @@ def statistics_pass(
                     part_ll[g] += ll
                 _accumulate_block(z, end - start, n_features, n_components, covariance_code,
                                   log_prob, w, offsets, resp_copy, scaled, small, tied_rows,
-                                  tied_gram, block_s0, row_total, used,
+                                  block_s0, row_total, used,
                                   &part_s0[g, 0], &part_s1[g, 0], &part_s2[g, 0])
         free(z)
         free(product)
@@ -827,13 +822,13 @@ def statistics_pass(
         free(resp_copy)
         free(block_s0)
         free(tied_rows)
-        free(tied_gram)
         free(squares)
         free(row_total)
         free(log_prob)
         free(used)
 
-    # Ordered reduction over groups.
+    # Ordered reduction over groups: every sum adds the groups in order, whichever thread
+    # runs it. The second moments are split into chunks of entries across threads.
     s0[:] = 0.0
     s1[:] = 0.0
     s2[:] = 0.0
@@ -844,8 +839,20 @@ def statistics_pass(
             s0[k] += part_s0[g, k]
         for j in range(s1_size):
             s1[j] += part_s1[g, j]
-        for j in range(s2_size):
-            s2[j] += part_s2[g, j]
+    n_chunks = (s2_size + REDUCTION_CHUNK - 1) // REDUCTION_CHUNK
+    n_threads = _resolve_threads(n_threads, n_chunks)
+    with nogil:
+        for c in prange(n_chunks, schedule='static', num_threads=n_threads):
+            for g in range(n_groups):
+                for j in range(c * REDUCTION_CHUNK, min((c + 1) * REDUCTION_CHUNK, s2_size)):
+                    s2[j] += part_s2[g, j]
+    if covariance_code == FULL or covariance_code == TIED:
+        # Only the lower triangles were summed; the matrices are symmetric.
+        for k in range(s2_size // (n_features * n_features)):
+            for i in range(n_features):
+                for j in range(i):
+                    s2[k * n_features * n_features + j * n_features + i] = \
+                        s2[k * n_features * n_features + i * n_features + j]
     if covariance_code == TIED:
         _tied_around_means(s0, s1, s2, offsets)
     return ll
