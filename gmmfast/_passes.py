@@ -31,7 +31,8 @@ class PassArguments:
 
     For full and tied covariances the Mahalanobis term is ||(x - c) P_k - (mu_k - c) P_k||^2
     with c a common centre, so that one matrix product (x - c) [P_1 | ... | P_K] serves all
-    components; for diag and spherical it is ||(x - c - (mu_k - c)) * p_k||^2.
+    components; for diag and spherical it is ||(x - c - (mu_k - c)) * p_k||^2. P_k is the
+    upper-triangular Cholesky factor of the precision; the pass reads only its upper triangle.
     """
 
     def __init__(self, weights, means, precisions_cholesky, covariance_type, dtype):

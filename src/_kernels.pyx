@@ -196,15 +196,15 @@ cdef extern from *:
     #define GMMFAST_Y_FULL(J, L) yi[(J) * n_components + k0 + (L)]
     #define GMMFAST_Y_TIED(J, L) yi[(J)]
     #define GMMFAST_SQUARE(Y, J, L) ((double) Y(J, L) - (double) c[(J) * n_components + k0 + (L)])
-    #define GMMFAST_SUM_CHUNK(LANES, Y)                                                     \
+    #define GMMFAST_SUM_CHUNK(LANES, Y) \
         {                                                                                  \
             double a0[GMMFAST_LANES], a1[GMMFAST_LANES], a2[GMMFAST_LANES],                \
                    a3[GMMFAST_LANES];                                                      \
             for (Py_ssize_t l = 0; l < (LANES); l++) a0[l] = a1[l] = a2[l] = a3[l] = 0.0;  \
             for (Py_ssize_t j = 0; j < quads; j += 4) {                                    \
                 for (Py_ssize_t l = 0; l < (LANES); l++) {                                 \
-                    double d0 = GMMFAST_SQUARE(Y, j, l), d1 = GMMFAST_SQUARE(Y, j + 1, l);       \
-                    double d2 = GMMFAST_SQUARE(Y, j + 2, l), d3 = GMMFAST_SQUARE(Y, j + 3, l);   \
+                    double d0 = GMMFAST_SQUARE(Y, j, l), d1 = GMMFAST_SQUARE(Y, j + 1, l); \
+                    double d2 = GMMFAST_SQUARE(Y, j + 2, l), d3 = GMMFAST_SQUARE(Y, j + 3, l); \
                     a0[l] += d0 * d0;                                                      \
                     a1[l] += d1 * d1;                                                      \
                     a2[l] += d2 * d2;                                                      \
@@ -213,7 +213,7 @@ cdef extern from *:
             }                                                                              \
             for (Py_ssize_t j = quads; j < n_features; j++) {                              \
                 for (Py_ssize_t l = 0; l < (LANES); l++) {                                 \
-                    double d0 = GMMFAST_SQUARE(Y, j, l);                                      \
+                    double d0 = GMMFAST_SQUARE(Y, j, l); \
                     a0[l] += d0 * d0;                                                      \
                 }                                                                          \
             }                                                                              \
@@ -601,11 +601,13 @@ cdef void _accumulate_block(
     # separated clusters most (i, k) pairs are, and each adds less than 2^-64 of its row's
     # weight -- nothing that float64 sums of O(1) terms can hold.
     cdef Py_ssize_t i, k, a, b, n_used
-    cdef double v, diff, root, cutoff
+    cdef double v, diff, root
     cdef double *s2k
     cdef double *row
     cdef const floating *o
     cdef const floating *resp_matrix
+    for i in range(rows):
+        row_cutoff[i] = NEGLIGIBLE * (weight[i] if weight != NULL else 1.0)
     if weight != NULL:
         for i in range(rows):
             row = &resp[i * n_components]
@@ -634,8 +636,6 @@ cdef void _accumulate_block(
             s1[k * n_features + a] += small[k * n_features + a] - block_s0[k] * o[a]
 
     if covariance_code == DIAG or covariance_code == SPHERICAL:
-        for i in range(rows):
-            row_cutoff[i] = NEGLIGIBLE * (weight[i] if weight != NULL else 1.0)
         if floating is double:
             gmmfast_diag_moments_d(z, resp, row_cutoff, &offsets[0, 0], rows, n_features,
                                    n_components, used, s2)
@@ -660,10 +660,9 @@ cdef void _accumulate_block(
     if n_features <= TINY_FEATURES:
         # A few features: v (z - o)(z - o)^T term by term, both triangles at once.
         for i in range(rows):
-            cutoff = NEGLIGIBLE * (weight[i] if weight != NULL else 1.0)
             for k in range(n_components):
                 v = resp[i * n_components + k]
-                if v <= cutoff:
+                if v <= row_cutoff[i]:
                     continue
                 o = &offsets[k, 0]
                 s2k = s2 + k * n_features * n_features
@@ -679,7 +678,7 @@ cdef void _accumulate_block(
         n_used = 0
         for i in range(rows):
             v = resp[i * n_components + k]
-            if v <= NEGLIGIBLE * (weight[i] if weight != NULL else 1.0):
+            if v <= row_cutoff[i]:
                 continue
             root = sqrt(v)
             for a in range(n_features):
