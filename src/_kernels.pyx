@@ -46,20 +46,20 @@ cdef extern from *:
         double t = xc * 1.4426950408889634 + shifter;
         double n = t - shifter;
         double r = (xc - n * 6.93147180369123816490e-01) - n * 1.90821492927058770002e-10;
-        double p = 1.0 / 6227020800.0;
-        p = p * r + 1.0 / 479001600.0;
-        p = p * r + 1.0 / 39916800.0;
-        p = p * r + 1.0 / 3628800.0;
-        p = p * r + 1.0 / 362880.0;
-        p = p * r + 1.0 / 40320.0;
-        p = p * r + 1.0 / 5040.0;
-        p = p * r + 1.0 / 720.0;
-        p = p * r + 1.0 / 120.0;
-        p = p * r + 1.0 / 24.0;
-        p = p * r + 1.0 / 6.0;
-        p = p * r + 0.5;
-        p = p * r + 1.0;
-        p = p * r + 1.0;
+        /* exp(r) = 1 + (r + r^2 T(r)), T(r) = sum_{n=0}^{11} r^n / (n+2)!, T by Estrin's
+           scheme (pairs, then pairs of pairs in r^2, r^4, r^8): the chain of dependent
+           operations is a third as long as Horner's, so that many exponentials overlap;
+           the leading terms 1 + r are added last, as in Horner's rule. */
+        double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+        double a0 = 1.0 / 2.0 + r * (1.0 / 6.0);
+        double a1 = 1.0 / 24.0 + r * (1.0 / 120.0);
+        double a2 = 1.0 / 720.0 + r * (1.0 / 5040.0);
+        double a3 = 1.0 / 40320.0 + r * (1.0 / 362880.0);
+        double a4 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0);
+        double a5 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0);
+        double b0 = a0 + a1 * r2, b1 = a2 + a3 * r2, b2 = a4 + a5 * r2;
+        double tail = (b0 + b1 * r4) + b2 * r8;
+        double p = 1.0 + (r + r2 * tail);
         int64_t bits, shifter_bits;
         memcpy(&bits, &t, sizeof bits);
         memcpy(&shifter_bits, &shifter, sizeof shifter_bits);
@@ -86,52 +86,63 @@ cdef extern from *:
        order (then the remainder in order), so that it vectorises and every build of the
        loop adds the same numbers in the same order. */
     #define GMMFAST_LANES 8
+    #define GMMFAST_CHUNK_ROWS 64
     GMMFAST_CLONES static void gmmfast_normalise_rows(double *log_prob, Py_ssize_t rows,
                                                       Py_ssize_t n_components,
                                                       double *log_total) {
-        /* Each step runs over the whole block before the next, so that the rows' chains of
-           dependent operations (maximum, sum, division) overlap. log_total holds the row
-           maxima m until the end. */
+        /* Each step runs over a chunk of rows before the next, so that the rows' chains of
+           dependent operations (maximum, exponential, sum, division) overlap, and the
+           exponentials, reciprocals and scalings run as single long loops. */
         Py_ssize_t lanes_end = n_components - n_components % GMMFAST_LANES;
-        for (Py_ssize_t i = 0; i < rows; i++) {
-            const double *row = log_prob + i * n_components;
-            double top = -INFINITY;
-            double part[GMMFAST_LANES];
-            /* The maximum does not depend on the order of comparisons. */
-            for (Py_ssize_t l = 0; l < GMMFAST_LANES; l++) part[l] = -INFINITY;
-            for (Py_ssize_t k = 0; k < lanes_end; k += GMMFAST_LANES)
-                for (Py_ssize_t l = 0; l < GMMFAST_LANES; l++)
-                    part[l] = row[k + l] > part[l] ? row[k + l] : part[l];
-            for (Py_ssize_t l = 0; l < GMMFAST_LANES; l++) top = part[l] > top ? part[l] : top;
-            for (Py_ssize_t k = lanes_end; k < n_components; k++)
-                top = row[k] > top ? row[k] : top;
-            log_total[i] = top;
-        }
-        for (Py_ssize_t i = 0; i < rows; i++) {
-            double *row = log_prob + i * n_components;
-            /* -inf - -inf would be NaN: such a row gets e = 0 here and is fixed below. */
-            double top = log_total[i] == -INFINITY ? 0.0 : log_total[i];
-            for (Py_ssize_t k = 0; k < n_components; k++) row[k] = gmmfast_exp(row[k] - top);
-        }
-        for (Py_ssize_t i = 0; i < rows; i++) {
-            double *row = log_prob + i * n_components;
-            double total, inverse;
-            double part[GMMFAST_LANES];
-            if (log_total[i] == -INFINITY) {
-                for (Py_ssize_t k = 0; k < n_components; k++) row[k] = 0.0;
-                row[0] = 1.0;
-                continue;
+        double top[GMMFAST_CHUNK_ROWS], total[GMMFAST_CHUNK_ROWS];
+        double inverse[GMMFAST_CHUNK_ROWS];
+        for (Py_ssize_t i0 = 0; i0 < rows; i0 += GMMFAST_CHUNK_ROWS) {
+            Py_ssize_t n = rows - i0 < GMMFAST_CHUNK_ROWS ? rows - i0 : GMMFAST_CHUNK_ROWS;
+            double *chunk = log_prob + i0 * n_components;
+            for (Py_ssize_t i = 0; i < n; i++) {
+                const double *row = chunk + i * n_components;
+                double m = -INFINITY;
+                double part[GMMFAST_LANES];
+                /* The maximum does not depend on the order of comparisons. */
+                for (Py_ssize_t l = 0; l < GMMFAST_LANES; l++) part[l] = -INFINITY;
+                for (Py_ssize_t k = 0; k < lanes_end; k += GMMFAST_LANES)
+                    for (Py_ssize_t l = 0; l < GMMFAST_LANES; l++)
+                        part[l] = row[k + l] > part[l] ? row[k + l] : part[l];
+                for (Py_ssize_t l = 0; l < GMMFAST_LANES; l++) m = part[l] > m ? part[l] : m;
+                for (Py_ssize_t k = lanes_end; k < n_components; k++)
+                    m = row[k] > m ? row[k] : m;
+                top[i] = m;
             }
-            for (Py_ssize_t l = 0; l < GMMFAST_LANES; l++) part[l] = 0.0;
-            for (Py_ssize_t k = 0; k < lanes_end; k += GMMFAST_LANES)
-                for (Py_ssize_t l = 0; l < GMMFAST_LANES; l++) part[l] += row[k + l];
-            total = ((part[0] + part[1]) + (part[2] + part[3]))
-                    + ((part[4] + part[5]) + (part[6] + part[7]));
-            for (Py_ssize_t k = lanes_end; k < n_components; k++) total += row[k];
+            for (Py_ssize_t i = 0; i < n; i++) {
+                double *row = chunk + i * n_components;
+                /* -inf - -inf would be NaN: such a row gets e = 0 here and is fixed below. */
+                double m = top[i] == -INFINITY ? 0.0 : top[i];
+                for (Py_ssize_t k = 0; k < n_components; k++) row[k] = row[k] - m;
+            }
+            for (Py_ssize_t e = 0; e < n * n_components; e++) chunk[e] = gmmfast_exp(chunk[e]);
+            for (Py_ssize_t i = 0; i < n; i++) {
+                double *row = chunk + i * n_components;
+                double part[GMMFAST_LANES], sum;
+                if (top[i] == -INFINITY) {
+                    for (Py_ssize_t k = 0; k < n_components; k++) row[k] = 0.0;
+                    row[0] = 1.0;
+                }
+                for (Py_ssize_t l = 0; l < GMMFAST_LANES; l++) part[l] = 0.0;
+                for (Py_ssize_t k = 0; k < lanes_end; k += GMMFAST_LANES)
+                    for (Py_ssize_t l = 0; l < GMMFAST_LANES; l++) part[l] += row[k + l];
+                sum = ((part[0] + part[1]) + (part[2] + part[3]))
+                      + ((part[4] + part[5]) + (part[6] + part[7]));
+                for (Py_ssize_t k = lanes_end; k < n_components; k++) sum += row[k];
+                total[i] = sum;
+            }
             /* total >= 1 (the largest term is exp(0)), so its inverse is finite. */
-            inverse = 1.0 / total;
-            for (Py_ssize_t k = 0; k < n_components; k++) row[k] = row[k] * inverse;
-            log_total[i] = log_total[i] + log(total);
+            for (Py_ssize_t i = 0; i < n; i++) inverse[i] = 1.0 / total[i];
+            for (Py_ssize_t i = 0; i < n; i++) {
+                double *row = chunk + i * n_components;
+                for (Py_ssize_t k = 0; k < n_components; k++) row[k] = row[k] * inverse[i];
+            }
+            /* A row with p(x) = 0 has total 1 from its one-hot row: log p(x) = -inf. */
+            for (Py_ssize_t i = 0; i < n; i++) log_total[i0 + i] = top[i] + log(total[i]);
         }
     }
 
@@ -156,31 +167,53 @@ cdef extern from *:
     GMMFAST_SHIFTED(gmmfast_shifted_d, double)
     GMMFAST_SHIFTED(gmmfast_shifted_f, float)
 
-    /* Diagonal second moments around each component's offset o_k, for the rows of a block:
-       s2[k, a] += v_ik (z_ia - o_ka)^2, leaving out (i, k) with v_ik <= cutoff_i. */
+    /* Ask for the cache lines of a block of rows of x ahead of use: the work on one block
+       is long beside the time to fetch the next, which the hardware prefetcher, restarting
+       at each page, does not start early enough. A hint only; no result depends on it. */
+    static void gmmfast_prefetch(const char *x, Py_ssize_t row_stride, Py_ssize_t rows,
+                                 Py_ssize_t row_bytes) {
+    #if defined(__GNUC__)
+        if (row_stride == row_bytes) {
+            for (Py_ssize_t b = 0; b < rows * row_bytes; b += 64) __builtin_prefetch(x + b);
+        } else {
+            for (Py_ssize_t i = 0; i < rows; i++)
+                for (Py_ssize_t b = 0; b < row_bytes; b += 64)
+                    __builtin_prefetch(x + i * row_stride + b);
+        }
+    #endif
+    }
+
+    /* First and diagonal second moments around each component's offset o_k, for the rows
+       of a block: s1[k, a] += v_ik (z_ia - o_ka), s2[k, a] += v_ik (z_ia - o_ka)^2, leaving
+       out (i, k) with v_ik <= cutoff_i. The pairs (i, k) that count are listed first, for
+       the whole block and without a branch per pair; then each adds its row. */
     #define GMMFAST_DIAG_MOMENTS(NAME, T)                                                  \
     GMMFAST_CLONES static void NAME(const T *z, const double *resp, const double *cutoff,  \
                                     const T *offsets, Py_ssize_t rows,                     \
                                     Py_ssize_t n_features, Py_ssize_t n_components,        \
-                                    Py_ssize_t *used, double *s2) {                        \
+                                    int *pair_row, int *pair_component, double *s1,        \
+                                    double *s2) {                                          \
+        Py_ssize_t n_pairs = 0;                                                            \
         for (Py_ssize_t i = 0; i < rows; i++) {                                            \
-            const T *zi = z + i * n_features;                                              \
             const double *ri = resp + i * n_components;                                    \
-            /* The components this row counts for, listed without a branch per k. */      \
-            Py_ssize_t n_used = 0;                                                         \
             for (Py_ssize_t k = 0; k < n_components; k++) {                                \
-                used[n_used] = k;                                                          \
-                n_used += ri[k] > cutoff[i];                                               \
+                pair_row[n_pairs] = (int) i;                                               \
+                pair_component[n_pairs] = (int) k;                                         \
+                n_pairs += ri[k] > cutoff[i];                                              \
             }                                                                              \
-            for (Py_ssize_t u = 0; u < n_used; u++) {                                      \
-                Py_ssize_t k = used[u];                                                    \
-                double v = ri[k];                                                          \
-                const T *o = offsets + k * n_features;                                     \
-                double *s = s2 + k * n_features;                                           \
-                for (Py_ssize_t a = 0; a < n_features; a++) {                              \
-                    double diff = (double) zi[a] - (double) o[a];                          \
-                    s[a] += v * diff * diff;                                               \
-                }                                                                          \
+        }                                                                                  \
+        for (Py_ssize_t p = 0; p < n_pairs; p++) {                                         \
+            Py_ssize_t i = pair_row[p], k = pair_component[p];                             \
+            double v = resp[i * n_components + k];                                         \
+            const T *zi = z + i * n_features;                                              \
+            const T *o = offsets + k * n_features;                                         \
+            double *f = s1 + k * n_features;                                               \
+            double *s = s2 + k * n_features;                                               \
+            for (Py_ssize_t a = 0; a < n_features; a++) {                                  \
+                double diff = (double) zi[a] - (double) o[a];                              \
+                double weighted = v * diff;                                                \
+                f[a] += weighted;                                                          \
+                s[a] += weighted * diff;                                                   \
             }                                                                              \
         }                                                                                  \
     }
@@ -266,14 +299,16 @@ cdef extern from *:
     void gmmfast_shifted_f(const char *x, Py_ssize_t row_stride, Py_ssize_t column_stride,
                            Py_ssize_t rows, Py_ssize_t n_features, const float *shift,
                            float *z) noexcept nogil
+    void gmmfast_prefetch(const char *x, Py_ssize_t row_stride, Py_ssize_t rows,
+                          Py_ssize_t row_bytes) noexcept nogil
     void gmmfast_diag_moments_d(const double *z, const double *resp, const double *cutoff,
                                 const double *offsets, Py_ssize_t rows, Py_ssize_t n_features,
-                                Py_ssize_t n_components, Py_ssize_t *used,
-                                double *s2) noexcept nogil
+                                Py_ssize_t n_components, int *pair_row, int *pair_component,
+                                double *s1, double *s2) noexcept nogil
     void gmmfast_diag_moments_f(const float *z, const double *resp, const double *cutoff,
                                 const float *offsets, Py_ssize_t rows, Py_ssize_t n_features,
-                                Py_ssize_t n_components, Py_ssize_t *used,
-                                double *s2) noexcept nogil
+                                Py_ssize_t n_components, int *pair_row, int *pair_component,
+                                double *s1, double *s2) noexcept nogil
     void gmmfast_sum_squares_d(const double *y, const double *c, Py_ssize_t rows,
                                Py_ssize_t n_features, Py_ssize_t n_components,
                                int per_component, const double *log_norm,
@@ -440,6 +475,14 @@ cdef void _shifted_block(const floating[:, :] X, Py_ssize_t start, Py_ssize_t en
                           &shift[0], z)
 
 
+cdef void _prefetch_rows(const floating[:, :] X, Py_ssize_t start, Py_ssize_t end) noexcept nogil:
+    """Hint that rows start:end of X are read next (rows with contiguous features only)."""
+    if start >= end or X.strides[1] != sizeof(floating):
+        return
+    gmmfast_prefetch(<const char *> &X[start, 0], X.strides[0], end - start,
+                     X.shape[1] * sizeof(floating))
+
+
 cdef void _block_log_prob(
         const floating *z,                   # IN  rows x D, X - shift
         Py_ssize_t rows, Py_ssize_t n_features, Py_ssize_t n_components,
@@ -590,16 +633,19 @@ cdef void _accumulate_block(
         double *tied_rows,                   # TMP rows x D
         double *block_s0,                    # TMP K
         double *row_cutoff,                  # TMP rows
-        Py_ssize_t *used,                    # TMP K
+        int *pair_row,                       # TMP rows x K
+        int *pair_component,                 # TMP rows x K
         double *s0, double *s1, double *s2) noexcept nogil:   # INOUT group sums
     # With v_ik = w_i r_ik and z_i = x_i - shift:
     #   s0_k += sum_i v_ik
-    #   s1_k += sum_i v_ik (z_i - o_k) = (V^T Z)_k - s0_k o_k     (one product for all k)
+    #   s1_k += sum_i v_ik (z_i - o_k) = (V^T Z)_k - s0_k o_k     (full, tied: one product)
     #   s2_k += sum_i v_ik (z_i - o_k)(z_i - o_k)^T               (around o_k, not raw moments)
-    # For full, s2_k is the Gram matrix of the rows sqrt(v_ik) (z_i - o_k).
-    # Rows whose responsibility r_ik is below NEGLIGIBLE (2^-64) are left out of s2_k: on
-    # separated clusters most (i, k) pairs are, and each adds less than 2^-64 of its row's
-    # weight -- nothing that float64 sums of O(1) terms can hold.
+    # For full, s2_k is the Gram matrix of the rows sqrt(v_ik) (z_i - o_k); for diag and
+    # spherical, s1_k and the diagonal of s2_k are summed together, row by row.
+    # Rows whose responsibility r_ik is below NEGLIGIBLE (2^-64) are left out of s2_k (and,
+    # for diag and spherical, of s1_k): on separated clusters most (i, k) pairs are, and each
+    # adds less than 2^-64 of its row's weight -- nothing that float64 sums of O(1) terms
+    # can hold.
     cdef Py_ssize_t i, k, a, b, n_used
     cdef double v, diff, root
     cdef double *s2k
@@ -620,6 +666,20 @@ cdef void _accumulate_block(
         for k in range(n_components):
             block_s0[k] += row[k]
 
+    for k in range(n_components):
+        s0[k] += block_s0[k]
+
+    if covariance_code == DIAG or covariance_code == SPHERICAL:
+        # s1 in the same loop as the diagonal second moments (without the negligible
+        # responsibilities: each would add less than 2^-64 of its row's weight).
+        if floating is double:
+            gmmfast_diag_moments_d(z, resp, row_cutoff, &offsets[0, 0], rows, n_features,
+                                   n_components, pair_row, pair_component, s1, s2)
+        else:
+            gmmfast_diag_moments_f(z, resp, row_cutoff, &offsets[0, 0], rows, n_features,
+                                   n_components, pair_row, pair_component, s1, s2)
+        return
+
     if floating is double:
         resp_matrix = resp
     else:
@@ -630,19 +690,9 @@ cdef void _accumulate_block(
                    resp_matrix, <int> n_components, z, <int> n_features,
                    small, <int> n_features)
     for k in range(n_components):
-        s0[k] += block_s0[k]
         o = &offsets[k, 0]
         for a in range(n_features):
             s1[k * n_features + a] += small[k * n_features + a] - block_s0[k] * o[a]
-
-    if covariance_code == DIAG or covariance_code == SPHERICAL:
-        if floating is double:
-            gmmfast_diag_moments_d(z, resp, row_cutoff, &offsets[0, 0], rows, n_features,
-                                   n_components, used, s2)
-        else:
-            gmmfast_diag_moments_f(z, resp, row_cutoff, &offsets[0, 0], rows, n_features,
-                                   n_components, used, s2)
-        return
 
     if covariance_code == TIED:
         # One Gram matrix for all components: sum_i u_i z_i z_i^T with u_i = sum_k v_ik, in
@@ -751,7 +801,8 @@ def statistics_pass(
     cdef double *squares
     cdef double *row_total
     cdef double *log_prob
-    cdef Py_ssize_t *used
+    cdef int *pair_row
+    cdef int *pair_component
     cdef const double *w
 
     if X.shape[0] == 0:
@@ -781,13 +832,16 @@ def statistics_pass(
         squares = <double *> malloc(rows * 2 * n_features * sizeof(double))
         row_total = <double *> malloc(rows * sizeof(double))
         log_prob = <double *> malloc(rows * n_components * sizeof(double))
-        used = <Py_ssize_t *> malloc(n_components * sizeof(Py_ssize_t))
+        pair_row = <int *> malloc(rows * n_components * sizeof(int))
+        pair_component = <int *> malloc(rows * n_components * sizeof(int))
         for g in prange(n_groups, schedule='dynamic'):
             for blk in range(g * n_blocks // n_groups, (g + 1) * n_blocks // n_groups):
                 start = blk * rows
                 end = min(start + rows, n_samples)
                 w = &sample_weight[start] if weighted else NULL
                 _shifted_block(X, start, end, shift, z)
+                if blk + 1 < (g + 1) * n_blocks // n_groups:
+                    _prefetch_rows(X, end, min(end + rows, n_samples))
                 if given:
                     for i in range(end - start):
                         for k in range(n_components):
@@ -812,7 +866,7 @@ def statistics_pass(
                     part_ll[g] += ll
                 _accumulate_block(z, end - start, n_features, n_components, covariance_code,
                                   log_prob, w, offsets, resp_copy, scaled, small, tied_rows,
-                                  block_s0, row_total, used,
+                                  block_s0, row_total, pair_row, pair_component,
                                   &part_s0[g, 0], &part_s1[g, 0], &part_s2[g, 0])
         free(z)
         free(product)
@@ -824,7 +878,8 @@ def statistics_pass(
         free(squares)
         free(row_total)
         free(log_prob)
-        free(used)
+        free(pair_row)
+        free(pair_component)
 
     # Ordered reduction over groups: every sum adds the groups in order, whichever thread
     # runs it. The second moments are split into chunks of entries across threads.
@@ -919,6 +974,7 @@ def evaluate_pass(
             start = blk * rows
             end = min(start + rows, n_samples)
             _shifted_block(X, start, end, shift, z)
+            _prefetch_rows(X, end, min(end + rows, n_samples))
             _block_log_prob(z, end - start, n_features, n_components, covariance_code,
                             precision, centers, log_norm, quadratic, quadratic_const,
                             product, squares, log_prob)
