@@ -62,9 +62,6 @@ class PassArguments:
             centers = offsets
         self.precision = np.ascontiguousarray(precision, dtype=dtype).ravel()
         self.centers = np.ascontiguousarray(centers.T, dtype=dtype)
-        self.quadratic, self.quadratic_const = quadratic_form(
-            chol, centers, covariance_type
-        )
         with np.errstate(divide="ignore"):
             log_weights = np.log(weights)
         self.log_norm = np.ascontiguousarray(
@@ -73,6 +70,7 @@ class PassArguments:
             - 0.5 * n_features * _LOG_2PI,
             dtype=np.float64,
         )
+        self.quadratic = quadratic_form(chol, centers, covariance_type, self.log_norm)
         # The points the statistics are centred on, as the compiled pass sees them.
         self.base = self.offsets.astype(np.float64) + self.shift.astype(np.float64)
 
@@ -84,11 +82,12 @@ class PassArguments:
         return other
 
 
-def quadratic_form(precisions_cholesky, centres, covariance_type):
-    """Diagonal and spherical Mahalanobis terms as a product with [z^2, z] (or [|z|^2, z]).
+def quadratic_form(precisions_cholesky, centres, covariance_type, log_norm):
+    """Diagonal and spherical log-densities as one product with [z^2, z, 1] (or [|z|^2, z, 1]).
 
-    Returns the (2D or D+1, K) matrix and the K constants the compiled pass adds; for
-    full and tied covariances, empty placeholders.
+    log p(z, k) = log_norm_k - 1/2 sum_j p_kj^2 (z_j - c_kj)^2; expanding the square gives
+    the (2D + 1, K) matrix (diag; (D + 2, K) for spherical) whose product with those rows is
+    log p(z, k). For full and tied covariances, an empty placeholder.
     """
     n_components, n_features = centres.shape
     if covariance_type == "diag":
@@ -100,8 +99,9 @@ def quadratic_form(precisions_cholesky, centres, covariance_type):
         matrix = np.vstack([p2[np.newaxis, :], (-2.0 * p2[:, np.newaxis] * centres).T])
         const = p2 * np.sum(centres**2, axis=1)
     else:
-        return np.empty((0, n_components)), np.empty(n_components)
-    return np.ascontiguousarray(matrix, dtype=np.float64), np.ascontiguousarray(const)
+        return np.empty((0, n_components))
+    matrix = np.vstack([-0.5 * matrix, (log_norm - 0.5 * const)[np.newaxis, :]])
+    return np.ascontiguousarray(matrix, dtype=np.float64)
 
 
 def s2_shape(covariance_type, n_components, n_features):
@@ -126,7 +126,7 @@ def statistics(X, sample_weight, args, n_threads=0):
     s2 = np.empty(math.prod(shape))
     loglik = _kernels.statistics_pass(
         X, _EMPTY if sample_weight is None else sample_weight, args.shift, args.precision,
-        args.centers, args.log_norm, args.quadratic, args.quadratic_const, args.offsets,
+        args.centers, args.log_norm, args.quadratic, args.offsets,
         args.code, s0, s1, s2, n_threads,
     )
     return s0, s1.reshape(args.n_components, n_features), s2.reshape(shape), loglik
@@ -156,7 +156,7 @@ def statistics_of_responsibilities(X, sample_weight, chunks, base, covariance_ty
         weight = _EMPTY if sample_weight is None else sample_weight[start:stop]
         _kernels.statistics_pass(
             X[start:stop], weight, shift, no_precision, offsets, _EMPTY, no_quadratic,
-            _EMPTY, offsets, code, part0, part1, part2, 0,
+            offsets, code, part0, part1, part2, 0,
             np.ascontiguousarray(resp, dtype=np.float64),
         )
         s0 += part0
@@ -180,11 +180,12 @@ def statistics_of_nearest(X, sample_weight, centres, base, covariance_type):
     s1 = np.empty(n_components * n_features)
     s2 = np.empty(math.prod(shape))
     local = centres - shift.astype(np.float64)
-    quadratic, quadratic_const = quadratic_form(np.ones(n_components), local, "spherical")
+    log_norm = np.zeros(n_components)
+    quadratic = quadratic_form(np.ones(n_components), local, "spherical", log_norm)
     _kernels.statistics_pass(
         X, _EMPTY if sample_weight is None else sample_weight, shift,
         np.ones(n_components, dtype=dtype), np.ascontiguousarray(local.T, dtype=dtype),
-        np.zeros(n_components), quadratic, quadratic_const, offsets,
+        log_norm, quadratic, offsets,
         _kernels.COVARIANCE_CODES[covariance_type], s0, s1, s2, 0, None, True,
     )
     base = offsets.astype(np.float64) + shift.astype(np.float64)
@@ -224,7 +225,6 @@ def evaluate(X, args, labels=False, resp=False, log_prob=False, n_threads=0):
     out_resp = np.empty((n_samples, args.n_components) if resp else (0, 0), dtype=X.dtype)
     out_log_prob = np.empty(n_samples if log_prob else 0)
     _kernels.evaluate_pass(
-        X, args.shift, args.precision, args.centers, args.log_norm, args.quadratic,
-        args.quadratic_const, args.code, out_labels, out_resp, out_log_prob, n_threads,
+        X, args.shift, args.precision, args.centers, args.log_norm, args.quadratic, args.code, out_labels, out_resp, out_log_prob, n_threads,
     )
     return out_labels, out_resp, out_log_prob

@@ -493,10 +493,10 @@ cdef void _block_log_prob(
         const floating[:, ::1] centers,      # IN  D x K: (mu_k - shift) P_k for full/tied,
                                              #     else mu_k - shift, component innermost
         const double[::1] log_norm,          # IN  K: log w_k + log det P_k - D/2 log(2 pi)
-        const double[:, ::1] quadratic,      # IN  diag: 2D x K, spherical: (D+1) x K, else
-        const double[::1] quadratic_const,   #     unused; and K (see _quadratic_log_prob)
+        const double[:, ::1] quadratic,      # IN  diag: (2D+1) x K, spherical: (D+2) x K,
+                                             #     else unused (see _quadratic_log_prob)
         floating *product,                   # TMP rows x (D*K) for full, rows x D for tied
-        double *squares,                     # TMP rows x 2D
+        double *squares,                     # TMP rows x (2D+1)
         double *log_prob) noexcept nogil:    # OUT rows x K, log p(x_i, k)
     # Every inner loop runs over the components k, which are independent: the sums of
     # squares over the features j build up in K separate accumulators (log_prob's row),
@@ -510,8 +510,8 @@ cdef void _block_log_prob(
     cdef floating za
     cdef floating *out
     if (covariance_code == DIAG or covariance_code == SPHERICAL) and n_features > TINY_FEATURES:
-        _quadratic_log_prob(z, rows, n_features, n_components, covariance_code, log_norm,
-                            quadratic, quadratic_const, squares, log_prob)
+        _quadratic_log_prob(z, rows, n_features, n_components, covariance_code, quadratic,
+                            squares, log_prob)
         return
     if covariance_code == FULL or covariance_code == TIED:
         # Z P for all components at once: Z @ [P_1 | ... | P_K], columns interleaved by k.
@@ -564,16 +564,18 @@ cdef void _block_log_prob(
 
 cdef void _quadratic_log_prob(
         const floating *z, Py_ssize_t rows, Py_ssize_t n_features, Py_ssize_t n_components,
-        int covariance_code, const double[::1] log_norm, const double[:, ::1] quadratic,
-        const double[::1] quadratic_const, double *squares, double *log_prob) noexcept nogil:
+        int covariance_code, const double[:, ::1] quadratic, double *squares,
+        double *log_prob) noexcept nogil:
     """Diagonal and spherical log-densities as one float64 matrix product.
 
     diag:      sum_j p_kj^2 (z_j - c_kj)^2 = [z^2, z] @ [p^2 ; -2 p^2 c] + sum_j p_kj^2 c_kj^2
     spherical: p_k^2 ||z - c_k||^2         = [|z|^2, z] @ [p^2 ; -2 p^2 c] + p_k^2 ||c_k||^2
+    so that log p(x, k) = [z^2, z, 1] @ Q (or [|z|^2, z, 1] @ Q) with Q the matrix above
+    times -1/2 and a last row log_norm_k - 1/2 (the constant); see quadratic_form.
     z is centred on the mixture's mean, so the expansion loses only digits of order
     eps (distance between components / their spread)^2, in float64.
     """
-    cdef Py_ssize_t i, a, k
+    cdef Py_ssize_t i, a
     cdef Py_ssize_t width = quadratic.shape[0]
     cdef double za, total
     cdef double *row
@@ -594,13 +596,10 @@ cdef void _quadratic_log_prob(
                 total = total + za * za
                 row[1 + a] = za
             row[0] = total
+        row[width - 1] = 1.0
     # log_prob (rows x K) = squares (rows x width) @ quadratic (width x K), row-major.
     dgemm(&trans, &trans, &n, &m, &kk, &one, <double *> &quadratic[0, 0], &n,
           squares, &kk, &zero, log_prob, &n)
-    for i in range(rows):
-        row = &log_prob[i * n_components]
-        for k in range(n_components):
-            row[k] = log_norm[k] - 0.5 * (row[k] + quadratic_const[k])
 
 
 cdef inline Py_ssize_t _argmax(const double *row, Py_ssize_t n_components) noexcept nogil:
@@ -765,7 +764,6 @@ def statistics_pass(
         const floating[:, ::1] centers,      # IN  D x K, see _block_log_prob
         const double[::1] log_norm,          # IN  K
         const double[:, ::1] quadratic,      # IN  see _block_log_prob
-        const double[::1] quadratic_const,   # IN  K
         const floating[:, ::1] offsets,      # IN  K x D, mu_k - shift
         int covariance_code,
         double[::1] s0,                      # OUT K
@@ -829,7 +827,7 @@ def statistics_pass(
         resp_copy = <floating *> malloc(rows * n_components * sizeof(floating))
         block_s0 = <double *> malloc(n_components * sizeof(double))
         tied_rows = <double *> malloc(rows * n_features * sizeof(double))
-        squares = <double *> malloc(rows * 2 * n_features * sizeof(double))
+        squares = <double *> malloc(rows * (2 * n_features + 1) * sizeof(double))
         row_total = <double *> malloc(rows * sizeof(double))
         log_prob = <double *> malloc(rows * n_components * sizeof(double))
         pair_row = <int *> malloc(rows * n_components * sizeof(int))
@@ -848,14 +846,14 @@ def statistics_pass(
                             log_prob[i * n_components + k] = resp[start + i, k]
                 elif nearest:
                     _block_log_prob(z, end - start, n_features, n_components, SPHERICAL,
-                                    precision, centers, log_norm, quadratic, quadratic_const,
-                                    product, squares, log_prob)
+                                    precision, centers, log_norm, quadratic, product, squares,
+                                    log_prob)
                     for i in range(end - start):
                         _one_hot_row(&log_prob[i * n_components], n_components)
                 else:
                     _block_log_prob(z, end - start, n_features, n_components,
                                     covariance_code, precision, centers, log_norm,
-                                    quadratic, quadratic_const, product, squares, log_prob)
+                                    quadratic, product, squares, log_prob)
                     gmmfast_normalise_rows(log_prob, end - start, n_components, row_total)
                     ll = 0.0
                     for i in range(end - start):
@@ -938,7 +936,6 @@ def evaluate_pass(
         const floating[:, ::1] centers,      # IN  D x K, see _block_log_prob
         const double[::1] log_norm,          # IN  K
         const double[:, ::1] quadratic,      # IN  see _block_log_prob
-        const double[::1] quadratic_const,   # IN  K
         int covariance_code,
         Py_ssize_t[::1] labels,              # OUT N argmax_k log p(x, k), or empty
         floating[:, ::1] resp,               # OUT N x K responsibilities, or empty
@@ -967,7 +964,7 @@ def evaluate_pass(
     with nogil, parallel(num_threads=n_threads):
         z = <floating *> malloc(rows * n_features * sizeof(floating))
         product = <floating *> malloc(rows * width * sizeof(floating))
-        squares = <double *> malloc(rows * 2 * n_features * sizeof(double))
+        squares = <double *> malloc(rows * (2 * n_features + 1) * sizeof(double))
         row_total = <double *> malloc(rows * sizeof(double))
         log_prob = <double *> malloc(rows * n_components * sizeof(double))
         for blk in prange(n_blocks, schedule='static'):
@@ -976,7 +973,7 @@ def evaluate_pass(
             _shifted_block(X, start, end, shift, z)
             _prefetch_rows(X, end, min(end + rows, n_samples))
             _block_log_prob(z, end - start, n_features, n_components, covariance_code,
-                            precision, centers, log_norm, quadratic, quadratic_const,
+                            precision, centers, log_norm, quadratic,
                             product, squares, log_prob)
             if want_labels:
                 for i in range(end - start):

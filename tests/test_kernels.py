@@ -110,7 +110,7 @@ def test_given_responsibilities(dtype, covariance_type):
     s2 = np.empty(size)
     loglik = _kernels.statistics_pass(
         X, np.empty(0), np.zeros(4, dtype=dtype), np.empty(0, dtype=dtype), base,
-        np.empty(0), np.empty((0, N_COMPONENTS)), np.empty(0), base, code, s0, s1, s2, 2, resp,
+        np.empty(0), np.empty((0, N_COMPONENTS)), base, code, s0, s1, s2, 2, resp,
     )
     assert loglik == 0.0
     r0, r1, r2 = reference_statistics(
@@ -135,7 +135,7 @@ def test_evaluate_pass_matches_reference(dtype, covariance_type, n_features, n_c
     resp = np.empty((len(X), n_components), dtype=dtype)
     norm = np.empty(len(X))
     _kernels.evaluate_pass(X, args.shift, args.precision, args.centers, args.log_norm,
-                           args.quadratic, args.quadratic_const, args.code, labels, resp, norm, 2)
+                           args.quadratic, args.code, labels, resp, norm, 2)
     log_prob = reference_log_prob(X.astype(np.float64), weights, means, cov, covariance_type)
     ref_norm = logsumexp(log_prob, axis=1)
     rtol = RTOL[dtype] * 10
@@ -154,7 +154,7 @@ def test_evaluate_pass_writes_only_what_is_asked():
     args = PassArguments(weights, means, chol, "diag", np.float64)
     labels = np.empty(len(X), dtype=np.intp)
     _kernels.evaluate_pass(X, args.shift, args.precision, args.centers, args.log_norm,
-                           args.quadratic, args.quadratic_const, args.code, labels,
+                           args.quadratic, args.code, labels,
                            np.empty((0, 0)), np.empty(0))
     assert labels.min() >= 0 and labels.max() < N_COMPONENTS
 
