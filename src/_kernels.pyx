@@ -69,6 +69,36 @@ cdef extern from *:
         return x < -708.0 ? 0.0 : p * scale;
     }
 
+    /* log(x) for finite x >= 1 (a row's sum of exponentials, whose largest term is 1),
+       without branches or calls: x = 2^e m with m in [sqrt(1/2), sqrt(2)), s = (m - 1) /
+       (m + 1), log m = 2 atanh(s) = 2 s sum_n s^2n / (2n + 1) to n = 11 (|s| <= 0.172, the
+       remainder below 1e-18 of the sum), the sum evaluated in s^2 by Estrin's scheme; then
+       e ln2 + log m with ln2 in two parts. NaN and +inf are returned as they came. */
+    GMMFAST_INLINE double gmmfast_log_from_one(double x) {
+        int64_t bits, mantissa;
+        memcpy(&bits, &x, sizeof bits);
+        int64_t e = (bits >> 52) - 1023;
+        mantissa = (bits & 0x000fffffffffffffLL) | 0x3ff0000000000000LL;
+        double m;
+        memcpy(&m, &mantissa, sizeof m);
+        int big = m > 1.4142135623730951;
+        m = big ? 0.5 * m : m;
+        double n = (double) (e + big);
+        /* With f = m - 1 (exact) and s = f / (2 + f): log m = 2s + s R, R = sum_n 2 s^2n /
+           (2n + 1) from n = 1, and 2s = f - f^2/2 + s f^2/2, so that the exact f leads. */
+        double f = m - 1.0;
+        double s = f / (2.0 + f), half_square = 0.5 * f * f;
+        double u = s * s, u2 = u * u, u4 = u2 * u2, u8 = u4 * u4;
+        double c0 = 1.0 / 3.0 + u * (1.0 / 5.0), c1 = 1.0 / 7.0 + u * (1.0 / 9.0);
+        double c2 = 1.0 / 11.0 + u * (1.0 / 13.0), c3 = 1.0 / 15.0 + u * (1.0 / 17.0);
+        double c4 = 1.0 / 19.0 + u * (1.0 / 21.0), c5 = 1.0 / 23.0;
+        double d0 = c0 + c1 * u2, d1 = c2 + c3 * u2, d2 = c4 + c5 * u2;
+        double series = 2.0 * u * ((d0 + d1 * u4) + d2 * u8);
+        double log_m = f - (half_square - s * (half_square + series));
+        double r = n * 6.93147180369123816490e-01 + (n * 1.90821492927058770002e-10 + log_m);
+        return x <= 1.7976931348623157e308 ? r : x;  /* NaN and +inf as they came */
+    }
+
     /* Where the loader can choose among compiled versions of a function (GCC on glibc),
        the hot element-wise loops are also built for AVX2 and AVX-512 and the best one for
        the processor is taken at load time. Without contraction into FMA
@@ -142,8 +172,65 @@ cdef extern from *:
                 for (Py_ssize_t k = 0; k < n_components; k++) row[k] = row[k] * inverse[i];
             }
             /* A row with p(x) = 0 has total 1 from its one-hot row: log p(x) = -inf. */
-            for (Py_ssize_t i = 0; i < n; i++) log_total[i0 + i] = top[i] + log(total[i]);
+            for (Py_ssize_t i = 0; i < n; i++)
+                log_total[i0 + i] = top[i] + gmmfast_log_from_one(total[i]);
         }
+    }
+
+    /* out[k] = sum_i a[i, k]: GMMFAST_LANES columns at a time, the rows in four partial
+       sums (i mod 4, the last rows mod 4 into the first) added in a fixed order, so that
+       the additions do not wait on one another. */
+    GMMFAST_CLONES static void gmmfast_column_sums(const double *a, Py_ssize_t rows,
+                                                   Py_ssize_t cols, double *out) {
+        Py_ssize_t quads = rows - rows % 4;
+        for (Py_ssize_t k0 = 0; k0 < cols; k0 += GMMFAST_LANES) {
+            Py_ssize_t width = cols - k0 < GMMFAST_LANES ? cols - k0 : GMMFAST_LANES;
+            double p0[GMMFAST_LANES], p1[GMMFAST_LANES], p2[GMMFAST_LANES], p3[GMMFAST_LANES];
+            const double *c = a + k0;
+            for (Py_ssize_t l = 0; l < GMMFAST_LANES; l++) p0[l] = p1[l] = p2[l] = p3[l] = 0.0;
+            if (width == GMMFAST_LANES) {
+                for (Py_ssize_t i = 0; i < quads; i += 4)
+                    for (Py_ssize_t l = 0; l < GMMFAST_LANES; l++) {
+                        p0[l] += c[i * cols + l];
+                        p1[l] += c[(i + 1) * cols + l];
+                        p2[l] += c[(i + 2) * cols + l];
+                        p3[l] += c[(i + 3) * cols + l];
+                    }
+            } else {
+                for (Py_ssize_t i = 0; i < quads; i += 4)
+                    for (Py_ssize_t l = 0; l < width; l++) {
+                        p0[l] += c[i * cols + l];
+                        p1[l] += c[(i + 1) * cols + l];
+                        p2[l] += c[(i + 2) * cols + l];
+                        p3[l] += c[(i + 3) * cols + l];
+                    }
+            }
+            for (Py_ssize_t i = quads; i < rows; i++)
+                for (Py_ssize_t l = 0; l < width; l++) p0[l] += c[i * cols + l];
+            for (Py_ssize_t l = 0; l < width; l++) out[k0 + l] = (p0[l] + p1[l]) + (p2[l] + p3[l]);
+        }
+    }
+
+    /* sum_i w_i x_i (w = NULL for ones; rows with w_i = 0 add nothing, even where x_i is
+       -inf), in GMMFAST_LANES partial sums added in a fixed order. */
+    GMMFAST_CLONES static double gmmfast_weighted_total(const double *x, const double *w,
+                                                        Py_ssize_t n) {
+        double part[GMMFAST_LANES], total;
+        Py_ssize_t end = n - n % GMMFAST_LANES;
+        for (Py_ssize_t l = 0; l < GMMFAST_LANES; l++) part[l] = 0.0;
+        if (w == NULL) {
+            for (Py_ssize_t i = 0; i < end; i += GMMFAST_LANES)
+                for (Py_ssize_t l = 0; l < GMMFAST_LANES; l++) part[l] += x[i + l];
+        } else {
+            for (Py_ssize_t i = 0; i < end; i += GMMFAST_LANES)
+                for (Py_ssize_t l = 0; l < GMMFAST_LANES; l++)
+                    part[l] += w[i + l] != 0.0 ? w[i + l] * x[i + l] : 0.0;
+        }
+        total = ((part[0] + part[1]) + (part[2] + part[3]))
+                + ((part[4] + part[5]) + (part[6] + part[7]));
+        for (Py_ssize_t i = end; i < n; i++)
+            total += w == NULL ? x[i] : (w[i] != 0.0 ? w[i] * x[i] : 0.0);
+        return total;
     }
 
     /* z = x - shift for a block of rows of x (row stride and column stride in bytes, any
@@ -291,6 +378,7 @@ cdef extern from *:
     int GMMFAST_OPENMP
     int gmmfast_max_threads() noexcept nogil
     double gmmfast_exp(double) noexcept nogil
+    double gmmfast_log_from_one(double) noexcept nogil
     void gmmfast_normalise_rows(double *log_prob, Py_ssize_t rows, Py_ssize_t n_components,
                                 double *log_total) noexcept nogil
     void gmmfast_shifted_d(const char *x, Py_ssize_t row_stride, Py_ssize_t column_stride,
@@ -299,6 +387,9 @@ cdef extern from *:
     void gmmfast_shifted_f(const char *x, Py_ssize_t row_stride, Py_ssize_t column_stride,
                            Py_ssize_t rows, Py_ssize_t n_features, const float *shift,
                            float *z) noexcept nogil
+    void gmmfast_column_sums(const double *a, Py_ssize_t rows, Py_ssize_t cols,
+                             double *out) noexcept nogil
+    double gmmfast_weighted_total(const double *x, const double *w, Py_ssize_t n) noexcept nogil
     void gmmfast_prefetch(const char *x, Py_ssize_t row_stride, Py_ssize_t rows,
                           Py_ssize_t row_bytes) noexcept nogil
     void gmmfast_diag_moments_d(const double *z, const double *resp, const double *cutoff,
@@ -326,6 +417,16 @@ def exp_values(double[::1] x):
     cdef Py_ssize_t i
     for i in range(x.shape[0]):
         view[i] = gmmfast_exp(x[i])
+    return out
+
+
+def log_values(double[::1] x):
+    """The passes' logarithm of sums of exponentials (x >= 1), element-wise (for tests)."""
+    out = np.empty(x.shape[0])
+    cdef double[::1] view = out
+    cdef Py_ssize_t i
+    for i in range(x.shape[0]):
+        view[i] = gmmfast_log_from_one(x[i])
     return out
 
 
@@ -658,12 +759,7 @@ cdef void _accumulate_block(
             row = &resp[i * n_components]
             for k in range(n_components):
                 row[k] = row[k] * weight[i]
-    for k in range(n_components):
-        block_s0[k] = 0.0
-    for i in range(rows):
-        row = &resp[i * n_components]
-        for k in range(n_components):
-            block_s0[k] += row[k]
+    gmmfast_column_sums(resp, rows, n_components, block_s0)
 
     for k in range(n_components):
         s0[k] += block_s0[k]
@@ -855,13 +951,7 @@ def statistics_pass(
                                     covariance_code, precision, centers, log_norm,
                                     quadratic, product, squares, log_prob)
                     gmmfast_normalise_rows(log_prob, end - start, n_components, row_total)
-                    ll = 0.0
-                    for i in range(end - start):
-                        if not weighted:
-                            ll = ll + row_total[i]
-                        elif w[i] != 0.0:
-                            ll = ll + w[i] * row_total[i]
-                    part_ll[g] += ll
+                    part_ll[g] += gmmfast_weighted_total(row_total, w, end - start)
                 _accumulate_block(z, end - start, n_features, n_components, covariance_code,
                                   log_prob, w, offsets, resp_copy, scaled, small, tied_rows,
                                   block_s0, row_total, pair_row, pair_component,

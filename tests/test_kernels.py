@@ -196,6 +196,21 @@ def test_exponential_is_accurate_to_about_one_ulp():
     assert np.isnan(_kernels.exp_values(np.array([np.nan]))[0])
 
 
+def test_logarithm_of_sums_is_accurate_to_about_one_ulp():
+    rng = np.random.RandomState(0)
+    x = np.concatenate([1.0 + np.logspace(-15, 0, 5000), np.logspace(0, 300, 20_000)[1:],
+                        rng.uniform(1.0, 64.0, 20_000), np.sqrt([0.5, 2.0]) * 2.0,
+                        np.nextafter(np.sqrt(2.0), [0.0, 3.0])])
+    got = _kernels.log_values(x)
+    ref = np.log(x)
+    err = np.abs(got - ref)
+    # Relative to the result, and near x = 1 (log x -> 0) relative to its first term.
+    assert np.max(err / np.maximum(ref, x - 1.0)) < 3 * np.finfo(np.float64).eps
+    assert _kernels.log_values(np.array([1.0]))[0] == 0.0
+    special = _kernels.log_values(np.array([np.inf, np.nan]))
+    assert special[0] == np.inf and np.isnan(special[1])
+
+
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_nearest_centre_statistics(covariance_type):
     from gmmfast._passes import statistics_of_nearest
