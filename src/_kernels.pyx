@@ -75,15 +75,19 @@ cdef extern from *:
        remainder below 1e-18 of the sum), the sum evaluated in s^2 by Estrin's scheme; then
        e ln2 + log m with ln2 in two parts. NaN and +inf are returned as they came. */
     GMMFAST_INLINE double gmmfast_log_from_one(double x) {
-        int64_t bits, mantissa;
+        int64_t bits, mantissa, exponent;
         memcpy(&bits, &x, sizeof bits);
-        int64_t e = (bits >> 52) - 1023;
+        /* The biased exponent into the low bits of 2^52 (a double, without an integer
+           conversion, so that the loop vectorises with AVX-512F alone), then unbiased. */
+        exponent = (bits >> 52) | 0x4330000000000000LL;
         mantissa = (bits & 0x000fffffffffffffLL) | 0x3ff0000000000000LL;
-        double m;
+        double m, e;
         memcpy(&m, &mantissa, sizeof m);
+        memcpy(&e, &exponent, sizeof e);
+        e = e - (4503599627370496.0 + 1023.0);
         int big = m > 1.4142135623730951;
         m = big ? 0.5 * m : m;
-        double n = (double) (e + big);
+        double n = big ? e + 1.0 : e;
         /* With f = m - 1 (exact) and s = f / (2 + f): log m = 2s + s R, R = sum_n 2 s^2n /
            (2n + 1) from n = 1, and 2s = f - f^2/2 + s f^2/2, so that the exact f leads. */
         double f = m - 1.0;
