@@ -37,8 +37,10 @@ cdef extern from *:
        exponent bits. Below -708 the result would be subnormal: 0 is returned. */
     #if defined(_MSC_VER)
     #define GMMFAST_INLINE static __forceinline
+    #define GMMFAST_RESTRICT __restrict
     #else
     #define GMMFAST_INLINE static inline __attribute__((always_inline))
+    #define GMMFAST_RESTRICT __restrict__
     #endif
     GMMFAST_INLINE double gmmfast_exp(double x) {
         const double shifter = 6755399441055744.0;  /* 1.5 * 2^52: adding it rounds to int */
@@ -274,32 +276,95 @@ cdef extern from *:
     #endif
     }
 
-    /* First and diagonal second moments around each component's offset o_k, for the rows
-       of a block: s1[k, a] += v_ik (z_ia - o_ka), s2[k, a] += v_ik (z_ia - o_ka)^2, leaving
-       out (i, k) with v_ik <= cutoff_i. The pairs (i, k) that count are listed first, for
-       the whole block and without a branch per pair; then each adds its row. */
+    /* The pairs (i, k) of a block with v_ik > cutoff_i, in order of i then k, into
+       pair_row and pair_component (each with room for rows * K + 16 entries); returns how
+       many. Branch-free: every candidate is written and the count moves on only for those
+       that count. */
+    GMMFAST_CLONES static Py_ssize_t gmmfast_list_pairs_plain(
+            const double *GMMFAST_RESTRICT resp, const double *GMMFAST_RESTRICT cutoff,
+            Py_ssize_t rows, Py_ssize_t n_components, int *GMMFAST_RESTRICT pair_row,
+            int *GMMFAST_RESTRICT pair_component) {
+        Py_ssize_t n_pairs = 0;
+        for (Py_ssize_t i = 0; i < rows; i++) {
+            const double *ri = resp + i * n_components;
+            const double c = cutoff[i];
+            for (Py_ssize_t k = 0; k < n_components; k++) {
+                pair_row[n_pairs] = (int) i;
+                pair_component[n_pairs] = (int) k;
+                n_pairs += ri[k] > c;
+            }
+        }
+        return n_pairs;
+    }
+
+    /* The same list with AVX-512: 16 components compared at once and the ones that count
+       packed together (vpcompressd), where the processor has it. */
+    #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+    #include <immintrin.h>
+    #define GMMFAST_HAVE_AVX512_PAIRS 1
+    __attribute__((target("avx512f"))) static Py_ssize_t gmmfast_list_pairs_avx512(
+            const double *resp, const double *cutoff, Py_ssize_t rows,
+            Py_ssize_t n_components, int *pair_row, int *pair_component) {
+        Py_ssize_t n_pairs = 0;
+        const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+                                               14, 15);
+        for (Py_ssize_t i = 0; i < rows; i++) {
+            const double *ri = resp + i * n_components;
+            const __m512d c = _mm512_set1_pd(cutoff[i]);
+            const __m512i row = _mm512_set1_epi32((int) i);
+            for (Py_ssize_t k0 = 0; k0 < n_components; k0 += 16) {
+                Py_ssize_t left = n_components - k0;
+                __mmask8 m0 = left >= 8 ? 0xFF : (__mmask8) ((1u << left) - 1u);
+                __mmask8 m1 = left >= 16 ? 0xFF
+                              : (left > 8 ? (__mmask8) ((1u << (left - 8)) - 1u) : 0);
+                __m512d a0 = _mm512_maskz_loadu_pd(m0, ri + k0);
+                __m512d a1 = _mm512_maskz_loadu_pd(m1, ri + k0 + 8);
+                __mmask8 g0 = _mm512_mask_cmp_pd_mask(m0, a0, c, _CMP_GT_OQ);
+                __mmask8 g1 = _mm512_mask_cmp_pd_mask(m1, a1, c, _CMP_GT_OQ);
+                __mmask16 g = (__mmask16) (g0 | ((unsigned) g1 << 8));
+                __m512i ks = _mm512_add_epi32(_mm512_set1_epi32((int) k0), iota);
+                _mm512_storeu_si512((void *) (pair_component + n_pairs),
+                                    _mm512_maskz_compress_epi32(g, ks));
+                _mm512_storeu_si512((void *) (pair_row + n_pairs), row);
+                n_pairs += __builtin_popcount((unsigned) g);
+            }
+        }
+        return n_pairs;
+    }
+    static int gmmfast_cpu_has_avx512(void) {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") != 0;
+    }
+    #else
+    #define GMMFAST_HAVE_AVX512_PAIRS 0
+    static Py_ssize_t gmmfast_list_pairs_avx512(const double *resp, const double *cutoff,
+                                                Py_ssize_t rows, Py_ssize_t n_components,
+                                                int *pair_row, int *pair_component) {
+        return gmmfast_list_pairs_plain(resp, cutoff, rows, n_components, pair_row,
+                                        pair_component);
+    }
+    static int gmmfast_cpu_has_avx512(void) { return 0; }
+    #endif
+
+    /* First and diagonal second moments around each component's offset o_k, for the listed
+       pairs (i, k) of a block: s1[k, a] += v_ik (z_ia - o_ka), s2[k, a] += v_ik (z_ia -
+       o_ka)^2. */
     #define GMMFAST_DIAG_MOMENTS(NAME, T)                                                  \
-    GMMFAST_CLONES static void NAME(const T *z, const double *resp, const double *cutoff,  \
-                                    const T *offsets, Py_ssize_t rows,                     \
+    GMMFAST_CLONES static void NAME(const T *GMMFAST_RESTRICT z,                           \
+                                    const double *GMMFAST_RESTRICT resp,                   \
+                                    const T *GMMFAST_RESTRICT offsets,                     \
                                     Py_ssize_t n_features, Py_ssize_t n_components,        \
-                                    int *pair_row, int *pair_component, double *s1,        \
-                                    double *s2) {                                          \
-        Py_ssize_t n_pairs = 0;                                                            \
-        for (Py_ssize_t i = 0; i < rows; i++) {                                            \
-            const double *ri = resp + i * n_components;                                    \
-            for (Py_ssize_t k = 0; k < n_components; k++) {                                \
-                pair_row[n_pairs] = (int) i;                                               \
-                pair_component[n_pairs] = (int) k;                                         \
-                n_pairs += ri[k] > cutoff[i];                                              \
-            }                                                                              \
-        }                                                                                  \
+                                    const int *GMMFAST_RESTRICT pair_row,                  \
+                                    const int *GMMFAST_RESTRICT pair_component,            \
+                                    Py_ssize_t n_pairs, double *GMMFAST_RESTRICT s1,       \
+                                    double *GMMFAST_RESTRICT s2) {                         \
         for (Py_ssize_t p = 0; p < n_pairs; p++) {                                         \
             Py_ssize_t i = pair_row[p], k = pair_component[p];                             \
-            double v = resp[i * n_components + k];                                         \
-            const T *zi = z + i * n_features;                                              \
-            const T *o = offsets + k * n_features;                                         \
-            double *f = s1 + k * n_features;                                               \
-            double *s = s2 + k * n_features;                                               \
+            const double v = resp[i * n_components + k];                                   \
+            const T *GMMFAST_RESTRICT zi = z + i * n_features;                             \
+            const T *GMMFAST_RESTRICT o = offsets + k * n_features;                        \
+            double *GMMFAST_RESTRICT f = s1 + k * n_features;                              \
+            double *GMMFAST_RESTRICT s = s2 + k * n_features;                              \
             for (Py_ssize_t a = 0; a < n_features; a++) {                                  \
                 double diff = (double) zi[a] - (double) o[a];                              \
                 double weighted = v * diff;                                                \
@@ -396,14 +461,21 @@ cdef extern from *:
     double gmmfast_weighted_total(const double *x, const double *w, Py_ssize_t n) noexcept nogil
     void gmmfast_prefetch(const char *x, Py_ssize_t row_stride, Py_ssize_t rows,
                           Py_ssize_t row_bytes) noexcept nogil
-    void gmmfast_diag_moments_d(const double *z, const double *resp, const double *cutoff,
-                                const double *offsets, Py_ssize_t rows, Py_ssize_t n_features,
-                                Py_ssize_t n_components, int *pair_row, int *pair_component,
-                                double *s1, double *s2) noexcept nogil
-    void gmmfast_diag_moments_f(const float *z, const double *resp, const double *cutoff,
-                                const float *offsets, Py_ssize_t rows, Py_ssize_t n_features,
-                                Py_ssize_t n_components, int *pair_row, int *pair_component,
-                                double *s1, double *s2) noexcept nogil
+    Py_ssize_t gmmfast_list_pairs_plain(const double *resp, const double *cutoff,
+                                        Py_ssize_t rows, Py_ssize_t n_components,
+                                        int *pair_row, int *pair_component) noexcept nogil
+    Py_ssize_t gmmfast_list_pairs_avx512(const double *resp, const double *cutoff,
+                                         Py_ssize_t rows, Py_ssize_t n_components,
+                                         int *pair_row, int *pair_component) noexcept nogil
+    int gmmfast_cpu_has_avx512() noexcept nogil
+    void gmmfast_diag_moments_d(const double *z, const double *resp, const double *offsets,
+                                Py_ssize_t n_features, Py_ssize_t n_components,
+                                const int *pair_row, const int *pair_component,
+                                Py_ssize_t n_pairs, double *s1, double *s2) noexcept nogil
+    void gmmfast_diag_moments_f(const float *z, const double *resp, const float *offsets,
+                                Py_ssize_t n_features, Py_ssize_t n_components,
+                                const int *pair_row, const int *pair_component,
+                                Py_ssize_t n_pairs, double *s1, double *s2) noexcept nogil
     void gmmfast_sum_squares_d(const double *y, const double *c, Py_ssize_t rows,
                                Py_ssize_t n_features, Py_ssize_t n_components,
                                int per_component, const double *log_norm,
@@ -462,6 +534,32 @@ cdef Py_ssize_t TRIANGLE_BLOCKS = 8
 cdef Py_ssize_t TRIANGLE_MIN_BLOCK = 4
 # Responsibilities at or below this add nothing to the second-moment sums (2^-64).
 cdef double NEGLIGIBLE = 5.421010862427522e-20
+# Whether the processor has AVX-512 (for the listing of (row, component) pairs).
+cdef bint HAVE_AVX512 = gmmfast_cpu_has_avx512()
+
+
+def pair_listing(str which=None):
+    """The listing of (row, component) pairs in use ("avx512" or "plain"); with ``which``,
+    use that one from now on (for tests: both must give the same statistics)."""
+    global HAVE_AVX512
+    if which is not None:
+        if which not in ("avx512", "plain"):
+            raise ValueError("which must be 'avx512' or 'plain', got %r" % (which,))
+        if which == "avx512" and not gmmfast_cpu_has_avx512():
+            raise ValueError("this processor has no AVX-512")
+        HAVE_AVX512 = which == "avx512"
+    return "avx512" if HAVE_AVX512 else "plain"
+
+
+cdef inline Py_ssize_t _list_pairs(const double *resp, const double *cutoff, Py_ssize_t rows,
+                                   Py_ssize_t n_components, int *pair_row,
+                                   int *pair_component) noexcept nogil:
+    """The (row, component) pairs of a block whose responsibility is above the row's cutoff."""
+    if HAVE_AVX512:
+        return gmmfast_list_pairs_avx512(resp, cutoff, rows, n_components, pair_row,
+                                         pair_component)
+    return gmmfast_list_pairs_plain(resp, cutoff, rows, n_components, pair_row,
+                                    pair_component)
 
 
 def openmp_enabled():
@@ -737,8 +835,8 @@ cdef void _accumulate_block(
         double *tied_rows,                   # TMP rows x D
         double *block_s0,                    # TMP K
         double *row_cutoff,                  # TMP rows
-        int *pair_row,                       # TMP rows x K
-        int *pair_component,                 # TMP rows x K
+        int *pair_row,                       # TMP rows x K + 16
+        int *pair_component,                 # TMP rows x K + 16
         double *s0, double *s1, double *s2) noexcept nogil:   # INOUT group sums
     # With v_ik = w_i r_ik and z_i = x_i - shift:
     #   s0_k += sum_i v_ik
@@ -750,7 +848,7 @@ cdef void _accumulate_block(
     # for diag and spherical, of s1_k): on separated clusters most (i, k) pairs are, and each
     # adds less than 2^-64 of its row's weight -- nothing that float64 sums of O(1) terms
     # can hold.
-    cdef Py_ssize_t i, k, a, b, n_used
+    cdef Py_ssize_t i, k, a, b, n_used, n_pairs
     cdef double v, diff, root
     cdef double *s2k
     cdef double *row
@@ -771,12 +869,13 @@ cdef void _accumulate_block(
     if covariance_code == DIAG or covariance_code == SPHERICAL:
         # s1 in the same loop as the diagonal second moments (without the negligible
         # responsibilities: each would add less than 2^-64 of its row's weight).
+        n_pairs = _list_pairs(resp, row_cutoff, rows, n_components, pair_row, pair_component)
         if floating is double:
-            gmmfast_diag_moments_d(z, resp, row_cutoff, &offsets[0, 0], rows, n_features,
-                                   n_components, pair_row, pair_component, s1, s2)
+            gmmfast_diag_moments_d(z, resp, &offsets[0, 0], n_features, n_components,
+                                   pair_row, pair_component, n_pairs, s1, s2)
         else:
-            gmmfast_diag_moments_f(z, resp, row_cutoff, &offsets[0, 0], rows, n_features,
-                                   n_components, pair_row, pair_component, s1, s2)
+            gmmfast_diag_moments_f(z, resp, &offsets[0, 0], n_features, n_components,
+                                   pair_row, pair_component, n_pairs, s1, s2)
         return
 
     if floating is double:
@@ -930,8 +1029,8 @@ def statistics_pass(
         squares = <double *> malloc(rows * (2 * n_features + 1) * sizeof(double))
         row_total = <double *> malloc(rows * sizeof(double))
         log_prob = <double *> malloc(rows * n_components * sizeof(double))
-        pair_row = <int *> malloc(rows * n_components * sizeof(int))
-        pair_component = <int *> malloc(rows * n_components * sizeof(int))
+        pair_row = <int *> malloc((rows * n_components + 16) * sizeof(int))
+        pair_component = <int *> malloc((rows * n_components + 16) * sizeof(int))
         for g in prange(n_groups, schedule='dynamic'):
             for blk in range(g * n_blocks // n_groups, (g + 1) * n_blocks // n_groups):
                 start = blk * rows
