@@ -260,22 +260,6 @@ cdef extern from *:
     GMMFAST_SHIFTED(gmmfast_shifted_d, double)
     GMMFAST_SHIFTED(gmmfast_shifted_f, float)
 
-    /* Ask for the cache lines of a block of rows of x ahead of use: the work on one block
-       is long beside the time to fetch the next, which the hardware prefetcher, restarting
-       at each page, does not start early enough. A hint only; no result depends on it. */
-    static void gmmfast_prefetch(const char *x, Py_ssize_t row_stride, Py_ssize_t rows,
-                                 Py_ssize_t row_bytes) {
-    #if defined(__GNUC__)
-        if (row_stride == row_bytes) {
-            for (Py_ssize_t b = 0; b < rows * row_bytes; b += 64) __builtin_prefetch(x + b);
-        } else {
-            for (Py_ssize_t i = 0; i < rows; i++)
-                for (Py_ssize_t b = 0; b < row_bytes; b += 64)
-                    __builtin_prefetch(x + i * row_stride + b);
-        }
-    #endif
-    }
-
     /* The pairs (i, k) of a block with v_ik > cutoff_i, in order of i then k, into
        pair_row and pair_component (each with room for rows * K + 16 entries); returns how
        many. Branch-free: every candidate is written and the count moves on only for those
@@ -459,8 +443,6 @@ cdef extern from *:
     void gmmfast_column_sums(const double *a, Py_ssize_t rows, Py_ssize_t cols,
                              double *out) noexcept nogil
     double gmmfast_weighted_total(const double *x, const double *w, Py_ssize_t n) noexcept nogil
-    void gmmfast_prefetch(const char *x, Py_ssize_t row_stride, Py_ssize_t rows,
-                          Py_ssize_t row_bytes) noexcept nogil
     Py_ssize_t gmmfast_list_pairs_plain(const double *resp, const double *cutoff,
                                         Py_ssize_t rows, Py_ssize_t n_components,
                                         int *pair_row, int *pair_component) noexcept nogil
@@ -676,14 +658,6 @@ cdef void _shifted_block(const floating[:, :] X, Py_ssize_t start, Py_ssize_t en
     else:
         gmmfast_shifted_f(first, X.strides[0], X.strides[1], end - start, X.shape[1],
                           &shift[0], z)
-
-
-cdef void _prefetch_rows(const floating[:, :] X, Py_ssize_t start, Py_ssize_t end) noexcept nogil:
-    """Hint that rows start:end of X are read next (rows with contiguous features only)."""
-    if start >= end or X.strides[1] != sizeof(floating):
-        return
-    gmmfast_prefetch(<const char *> &X[start, 0], X.strides[0], end - start,
-                     X.shape[1] * sizeof(floating))
 
 
 cdef void _block_log_prob(
@@ -1037,8 +1011,6 @@ def statistics_pass(
                 end = min(start + rows, n_samples)
                 w = &sample_weight[start] if weighted else NULL
                 _shifted_block(X, start, end, shift, z)
-                if blk + 1 < (g + 1) * n_blocks // n_groups:
-                    _prefetch_rows(X, end, min(end + rows, n_samples))
                 if given:
                     for i in range(end - start):
                         for k in range(n_components):
@@ -1164,7 +1136,6 @@ def evaluate_pass(
             start = blk * rows
             end = min(start + rows, n_samples)
             _shifted_block(X, start, end, shift, z)
-            _prefetch_rows(X, end, min(end + rows, n_samples))
             _block_log_prob(z, end - start, n_features, n_components, covariance_code,
                             precision, centers, log_norm, quadratic,
                             product, squares, log_prob)
