@@ -332,7 +332,34 @@ cdef extern from *:
 
     /* First and diagonal second moments around each component's offset o_k, for the listed
        pairs (i, k) of a block: s1[k, a] += v_ik (z_ia - o_ka), s2[k, a] += v_ik (z_ia -
-       o_ka)^2. */
+       o_ka)^2. The pairs are first put in order of component (a stable counting sort, so
+       that each sum still adds its rows in order), so that the sums of one component and
+       GMMFAST_LANES features stay in registers over all its rows. order: n_pairs, run_end:
+       K + 1. */
+    #define GMMFAST_DIAG_MOMENTS_RUN(T, WIDTH)                                               \
+        {                                                                                  \
+            double af[GMMFAST_LANES], as[GMMFAST_LANES], ok[GMMFAST_LANES];                \
+            for (Py_ssize_t l = 0; l < (WIDTH); l++) {                                     \
+                af[l] = f[a0 + l];                                                         \
+                as[l] = s[a0 + l];                                                         \
+                ok[l] = (double) o[a0 + l];                                                \
+            }                                                                              \
+            for (Py_ssize_t q = begin; q < end; q++) {                                     \
+                Py_ssize_t i = order[q];                                                   \
+                const double v = resp[i * n_components + k];                               \
+                const T *GMMFAST_RESTRICT zi = z + i * n_features + a0;                    \
+                for (Py_ssize_t l = 0; l < (WIDTH); l++) {                                 \
+                    double diff = (double) zi[l] - ok[l];                                  \
+                    double weighted = v * diff;                                            \
+                    af[l] += weighted;                                                     \
+                    as[l] += weighted * diff;                                              \
+                }                                                                          \
+            }                                                                              \
+            for (Py_ssize_t l = 0; l < (WIDTH); l++) {                                     \
+                f[a0 + l] = af[l];                                                         \
+                s[a0 + l] = as[l];                                                         \
+            }                                                                              \
+        }
     #define GMMFAST_DIAG_MOMENTS(NAME, T)                                                  \
     GMMFAST_CLONES static void NAME(const T *GMMFAST_RESTRICT z,                           \
                                     const double *GMMFAST_RESTRICT resp,                   \
@@ -340,21 +367,27 @@ cdef extern from *:
                                     Py_ssize_t n_features, Py_ssize_t n_components,        \
                                     const int *GMMFAST_RESTRICT pair_row,                  \
                                     const int *GMMFAST_RESTRICT pair_component,            \
-                                    Py_ssize_t n_pairs, double *GMMFAST_RESTRICT s1,       \
+                                    Py_ssize_t n_pairs, int *GMMFAST_RESTRICT order,       \
+                                    int *GMMFAST_RESTRICT run_end,                         \
+                                    double *GMMFAST_RESTRICT s1,                           \
                                     double *GMMFAST_RESTRICT s2) {                         \
-        for (Py_ssize_t p = 0; p < n_pairs; p++) {                                         \
-            Py_ssize_t i = pair_row[p], k = pair_component[p];                             \
-            const double v = resp[i * n_components + k];                                   \
-            const T *GMMFAST_RESTRICT zi = z + i * n_features;                             \
+        Py_ssize_t lanes_end = n_features - n_features % GMMFAST_LANES;                    \
+        for (Py_ssize_t k = 0; k <= n_components; k++) run_end[k] = 0;                     \
+        for (Py_ssize_t p = 0; p < n_pairs; p++) run_end[pair_component[p] + 1]++;         \
+        for (Py_ssize_t k = 0; k < n_components; k++) run_end[k + 1] += run_end[k];        \
+        /* run_end[k] is now where the run of component k starts; it moves to its end. */  \
+        for (Py_ssize_t p = 0; p < n_pairs; p++)                                           \
+            order[run_end[pair_component[p]]++] = pair_row[p];                             \
+        for (Py_ssize_t k = 0; k < n_components; k++) {                                    \
+            Py_ssize_t begin = k == 0 ? 0 : run_end[k - 1], end = run_end[k];              \
+            if (begin == end) continue;                                                    \
             const T *GMMFAST_RESTRICT o = offsets + k * n_features;                        \
             double *GMMFAST_RESTRICT f = s1 + k * n_features;                              \
             double *GMMFAST_RESTRICT s = s2 + k * n_features;                              \
-            for (Py_ssize_t a = 0; a < n_features; a++) {                                  \
-                double diff = (double) zi[a] - (double) o[a];                              \
-                double weighted = v * diff;                                                \
-                f[a] += weighted;                                                          \
-                s[a] += weighted * diff;                                                   \
-            }                                                                              \
+            Py_ssize_t a0;                                                                 \
+            for (a0 = 0; a0 < lanes_end; a0 += GMMFAST_LANES)                              \
+                GMMFAST_DIAG_MOMENTS_RUN(T, GMMFAST_LANES)                                 \
+            if (a0 < n_features) GMMFAST_DIAG_MOMENTS_RUN(T, n_features - a0)              \
         }                                                                                  \
     }
     GMMFAST_DIAG_MOMENTS(gmmfast_diag_moments_d, double)
@@ -453,11 +486,13 @@ cdef extern from *:
     void gmmfast_diag_moments_d(const double *z, const double *resp, const double *offsets,
                                 Py_ssize_t n_features, Py_ssize_t n_components,
                                 const int *pair_row, const int *pair_component,
-                                Py_ssize_t n_pairs, double *s1, double *s2) noexcept nogil
+                                Py_ssize_t n_pairs, int *order, int *run_end, double *s1,
+                                double *s2) noexcept nogil
     void gmmfast_diag_moments_f(const float *z, const double *resp, const float *offsets,
                                 Py_ssize_t n_features, Py_ssize_t n_components,
                                 const int *pair_row, const int *pair_component,
-                                Py_ssize_t n_pairs, double *s1, double *s2) noexcept nogil
+                                Py_ssize_t n_pairs, int *order, int *run_end, double *s1,
+                                double *s2) noexcept nogil
     void gmmfast_sum_squares_d(const double *y, const double *c, Py_ssize_t rows,
                                Py_ssize_t n_features, Py_ssize_t n_components,
                                int per_component, const double *log_norm,
@@ -811,6 +846,8 @@ cdef void _accumulate_block(
         double *row_cutoff,                  # TMP rows
         int *pair_row,                       # TMP rows x K + 16
         int *pair_component,                 # TMP rows x K + 16
+        int *pair_order,                     # TMP rows x K
+        int *run_end,                        # TMP K + 1
         double *s0, double *s1, double *s2) noexcept nogil:   # INOUT group sums
     # With v_ik = w_i r_ik and z_i = x_i - shift:
     #   s0_k += sum_i v_ik
@@ -846,10 +883,12 @@ cdef void _accumulate_block(
         n_pairs = _list_pairs(resp, row_cutoff, rows, n_components, pair_row, pair_component)
         if floating is double:
             gmmfast_diag_moments_d(z, resp, &offsets[0, 0], n_features, n_components,
-                                   pair_row, pair_component, n_pairs, s1, s2)
+                                   pair_row, pair_component, n_pairs, pair_order, run_end,
+                                   s1, s2)
         else:
             gmmfast_diag_moments_f(z, resp, &offsets[0, 0], n_features, n_components,
-                                   pair_row, pair_component, n_pairs, s1, s2)
+                                   pair_row, pair_component, n_pairs, pair_order, run_end,
+                                   s1, s2)
         return
 
     if floating is double:
@@ -974,6 +1013,8 @@ def statistics_pass(
     cdef double *log_prob
     cdef int *pair_row
     cdef int *pair_component
+    cdef int *pair_order
+    cdef int *run_end
     cdef const double *w
 
     if X.shape[0] == 0:
@@ -1005,6 +1046,8 @@ def statistics_pass(
         log_prob = <double *> malloc(rows * n_components * sizeof(double))
         pair_row = <int *> malloc((rows * n_components + 16) * sizeof(int))
         pair_component = <int *> malloc((rows * n_components + 16) * sizeof(int))
+        pair_order = <int *> malloc(rows * n_components * sizeof(int))
+        run_end = <int *> malloc((n_components + 1) * sizeof(int))
         for g in prange(n_groups, schedule='dynamic'):
             for blk in range(g * n_blocks // n_groups, (g + 1) * n_blocks // n_groups):
                 start = blk * rows
@@ -1029,7 +1072,8 @@ def statistics_pass(
                     part_ll[g] += gmmfast_weighted_total(row_total, w, end - start)
                 _accumulate_block(z, end - start, n_features, n_components, covariance_code,
                                   log_prob, w, offsets, resp_copy, scaled, small, tied_rows,
-                                  block_s0, row_total, pair_row, pair_component,
+                                  block_s0, row_total, pair_row, pair_component, pair_order,
+                                  run_end,
                                   &part_s0[g, 0], &part_s1[g, 0], &part_s2[g, 0])
         free(z)
         free(product)
@@ -1043,6 +1087,8 @@ def statistics_pass(
         free(log_prob)
         free(pair_row)
         free(pair_component)
+        free(pair_order)
+        free(run_end)
 
     # Ordered reduction over groups: every sum adds the groups in order, whichever thread
     # runs it. The second moments are split into chunks of entries across threads.
