@@ -330,6 +330,38 @@ cdef extern from *:
     static int gmmfast_cpu_has_avx512(void) { return 0; }
     #endif
 
+    /* Rows [z^2, z, 1] (diag) or [|z|^2, z, 1] (spherical) of a block, in float64, for the
+       product with the quadratic form (see _quadratic_log_prob); |z|^2 adds the features in
+       order. */
+    #define GMMFAST_SQUARES(NAME, T)                                                       \
+    GMMFAST_CLONES static void NAME(const T *GMMFAST_RESTRICT z, Py_ssize_t rows,          \
+                                    Py_ssize_t n_features, int spherical,                  \
+                                    double *GMMFAST_RESTRICT squares) {                    \
+        Py_ssize_t width = spherical ? n_features + 2 : 2 * n_features + 1;                \
+        for (Py_ssize_t i = 0; i < rows; i++) {                                            \
+            const T *zi = z + i * n_features;                                              \
+            double *row = squares + i * width;                                             \
+            if (spherical) {                                                               \
+                double total = 0.0;                                                        \
+                for (Py_ssize_t a = 0; a < n_features; a++) {                              \
+                    double za = (double) zi[a];                                            \
+                    total = total + za * za;                                               \
+                    row[1 + a] = za;                                                       \
+                }                                                                          \
+                row[0] = total;                                                            \
+            } else {                                                                       \
+                for (Py_ssize_t a = 0; a < n_features; a++) {                              \
+                    double za = (double) zi[a];                                            \
+                    row[a] = za * za;                                                      \
+                    row[n_features + a] = za;                                              \
+                }                                                                          \
+            }                                                                              \
+            row[width - 1] = 1.0;                                                          \
+        }                                                                                  \
+    }
+    GMMFAST_SQUARES(gmmfast_squares_d, double)
+    GMMFAST_SQUARES(gmmfast_squares_f, float)
+
     /* First and diagonal second moments around each component's offset o_k, for the listed
        pairs (i, k) of a block: s1[k, a] += v_ik (z_ia - o_ka), s2[k, a] += v_ik (z_ia -
        o_ka)^2. The pairs are first put in order of component (a stable counting sort, so
@@ -483,6 +515,10 @@ cdef extern from *:
                                          Py_ssize_t rows, Py_ssize_t n_components,
                                          int *pair_row, int *pair_component) noexcept nogil
     int gmmfast_cpu_has_avx512() noexcept nogil
+    void gmmfast_squares_d(const double *z, Py_ssize_t rows, Py_ssize_t n_features,
+                           int spherical, double *squares) noexcept nogil
+    void gmmfast_squares_f(const float *z, Py_ssize_t rows, Py_ssize_t n_features,
+                           int spherical, double *squares) noexcept nogil
     void gmmfast_diag_moments_d(const double *z, const double *resp, const double *offsets,
                                 Py_ssize_t n_features, Py_ssize_t n_components,
                                 const int *pair_row, const int *pair_component,
@@ -787,28 +823,14 @@ cdef void _quadratic_log_prob(
     z is centred on the mixture's mean, so the expansion loses only digits of order
     eps (distance between components / their spread)^2, in float64.
     """
-    cdef Py_ssize_t i, a
     cdef Py_ssize_t width = quadratic.shape[0]
-    cdef double za, total
-    cdef double *row
     cdef char trans = b'N'
     cdef double one = 1.0, zero = 0.0
     cdef int m = <int> rows, n = <int> n_components, kk = <int> width
-    for i in range(rows):
-        row = &squares[i * width]
-        if covariance_code == DIAG:
-            for a in range(n_features):
-                za = z[i * n_features + a]
-                row[a] = za * za
-                row[n_features + a] = za
-        else:
-            total = 0.0
-            for a in range(n_features):
-                za = z[i * n_features + a]
-                total = total + za * za
-                row[1 + a] = za
-            row[0] = total
-        row[width - 1] = 1.0
+    if floating is double:
+        gmmfast_squares_d(z, rows, n_features, covariance_code == SPHERICAL, squares)
+    else:
+        gmmfast_squares_f(z, rows, n_features, covariance_code == SPHERICAL, squares)
     # log_prob (rows x K) = squares (rows x width) @ quadratic (width x K), row-major.
     dgemm(&trans, &trans, &n, &m, &kk, &one, <double *> &quadratic[0, 0], &n,
           squares, &kk, &zero, log_prob, &n)
