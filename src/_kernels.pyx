@@ -285,7 +285,6 @@ cdef extern from *:
        packed together (vpcompressd), where the processor has it. */
     #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
     #include <immintrin.h>
-    #define GMMFAST_HAVE_AVX512_PAIRS 1
     __attribute__((target("avx512f"))) static Py_ssize_t gmmfast_list_pairs_avx512(
             const double *resp, const double *cutoff, Py_ssize_t rows,
             Py_ssize_t n_components, int *pair_row, int *pair_component) {
@@ -320,7 +319,6 @@ cdef extern from *:
         return __builtin_cpu_supports("avx512f") != 0;
     }
     #else
-    #define GMMFAST_HAVE_AVX512_PAIRS 0
     static Py_ssize_t gmmfast_list_pairs_avx512(const double *resp, const double *cutoff,
                                                 Py_ssize_t rows, Py_ssize_t n_components,
                                                 int *pair_row, int *pair_component) {
