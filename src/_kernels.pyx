@@ -186,6 +186,14 @@ cdef extern from *:
     /* out[k] = sum_i a[i, k]: GMMFAST_LANES columns at a time, the rows in four partial
        sums (i mod 4, the last rows mod 4 into the first) added in a fixed order, so that
        the additions do not wait on one another. */
+    #define GMMFAST_FOUR_ROWS(WIDTH)                                                       \
+        for (Py_ssize_t i = 0; i < quads; i += 4)                                          \
+            for (Py_ssize_t l = 0; l < (WIDTH); l++) {                                     \
+                p0[l] += c[i * cols + l];                                                  \
+                p1[l] += c[(i + 1) * cols + l];                                            \
+                p2[l] += c[(i + 2) * cols + l];                                            \
+                p3[l] += c[(i + 3) * cols + l];                                            \
+            }
     GMMFAST_CLONES static void gmmfast_column_sums(const double *a, Py_ssize_t rows,
                                                    Py_ssize_t cols, double *out) {
         Py_ssize_t quads = rows - rows % 4;
@@ -194,23 +202,9 @@ cdef extern from *:
             double p0[GMMFAST_LANES], p1[GMMFAST_LANES], p2[GMMFAST_LANES], p3[GMMFAST_LANES];
             const double *c = a + k0;
             for (Py_ssize_t l = 0; l < GMMFAST_LANES; l++) p0[l] = p1[l] = p2[l] = p3[l] = 0.0;
-            if (width == GMMFAST_LANES) {
-                for (Py_ssize_t i = 0; i < quads; i += 4)
-                    for (Py_ssize_t l = 0; l < GMMFAST_LANES; l++) {
-                        p0[l] += c[i * cols + l];
-                        p1[l] += c[(i + 1) * cols + l];
-                        p2[l] += c[(i + 2) * cols + l];
-                        p3[l] += c[(i + 3) * cols + l];
-                    }
-            } else {
-                for (Py_ssize_t i = 0; i < quads; i += 4)
-                    for (Py_ssize_t l = 0; l < width; l++) {
-                        p0[l] += c[i * cols + l];
-                        p1[l] += c[(i + 1) * cols + l];
-                        p2[l] += c[(i + 2) * cols + l];
-                        p3[l] += c[(i + 3) * cols + l];
-                    }
-            }
+            /* A constant width for full groups of lanes, so that they vectorise. */
+            if (width == GMMFAST_LANES) GMMFAST_FOUR_ROWS(GMMFAST_LANES)
+            else GMMFAST_FOUR_ROWS(width)
             for (Py_ssize_t i = quads; i < rows; i++)
                 for (Py_ssize_t l = 0; l < width; l++) p0[l] += c[i * cols + l];
             for (Py_ssize_t l = 0; l < width; l++) out[k0 + l] = (p0[l] + p1[l]) + (p2[l] + p3[l]);
@@ -537,23 +531,17 @@ cdef extern from *:
                                double *log_prob) noexcept nogil
 
 
-def exp_values(double[::1] x):
-    """The passes' exponential, element-wise into a new array (for tests)."""
+def elementwise(str function, double[::1] x):
+    """The passes' exponential ("exp") or logarithm of sums of exponentials ("log", for
+    x >= 1), element-wise into a new array (for tests)."""
+    if function not in ("exp", "log"):
+        raise ValueError("function must be 'exp' or 'log', got %r" % (function,))
+    cdef bint is_exp = function == "exp"
     out = np.empty(x.shape[0])
     cdef double[::1] view = out
     cdef Py_ssize_t i
     for i in range(x.shape[0]):
-        view[i] = gmmfast_exp(x[i])
-    return out
-
-
-def log_values(double[::1] x):
-    """The passes' logarithm of sums of exponentials (x >= 1), element-wise (for tests)."""
-    out = np.empty(x.shape[0])
-    cdef double[::1] view = out
-    cdef Py_ssize_t i
-    for i in range(x.shape[0]):
-        view[i] = gmmfast_log_from_one(x[i])
+        view[i] = gmmfast_exp(x[i]) if is_exp else gmmfast_log_from_one(x[i])
     return out
 
 
