@@ -255,7 +255,7 @@ cdef extern from *:
     GMMFAST_SHIFTED(gmmfast_shifted_f, float)
 
     /* The pairs (i, k) of a block with v_ik > cutoff_i, in order of i then k, into
-       pair_row and pair_component (each with room for rows * K + 16 entries); returns how
+       pair_row and pair_component (each with room for rows * K + 8 entries); returns how
        many. Branch-free: every candidate is written and the count moves on only for those
        that count. */
     GMMFAST_CLONES static Py_ssize_t gmmfast_list_pairs_plain(
@@ -275,51 +275,63 @@ cdef extern from *:
         return n_pairs;
     }
 
-    /* The same list with AVX-512: 16 components compared at once and the ones that count
-       packed together (vpcompressd), where the processor has it. */
+    /* The same list with AVX2, where the processor has it: 8 components compared at once
+       and the ones that count packed together by a permutation looked up from the 8-bit
+       mask; the last K mod 8 components of a row go through the plain loop. (An AVX-512
+       version with vpcompressd measured no faster.) gmmfast_pair_listing() says which one
+       the processor can run: 1 AVX2, 0 plain. */
     #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
     #include <immintrin.h>
-    __attribute__((target("avx512f"))) static Py_ssize_t gmmfast_list_pairs_avx512(
+    /* Row m of the table: the positions of the bits set in m, in order, then zeros. */
+    static int gmmfast_pack_table[256][8];
+    __attribute__((target("avx2"))) static Py_ssize_t gmmfast_list_pairs_avx2(
             const double *resp, const double *cutoff, Py_ssize_t rows,
             Py_ssize_t n_components, int *pair_row, int *pair_component) {
         Py_ssize_t n_pairs = 0;
-        const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
-                                               14, 15);
+        Py_ssize_t lanes_end = n_components - n_components % 8;
         for (Py_ssize_t i = 0; i < rows; i++) {
             const double *ri = resp + i * n_components;
-            const __m512d c = _mm512_set1_pd(cutoff[i]);
-            const __m512i row = _mm512_set1_epi32((int) i);
-            for (Py_ssize_t k0 = 0; k0 < n_components; k0 += 16) {
-                Py_ssize_t left = n_components - k0;
-                __mmask8 m0 = left >= 8 ? 0xFF : (__mmask8) ((1u << left) - 1u);
-                __mmask8 m1 = left >= 16 ? 0xFF
-                              : (left > 8 ? (__mmask8) ((1u << (left - 8)) - 1u) : 0);
-                __m512d a0 = _mm512_maskz_loadu_pd(m0, ri + k0);
-                __m512d a1 = _mm512_maskz_loadu_pd(m1, ri + k0 + 8);
-                __mmask8 g0 = _mm512_mask_cmp_pd_mask(m0, a0, c, _CMP_GT_OQ);
-                __mmask8 g1 = _mm512_mask_cmp_pd_mask(m1, a1, c, _CMP_GT_OQ);
-                __mmask16 g = (__mmask16) (g0 | ((unsigned) g1 << 8));
-                __m512i ks = _mm512_add_epi32(_mm512_set1_epi32((int) k0), iota);
-                _mm512_storeu_si512((void *) (pair_component + n_pairs),
-                                    _mm512_maskz_compress_epi32(g, ks));
-                _mm512_storeu_si512((void *) (pair_row + n_pairs), row);
+            const __m256d c = _mm256_set1_pd(cutoff[i]);
+            const __m256i row = _mm256_set1_epi32((int) i);
+            for (Py_ssize_t k0 = 0; k0 < lanes_end; k0 += 8) {
+                int g0 = _mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(ri + k0), c,
+                                                          _CMP_GT_OQ));
+                int g1 = _mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(ri + k0 + 4), c,
+                                                          _CMP_GT_OQ));
+                int g = g0 | (g1 << 4);
+                __m256i ks = _mm256_add_epi32(
+                    _mm256_loadu_si256((const __m256i *) gmmfast_pack_table[g]),
+                    _mm256_set1_epi32((int) k0));
+                _mm256_storeu_si256((__m256i *) (pair_component + n_pairs), ks);
+                _mm256_storeu_si256((__m256i *) (pair_row + n_pairs), row);
                 n_pairs += __builtin_popcount((unsigned) g);
+            }
+            for (Py_ssize_t k = lanes_end; k < n_components; k++) {
+                pair_row[n_pairs] = (int) i;
+                pair_component[n_pairs] = (int) k;
+                n_pairs += ri[k] > cutoff[i];
             }
         }
         return n_pairs;
     }
-    static int gmmfast_cpu_has_avx512(void) {
+    static int gmmfast_pair_listing(void) {
+        for (int m = 0; m < 256; m++) {
+            int n = 0;
+            for (int b = 0; b < 8; b++) gmmfast_pack_table[m][b] = 0;
+            for (int b = 0; b < 8; b++)
+                if ((m >> b) & 1) gmmfast_pack_table[m][n++] = b;
+        }
         __builtin_cpu_init();
-        return __builtin_cpu_supports("avx512f") != 0;
+        return __builtin_cpu_supports("avx2") ? 1 : 0;
     }
     #else
-    static Py_ssize_t gmmfast_list_pairs_avx512(const double *resp, const double *cutoff,
-                                                Py_ssize_t rows, Py_ssize_t n_components,
-                                                int *pair_row, int *pair_component) {
+    static Py_ssize_t gmmfast_list_pairs_avx2(const double *resp, const double *cutoff,
+                                              Py_ssize_t rows, Py_ssize_t n_components,
+                                              int *pair_row, int *pair_component) {
         return gmmfast_list_pairs_plain(resp, cutoff, rows, n_components, pair_row,
                                         pair_component);
     }
-    static int gmmfast_cpu_has_avx512(void) { return 0; }
+    static int gmmfast_pair_listing(void) { return 0; }
     #endif
 
     /* Rows [z^2, z, 1] (diag) or [|z|^2, z, 1] (spherical) of a block, in float64, for the
@@ -503,10 +515,10 @@ cdef extern from *:
     Py_ssize_t gmmfast_list_pairs_plain(const double *resp, const double *cutoff,
                                         Py_ssize_t rows, Py_ssize_t n_components,
                                         int *pair_row, int *pair_component) noexcept nogil
-    Py_ssize_t gmmfast_list_pairs_avx512(const double *resp, const double *cutoff,
-                                         Py_ssize_t rows, Py_ssize_t n_components,
-                                         int *pair_row, int *pair_component) noexcept nogil
-    int gmmfast_cpu_has_avx512() noexcept nogil
+    Py_ssize_t gmmfast_list_pairs_avx2(const double *resp, const double *cutoff,
+                                       Py_ssize_t rows, Py_ssize_t n_components,
+                                       int *pair_row, int *pair_component) noexcept nogil
+    int gmmfast_pair_listing() noexcept nogil
     void gmmfast_squares_d(const double *z, Py_ssize_t rows, Py_ssize_t n_features,
                            int spherical, double *squares) noexcept nogil
     void gmmfast_squares_f(const float *z, Py_ssize_t rows, Py_ssize_t n_features,
@@ -573,30 +585,33 @@ cdef Py_ssize_t TRIANGLE_BLOCKS = 8
 cdef Py_ssize_t TRIANGLE_MIN_BLOCK = 4
 # Responsibilities at or below this add nothing to the second-moment sums (2^-64).
 cdef double NEGLIGIBLE = 5.421010862427522e-20
-# Whether the processor has AVX-512 (for the listing of (row, component) pairs).
-cdef bint HAVE_AVX512 = gmmfast_cpu_has_avx512()
+# The listings of (row, component) pairs, fastest first; the processor's best one is used.
+PAIR_LISTINGS = ("avx2", "plain")
+cdef int BEST_PAIR_LISTING = gmmfast_pair_listing()   # 1 AVX2, 0 plain
+cdef int PAIR_LISTING = BEST_PAIR_LISTING
 
 
 def pair_listing(str which=None):
-    """The listing of (row, component) pairs in use ("avx512" or "plain"); with ``which``,
-    use that one from now on (for tests: both must give the same statistics)."""
-    global HAVE_AVX512
+    """The listing of (row, component) pairs in use ("avx2" or "plain"); with ``which``,
+    use that one from now on (for tests: all must give the same statistics)."""
+    global PAIR_LISTING
     if which is not None:
-        if which not in ("avx512", "plain"):
-            raise ValueError("which must be 'avx512' or 'plain', got %r" % (which,))
-        if which == "avx512" and not gmmfast_cpu_has_avx512():
-            raise ValueError("this processor has no AVX-512")
-        HAVE_AVX512 = which == "avx512"
-    return "avx512" if HAVE_AVX512 else "plain"
+        if which not in PAIR_LISTINGS:
+            raise ValueError("which must be one of %s, got %r" % (PAIR_LISTINGS, which))
+        code = 1 - PAIR_LISTINGS.index(which)
+        if code > BEST_PAIR_LISTING:
+            raise ValueError("this processor cannot run the %s listing" % which)
+        PAIR_LISTING = code
+    return PAIR_LISTINGS[1 - PAIR_LISTING]
 
 
 cdef inline Py_ssize_t _list_pairs(const double *resp, const double *cutoff, Py_ssize_t rows,
                                    Py_ssize_t n_components, int *pair_row,
                                    int *pair_component) noexcept nogil:
     """The (row, component) pairs of a block whose responsibility is above the row's cutoff."""
-    if HAVE_AVX512:
-        return gmmfast_list_pairs_avx512(resp, cutoff, rows, n_components, pair_row,
-                                         pair_component)
+    if PAIR_LISTING == 1:
+        return gmmfast_list_pairs_avx2(resp, cutoff, rows, n_components, pair_row,
+                                       pair_component)
     return gmmfast_list_pairs_plain(resp, cutoff, rows, n_components, pair_row,
                                     pair_component)
 
@@ -852,8 +867,8 @@ cdef void _accumulate_block(
         double *tied_rows,                   # TMP rows x D
         double *block_s0,                    # TMP K
         double *row_cutoff,                  # TMP rows
-        int *pair_row,                       # TMP rows x K + 16
-        int *pair_component,                 # TMP rows x K + 16
+        int *pair_row,                       # TMP rows x K + 8
+        int *pair_component,                 # TMP rows x K + 8
         int *pair_order,                     # TMP rows x K
         int *run_end,                        # TMP K + 1
         double *s0, double *s1, double *s2) noexcept nogil:   # INOUT group sums
@@ -1052,8 +1067,8 @@ def statistics_pass(
         squares = <double *> malloc(rows * (2 * n_features + 1) * sizeof(double))
         row_total = <double *> malloc(rows * sizeof(double))
         log_prob = <double *> malloc(rows * n_components * sizeof(double))
-        pair_row = <int *> malloc((rows * n_components + 16) * sizeof(int))
-        pair_component = <int *> malloc((rows * n_components + 16) * sizeof(int))
+        pair_row = <int *> malloc((rows * n_components + 8) * sizeof(int))
+        pair_component = <int *> malloc((rows * n_components + 8) * sizeof(int))
         pair_order = <int *> malloc(rows * n_components * sizeof(int))
         run_end = <int *> malloc((n_components + 1) * sizeof(int))
         for g in prange(n_groups, schedule='dynamic'):
