@@ -366,12 +366,27 @@ cdef extern from *:
     GMMFAST_SQUARES(gmmfast_squares_d, double)
     GMMFAST_SQUARES(gmmfast_squares_f, float)
 
-    /* First and diagonal second moments around each component's offset o_k, for the listed
-       pairs (i, k) of a block: s1[k, a] += v_ik (z_ia - o_ka), s2[k, a] += v_ik (z_ia -
-       o_ka)^2. The pairs are first put in order of component (a stable counting sort, so
-       that each sum still adds its rows in order), so that the sums of one component and
-       GMMFAST_LANES features stay in registers over all its rows. order: n_pairs, run_end:
-       K + 1. */
+    /* The listed pairs in order of component, by a stable counting sort (each component's
+       rows stay in order): the rows of component k are order[run_end[k-1]:run_end[k]]
+       (from 0 for k = 0). order: n_pairs, run_end: K + 1. */
+    static void gmmfast_sort_pairs(const int *GMMFAST_RESTRICT pair_row,
+                                   const int *GMMFAST_RESTRICT pair_component,
+                                   Py_ssize_t n_pairs, Py_ssize_t n_components,
+                                   int *GMMFAST_RESTRICT order,
+                                   int *GMMFAST_RESTRICT run_end) {
+        for (Py_ssize_t k = 0; k <= n_components; k++) run_end[k] = 0;
+        for (Py_ssize_t p = 0; p < n_pairs; p++) run_end[pair_component[p] + 1]++;
+        for (Py_ssize_t k = 0; k < n_components; k++) run_end[k + 1] += run_end[k];
+        /* run_end[k] is now where the run of component k starts; it moves to its end. */
+        for (Py_ssize_t p = 0; p < n_pairs; p++)
+            order[run_end[pair_component[p]]++] = pair_row[p];
+    }
+
+    /* First and diagonal second moments around each component's offset o_k, for the pairs
+       (i, k) of a block in order of component (see gmmfast_sort_pairs): s1[k, a] += v_ik
+       (z_ia - o_ka), s2[k, a] += v_ik (z_ia - o_ka)^2, each sum adding its rows in order.
+       The sums of one component and GMMFAST_LANES features stay in registers over all its
+       rows. */
     #define GMMFAST_DIAG_MOMENTS_RUN(T, WIDTH)                                               \
         {                                                                                  \
             double af[GMMFAST_LANES], as[GMMFAST_LANES], ok[GMMFAST_LANES];                \
@@ -401,19 +416,11 @@ cdef extern from *:
                                     const double *GMMFAST_RESTRICT resp,                   \
                                     const T *GMMFAST_RESTRICT offsets,                     \
                                     Py_ssize_t n_features, Py_ssize_t n_components,        \
-                                    const int *GMMFAST_RESTRICT pair_row,                  \
-                                    const int *GMMFAST_RESTRICT pair_component,            \
-                                    Py_ssize_t n_pairs, int *GMMFAST_RESTRICT order,       \
-                                    int *GMMFAST_RESTRICT run_end,                         \
+                                    const int *GMMFAST_RESTRICT order,                     \
+                                    const int *GMMFAST_RESTRICT run_end,                   \
                                     double *GMMFAST_RESTRICT s1,                           \
                                     double *GMMFAST_RESTRICT s2) {                         \
         Py_ssize_t lanes_end = n_features - n_features % GMMFAST_LANES;                    \
-        for (Py_ssize_t k = 0; k <= n_components; k++) run_end[k] = 0;                     \
-        for (Py_ssize_t p = 0; p < n_pairs; p++) run_end[pair_component[p] + 1]++;         \
-        for (Py_ssize_t k = 0; k < n_components; k++) run_end[k + 1] += run_end[k];        \
-        /* run_end[k] is now where the run of component k starts; it moves to its end. */  \
-        for (Py_ssize_t p = 0; p < n_pairs; p++)                                           \
-            order[run_end[pair_component[p]]++] = pair_row[p];                             \
         for (Py_ssize_t k = 0; k < n_components; k++) {                                    \
             Py_ssize_t begin = k == 0 ? 0 : run_end[k - 1], end = run_end[k];              \
             if (begin == end) continue;                                                    \
@@ -523,15 +530,15 @@ cdef extern from *:
                            int spherical, double *squares) noexcept nogil
     void gmmfast_squares_f(const float *z, Py_ssize_t rows, Py_ssize_t n_features,
                            int spherical, double *squares) noexcept nogil
+    void gmmfast_sort_pairs(const int *pair_row, const int *pair_component, Py_ssize_t n_pairs,
+                            Py_ssize_t n_components, int *order, int *run_end) noexcept nogil
     void gmmfast_diag_moments_d(const double *z, const double *resp, const double *offsets,
                                 Py_ssize_t n_features, Py_ssize_t n_components,
-                                const int *pair_row, const int *pair_component,
-                                Py_ssize_t n_pairs, int *order, int *run_end, double *s1,
+                                const int *order, const int *run_end, double *s1,
                                 double *s2) noexcept nogil
     void gmmfast_diag_moments_f(const float *z, const double *resp, const float *offsets,
                                 Py_ssize_t n_features, Py_ssize_t n_components,
-                                const int *pair_row, const int *pair_component,
-                                Py_ssize_t n_pairs, int *order, int *run_end, double *s1,
+                                const int *order, const int *run_end, double *s1,
                                 double *s2) noexcept nogil
     void gmmfast_sum_squares_d(const double *y, const double *c, Py_ssize_t rows,
                                Py_ssize_t n_features, Py_ssize_t n_components,
@@ -614,6 +621,16 @@ cdef inline Py_ssize_t _list_pairs(const double *resp, const double *cutoff, Py_
                                        pair_component)
     return gmmfast_list_pairs_plain(resp, cutoff, rows, n_components, pair_row,
                                     pair_component)
+
+
+cdef inline void _component_runs(const double *resp, const double *cutoff, Py_ssize_t rows,
+                                 Py_ssize_t n_components, int *pair_row, int *pair_component,
+                                 int *order, int *run_end) noexcept nogil:
+    """For each component k, the rows of the block whose responsibility is above their
+    cutoff, in order: order[run_end[k-1]:run_end[k]] (from 0 for k = 0)."""
+    cdef Py_ssize_t n_pairs = _list_pairs(resp, cutoff, rows, n_components, pair_row,
+                                          pair_component)
+    gmmfast_sort_pairs(pair_row, pair_component, n_pairs, n_components, order, run_end)
 
 
 def openmp_enabled():
@@ -877,12 +894,13 @@ cdef void _accumulate_block(
     #   s1_k += sum_i v_ik (z_i - o_k) = (V^T Z)_k - s0_k o_k     (full, tied: one product)
     #   s2_k += sum_i v_ik (z_i - o_k)(z_i - o_k)^T               (around o_k, not raw moments)
     # For full, s2_k is the Gram matrix of the rows sqrt(v_ik) (z_i - o_k); for diag and
-    # spherical, s1_k and the diagonal of s2_k are summed together, row by row.
+    # spherical, s1_k and the diagonal of s2_k are summed together. Both take each
+    # component's rows from a list of the (row, component) pairs that count.
     # Rows whose responsibility r_ik is below NEGLIGIBLE (2^-64) are left out of s2_k (and,
     # for diag and spherical, of s1_k): on separated clusters most (i, k) pairs are, and each
     # adds less than 2^-64 of its row's weight -- nothing that float64 sums of O(1) terms
     # can hold.
-    cdef Py_ssize_t i, k, a, b, n_used, n_pairs
+    cdef Py_ssize_t i, k, a, b, q, n_used
     cdef double v, diff, root
     cdef double *s2k
     cdef double *row
@@ -903,15 +921,14 @@ cdef void _accumulate_block(
     if covariance_code == DIAG or covariance_code == SPHERICAL:
         # s1 in the same loop as the diagonal second moments (without the negligible
         # responsibilities: each would add less than 2^-64 of its row's weight).
-        n_pairs = _list_pairs(resp, row_cutoff, rows, n_components, pair_row, pair_component)
+        _component_runs(resp, row_cutoff, rows, n_components, pair_row, pair_component,
+                        pair_order, run_end)
         if floating is double:
             gmmfast_diag_moments_d(z, resp, &offsets[0, 0], n_features, n_components,
-                                   pair_row, pair_component, n_pairs, pair_order, run_end,
-                                   s1, s2)
+                                   pair_order, run_end, s1, s2)
         else:
             gmmfast_diag_moments_f(z, resp, &offsets[0, 0], n_features, n_components,
-                                   pair_row, pair_component, n_pairs, pair_order, run_end,
-                                   s1, s2)
+                                   pair_order, run_end, s1, s2)
         return
 
     if floating is double:
@@ -956,14 +973,15 @@ cdef void _accumulate_block(
                         s2k[a * n_features + b] += diff * (z[i * n_features + b] - o[b])
         return
 
+    _component_runs(resp, row_cutoff, rows, n_components, pair_row, pair_component, pair_order,
+                    run_end)
     for k in range(n_components):
         s2k = s2 + k * n_features * n_features
         o = &offsets[k, 0]
         n_used = 0
-        for i in range(rows):
+        for q in range(run_end[k - 1] if k > 0 else 0, run_end[k]):
+            i = pair_order[q]
             v = resp[i * n_components + k]
-            if v <= row_cutoff[i]:
-                continue
             root = sqrt(v)
             for a in range(n_features):
                 scaled[n_used * n_features + a] = <floating> (root * (z[i * n_features + a] - o[a]))
