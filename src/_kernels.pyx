@@ -366,25 +366,25 @@ cdef extern from *:
     GMMFAST_SQUARES(gmmfast_squares_d, double)
     GMMFAST_SQUARES(gmmfast_squares_f, float)
 
-    /* The listed pairs in order of component, by a stable counting sort (each component's
-       rows stay in order): the rows of component k are order[run_end[k-1]:run_end[k]]
-       (from 0 for k = 0). order: n_pairs, run_end: K + 1. */
-    static void gmmfast_sort_pairs(const int *GMMFAST_RESTRICT pair_row,
-                                   const int *GMMFAST_RESTRICT pair_component,
-                                   Py_ssize_t n_pairs, Py_ssize_t n_components,
-                                   int *GMMFAST_RESTRICT order,
-                                   int *GMMFAST_RESTRICT run_end) {
-        for (Py_ssize_t k = 0; k <= n_components; k++) run_end[k] = 0;
-        for (Py_ssize_t p = 0; p < n_pairs; p++) run_end[pair_component[p] + 1]++;
-        for (Py_ssize_t k = 0; k < n_components; k++) run_end[k + 1] += run_end[k];
-        /* run_end[k] is now where the run of component k starts; it moves to its end. */
-        for (Py_ssize_t p = 0; p < n_pairs; p++)
-            order[run_end[pair_component[p]]++] = pair_row[p];
+    /* The listed pairs put into one bucket per component, each bucket holding its rows in
+       order: the rows of component k are bucket[k * rows : k * rows + size[k]]. bucket:
+       K * rows, size: K. */
+    static void gmmfast_bucket_pairs(const int *GMMFAST_RESTRICT pair_row,
+                                     const int *GMMFAST_RESTRICT pair_component,
+                                     Py_ssize_t n_pairs, Py_ssize_t rows,
+                                     Py_ssize_t n_components, int *GMMFAST_RESTRICT bucket,
+                                     int *GMMFAST_RESTRICT size) {
+        for (Py_ssize_t k = 0; k < n_components; k++) size[k] = 0;
+        for (Py_ssize_t p = 0; p < n_pairs; p++) {
+            Py_ssize_t k = pair_component[p];
+            bucket[k * rows + size[k]++] = pair_row[p];
+        }
     }
 
     /* First and diagonal second moments around each component's offset o_k, for the pairs
-       (i, k) of a block in order of component (see gmmfast_sort_pairs): s1[k, a] += v_ik
-       (z_ia - o_ka), s2[k, a] += v_ik (z_ia - o_ka)^2, each sum adding its rows in order.
+       (i, k) of a block in buckets by component (see gmmfast_bucket_pairs): s1[k, a] +=
+       v_ik (z_ia - o_ka), s2[k, a] += v_ik (z_ia - o_ka)^2, each sum adding its rows in
+       order.
        The sums of one component and GMMFAST_LANES features stay in registers over all its
        rows. */
     #define GMMFAST_DIAG_MOMENTS_RUN(T, WIDTH)                                               \
@@ -396,7 +396,7 @@ cdef extern from *:
                 ok[l] = (double) o[a0 + l];                                                \
             }                                                                              \
             for (Py_ssize_t q = begin; q < end; q++) {                                     \
-                Py_ssize_t i = order[q];                                                   \
+                Py_ssize_t i = bucket[q];                                                  \
                 const double v = resp[i * n_components + k];                               \
                 const T *GMMFAST_RESTRICT zi = z + i * n_features + a0;                    \
                 for (Py_ssize_t l = 0; l < (WIDTH); l++) {                                 \
@@ -416,13 +416,13 @@ cdef extern from *:
                                     const double *GMMFAST_RESTRICT resp,                   \
                                     const T *GMMFAST_RESTRICT offsets,                     \
                                     Py_ssize_t n_features, Py_ssize_t n_components,        \
-                                    const int *GMMFAST_RESTRICT order,                     \
-                                    const int *GMMFAST_RESTRICT run_end,                   \
+                                    Py_ssize_t rows, const int *GMMFAST_RESTRICT bucket,   \
+                                    const int *GMMFAST_RESTRICT size,                      \
                                     double *GMMFAST_RESTRICT s1,                           \
                                     double *GMMFAST_RESTRICT s2) {                         \
         Py_ssize_t lanes_end = n_features - n_features % GMMFAST_LANES;                    \
         for (Py_ssize_t k = 0; k < n_components; k++) {                                    \
-            Py_ssize_t begin = k == 0 ? 0 : run_end[k - 1], end = run_end[k];              \
+            Py_ssize_t begin = k * rows, end = k * rows + size[k];                         \
             if (begin == end) continue;                                                    \
             const T *GMMFAST_RESTRICT o = offsets + k * n_features;                        \
             double *GMMFAST_RESTRICT f = s1 + k * n_features;                              \
@@ -530,15 +530,18 @@ cdef extern from *:
                            int spherical, double *squares) noexcept nogil
     void gmmfast_squares_f(const float *z, Py_ssize_t rows, Py_ssize_t n_features,
                            int spherical, double *squares) noexcept nogil
-    void gmmfast_sort_pairs(const int *pair_row, const int *pair_component, Py_ssize_t n_pairs,
-                            Py_ssize_t n_components, int *order, int *run_end) noexcept nogil
+    void gmmfast_bucket_pairs(const int *pair_row, const int *pair_component,
+                              Py_ssize_t n_pairs, Py_ssize_t rows, Py_ssize_t n_components,
+                              int *bucket, int *size) noexcept nogil
     void gmmfast_diag_moments_d(const double *z, const double *resp, const double *offsets,
                                 Py_ssize_t n_features, Py_ssize_t n_components,
-                                const int *order, const int *run_end, double *s1,
+                                Py_ssize_t rows, const int *bucket, const int *size,
+                                double *s1,
                                 double *s2) noexcept nogil
     void gmmfast_diag_moments_f(const float *z, const double *resp, const float *offsets,
                                 Py_ssize_t n_features, Py_ssize_t n_components,
-                                const int *order, const int *run_end, double *s1,
+                                Py_ssize_t rows, const int *bucket, const int *size,
+                                double *s1,
                                 double *s2) noexcept nogil
     void gmmfast_sum_squares_d(const double *y, const double *c, Py_ssize_t rows,
                                Py_ssize_t n_features, Py_ssize_t n_components,
@@ -623,14 +626,14 @@ cdef inline Py_ssize_t _list_pairs(const double *resp, const double *cutoff, Py_
                                     pair_component)
 
 
-cdef inline void _component_runs(const double *resp, const double *cutoff, Py_ssize_t rows,
+cdef inline void _component_rows(const double *resp, const double *cutoff, Py_ssize_t rows,
                                  Py_ssize_t n_components, int *pair_row, int *pair_component,
-                                 int *order, int *run_end) noexcept nogil:
+                                 int *bucket, int *size) noexcept nogil:
     """For each component k, the rows of the block whose responsibility is above their
-    cutoff, in order: order[run_end[k-1]:run_end[k]] (from 0 for k = 0)."""
+    cutoff, in order: bucket[k * rows : k * rows + size[k]]."""
     cdef Py_ssize_t n_pairs = _list_pairs(resp, cutoff, rows, n_components, pair_row,
                                           pair_component)
-    gmmfast_sort_pairs(pair_row, pair_component, n_pairs, n_components, order, run_end)
+    gmmfast_bucket_pairs(pair_row, pair_component, n_pairs, rows, n_components, bucket, size)
 
 
 def openmp_enabled():
@@ -886,8 +889,8 @@ cdef void _accumulate_block(
         double *row_cutoff,                  # TMP rows
         int *pair_row,                       # TMP rows x K + 8
         int *pair_component,                 # TMP rows x K + 8
-        int *pair_order,                     # TMP rows x K
-        int *run_end,                        # TMP K + 1
+        int *bucket,                         # TMP K x rows
+        int *bucket_size,                    # TMP K
         double *s0, double *s1, double *s2) noexcept nogil:   # INOUT group sums
     # With v_ik = w_i r_ik and z_i = x_i - shift:
     #   s0_k += sum_i v_ik
@@ -921,14 +924,14 @@ cdef void _accumulate_block(
     if covariance_code == DIAG or covariance_code == SPHERICAL:
         # s1 in the same loop as the diagonal second moments (without the negligible
         # responsibilities: each would add less than 2^-64 of its row's weight).
-        _component_runs(resp, row_cutoff, rows, n_components, pair_row, pair_component,
-                        pair_order, run_end)
+        _component_rows(resp, row_cutoff, rows, n_components, pair_row, pair_component,
+                        bucket, bucket_size)
         if floating is double:
             gmmfast_diag_moments_d(z, resp, &offsets[0, 0], n_features, n_components,
-                                   pair_order, run_end, s1, s2)
+                                   rows, bucket, bucket_size, s1, s2)
         else:
             gmmfast_diag_moments_f(z, resp, &offsets[0, 0], n_features, n_components,
-                                   pair_order, run_end, s1, s2)
+                                   rows, bucket, bucket_size, s1, s2)
         return
 
     if floating is double:
@@ -973,14 +976,14 @@ cdef void _accumulate_block(
                         s2k[a * n_features + b] += diff * (z[i * n_features + b] - o[b])
         return
 
-    _component_runs(resp, row_cutoff, rows, n_components, pair_row, pair_component, pair_order,
-                    run_end)
+    _component_rows(resp, row_cutoff, rows, n_components, pair_row, pair_component, bucket,
+                    bucket_size)
     for k in range(n_components):
         s2k = s2 + k * n_features * n_features
         o = &offsets[k, 0]
         n_used = 0
-        for q in range(run_end[k - 1] if k > 0 else 0, run_end[k]):
-            i = pair_order[q]
+        for q in range(k * rows, k * rows + bucket_size[k]):
+            i = bucket[q]
             v = resp[i * n_components + k]
             root = sqrt(v)
             for a in range(n_features):
@@ -1054,8 +1057,8 @@ def statistics_pass(
     cdef double *log_prob
     cdef int *pair_row
     cdef int *pair_component
-    cdef int *pair_order
-    cdef int *run_end
+    cdef int *bucket
+    cdef int *bucket_size
     cdef const double *w
 
     if X.shape[0] == 0:
@@ -1087,8 +1090,8 @@ def statistics_pass(
         log_prob = <double *> malloc(rows * n_components * sizeof(double))
         pair_row = <int *> malloc((rows * n_components + 8) * sizeof(int))
         pair_component = <int *> malloc((rows * n_components + 8) * sizeof(int))
-        pair_order = <int *> malloc(rows * n_components * sizeof(int))
-        run_end = <int *> malloc((n_components + 1) * sizeof(int))
+        bucket = <int *> malloc(rows * n_components * sizeof(int))
+        bucket_size = <int *> malloc(n_components * sizeof(int))
         for g in prange(n_groups, schedule='dynamic'):
             for blk in range(g * n_blocks // n_groups, (g + 1) * n_blocks // n_groups):
                 start = blk * rows
@@ -1113,8 +1116,8 @@ def statistics_pass(
                     part_ll[g] += gmmfast_weighted_total(row_total, w, end - start)
                 _accumulate_block(z, end - start, n_features, n_components, covariance_code,
                                   log_prob, w, offsets, resp_copy, scaled, small, tied_rows,
-                                  block_s0, row_total, pair_row, pair_component, pair_order,
-                                  run_end,
+                                  block_s0, row_total, pair_row, pair_component, bucket,
+                                  bucket_size,
                                   &part_s0[g, 0], &part_s1[g, 0], &part_s2[g, 0])
         free(z)
         free(product)
@@ -1128,8 +1131,8 @@ def statistics_pass(
         free(log_prob)
         free(pair_row)
         free(pair_component)
-        free(pair_order)
-        free(run_end)
+        free(bucket)
+        free(bucket_size)
 
     # Ordered reduction over groups: every sum adds the groups in order, whichever thread
     # runs it. The second moments are split into chunks of entries across threads.
