@@ -598,12 +598,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,)
             A lazy Dask array when X is a Dask array or DataFrame.
         """
-        if _is_dask_collection(X):
-            from . import _dask
-
-            return _dask.predict(self, X)
-        X = self._validate_for_use(X)
-        return self._evaluate(X, labels=True)[0]
+        return self._per_row(X, "predict", labels=True)
 
     def predict_proba(self, X):
         """Posterior probability of each component for each row of X.
@@ -617,12 +612,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         resp : ndarray of shape (n_samples, n_components)
             Rows sum to one; in the dtype of X. A lazy Dask array for Dask input.
         """
-        if _is_dask_collection(X):
-            from . import _dask
-
-            return _dask.predict_proba(self, X)
-        X = self._validate_for_use(X)
-        return self._evaluate(X, resp=True)[1]
+        return self._per_row(X, "predict_proba", resp=True)
 
     def score_samples(self, X):
         """Log-likelihood log p(x) of each row of X under the model.
@@ -637,12 +627,22 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             In the dtype of X. Low values flag rows the model finds unlikely. A lazy
             Dask array for Dask input.
         """
+        return self._per_row(X, "score_samples", log_prob=True)
+
+    def _per_row(self, X, dask_function, **what):
+        """One per-row output of the model (labels, resp or log_prob) for X; for a Dask
+        collection, the lazy version from the Dask module's ``dask_function``."""
         if _is_dask_collection(X):
             from . import _dask
 
-            return _dask.score_samples(self, X)
+            return getattr(_dask, dask_function)(self, X)
         X = self._validate_for_use(X)
-        return self._evaluate(X, log_prob=True)[2].astype(X.dtype, copy=False)
+        labels, resp, log_prob = self._evaluate(X, **what)
+        if what.get("labels"):
+            return labels
+        if what.get("resp"):
+            return resp
+        return log_prob.astype(X.dtype, copy=False)
 
     def score(self, X, y=None, sample_weight=None):
         """Mean log-likelihood of the rows of X, weighted by ``sample_weight`` if given.
