@@ -598,7 +598,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,)
             A lazy Dask array when X is a Dask array or DataFrame.
         """
-        return self._per_row(X, "predict", labels=True)
+        return self._per_row(X, "predict", "labels")
 
     def predict_proba(self, X):
         """Posterior probability of each component for each row of X.
@@ -612,7 +612,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         resp : ndarray of shape (n_samples, n_components)
             Rows sum to one; in the dtype of X. A lazy Dask array for Dask input.
         """
-        return self._per_row(X, "predict_proba", resp=True)
+        return self._per_row(X, "predict_proba", "resp")
 
     def score_samples(self, X):
         """Log-likelihood log p(x) of each row of X under the model.
@@ -627,22 +627,20 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             In the dtype of X. Low values flag rows the model finds unlikely. A lazy
             Dask array for Dask input.
         """
-        return self._per_row(X, "score_samples", log_prob=True)
+        return self._per_row(X, "score_samples", "log_prob")
 
-    def _per_row(self, X, dask_function, **what):
-        """One per-row output of the model (labels, resp or log_prob) for X; for a Dask
-        collection, the lazy version from the Dask module's ``dask_function``."""
+    def _per_row(self, X, dask_function, output):
+        """One per-row output of the model for X, ``output`` being "labels", "resp" or
+        "log_prob" (in the dtype of X); for a Dask collection, the lazy version from the
+        Dask module's ``dask_function``."""
         if _is_dask_collection(X):
             from . import _dask
 
             return getattr(_dask, dask_function)(self, X)
         X = self._validate_for_use(X)
-        labels, resp, log_prob = self._evaluate(X, **what)
-        if what.get("labels"):
-            return labels
-        if what.get("resp"):
-            return resp
-        return log_prob.astype(X.dtype, copy=False)
+        outputs = ("labels", "resp", "log_prob")
+        result = self._evaluate(X, **{output: True})[outputs.index(output)]
+        return result.astype(X.dtype, copy=False) if output == "log_prob" else result
 
     def score(self, X, y=None, sample_weight=None):
         """Mean log-likelihood of the rows of X, weighted by ``sample_weight`` if given.

@@ -225,6 +225,7 @@ def evaluate(X, args, labels=False, resp=False, log_prob=False, n_threads=0):
     out_resp = np.empty((n_samples, args.n_components) if resp else (0, 0), dtype=X.dtype)
     out_log_prob = np.empty(n_samples if log_prob else 0)
     _kernels.evaluate_pass(
-        X, args.shift, args.precision, args.centers, args.log_norm, args.quadratic, args.code, out_labels, out_resp, out_log_prob, n_threads,
+        X, args.shift, args.precision, args.centers, args.log_norm, args.quadratic, args.code,
+        out_labels, out_resp, out_log_prob, n_threads,
     )
     return out_labels, out_resp, out_log_prob

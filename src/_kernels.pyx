@@ -35,6 +35,10 @@ cdef extern from *:
        vectorise: x = n ln2 + r with |r| <= ln2 / 2 (ln2 in two parts, so n ln2 is exact),
        exp(r) by its Taylor series to r^13 (remainder below 1e-17), and 2^n written into the
        exponent bits. Below -708 the result would be subnormal: 0 is returned. */
+    /* ln 2 in two parts: the first has 32 significant bits, so that n * GMMFAST_LN2_HI is
+       exact for the integers n the exponential and logarithm meet. */
+    #define GMMFAST_LN2_HI 6.93147180369123816490e-01
+    #define GMMFAST_LN2_LO 1.90821492927058770002e-10
     #if defined(_MSC_VER)
     #define GMMFAST_INLINE static __forceinline
     #define GMMFAST_RESTRICT __restrict
@@ -47,7 +51,7 @@ cdef extern from *:
         double xc = x < -708.0 ? -708.0 : x;
         double t = xc * 1.4426950408889634 + shifter;
         double n = t - shifter;
-        double r = (xc - n * 6.93147180369123816490e-01) - n * 1.90821492927058770002e-10;
+        double r = (xc - n * GMMFAST_LN2_HI) - n * GMMFAST_LN2_LO;
         /* exp(r) = 1 + (r + r^2 T(r)), T(r) = sum_{n=0}^{11} r^n / (n+2)!, T by Estrin's
            scheme (pairs, then pairs of pairs in r^2, r^4, r^8): the chain of dependent
            operations is a third as long as Horner's, so that many exponentials overlap;
@@ -101,7 +105,7 @@ cdef extern from *:
         double d0 = c0 + c1 * u2, d1 = c2 + c3 * u2, d2 = c4 + c5 * u2;
         double series = 2.0 * u * ((d0 + d1 * u4) + d2 * u8);
         double log_m = f - (half_square - s * (half_square + series));
-        double r = n * 6.93147180369123816490e-01 + (n * 1.90821492927058770002e-10 + log_m);
+        double r = n * GMMFAST_LN2_HI + (n * GMMFAST_LN2_LO + log_m);
         return x <= 1.7976931348623157e308 ? r : x;  /* NaN and +inf as they came */
     }
 
@@ -445,15 +449,15 @@ cdef extern from *:
     #define GMMFAST_Y_FULL(J, L) yi[(J) * n_components + k0 + (L)]
     #define GMMFAST_Y_TIED(J, L) yi[(J)]
     #define GMMFAST_SQUARE(Y, J, L) ((double) Y(J, L) - (double) c[(J) * n_components + k0 + (L)])
-    #define GMMFAST_SUM_CHUNK(LANES, Y) \
+    #define GMMFAST_SUM_CHUNK(LANES, Y)                                                     \
         {                                                                                  \
             double a0[GMMFAST_LANES], a1[GMMFAST_LANES], a2[GMMFAST_LANES],                \
                    a3[GMMFAST_LANES];                                                      \
             for (Py_ssize_t l = 0; l < (LANES); l++) a0[l] = a1[l] = a2[l] = a3[l] = 0.0;  \
             for (Py_ssize_t j = 0; j < quads; j += 4) {                                    \
                 for (Py_ssize_t l = 0; l < (LANES); l++) {                                 \
-                    double d0 = GMMFAST_SQUARE(Y, j, l), d1 = GMMFAST_SQUARE(Y, j + 1, l); \
-                    double d2 = GMMFAST_SQUARE(Y, j + 2, l), d3 = GMMFAST_SQUARE(Y, j + 3, l); \
+                    double d0 = GMMFAST_SQUARE(Y, j, l), d1 = GMMFAST_SQUARE(Y, j + 1, l);       \
+                    double d2 = GMMFAST_SQUARE(Y, j + 2, l), d3 = GMMFAST_SQUARE(Y, j + 3, l);   \
                     a0[l] += d0 * d0;                                                      \
                     a1[l] += d1 * d1;                                                      \
                     a2[l] += d2 * d2;                                                      \
@@ -462,7 +466,7 @@ cdef extern from *:
             }                                                                              \
             for (Py_ssize_t j = quads; j < n_features; j++) {                              \
                 for (Py_ssize_t l = 0; l < (LANES); l++) {                                 \
-                    double d0 = GMMFAST_SQUARE(Y, j, l); \
+                    double d0 = GMMFAST_SQUARE(Y, j, l);                                      \
                     a0[l] += d0 * d0;                                                      \
                 }                                                                          \
             }                                                                              \
@@ -536,13 +540,11 @@ cdef extern from *:
     void gmmfast_diag_moments_d(const double *z, const double *resp, const double *offsets,
                                 Py_ssize_t n_features, Py_ssize_t n_components,
                                 Py_ssize_t rows, const int *bucket, const int *size,
-                                double *s1,
-                                double *s2) noexcept nogil
+                                double *s1, double *s2) noexcept nogil
     void gmmfast_diag_moments_f(const float *z, const double *resp, const float *offsets,
                                 Py_ssize_t n_features, Py_ssize_t n_components,
                                 Py_ssize_t rows, const int *bucket, const int *size,
-                                double *s1,
-                                double *s2) noexcept nogil
+                                double *s1, double *s2) noexcept nogil
     void gmmfast_sum_squares_d(const double *y, const double *c, Py_ssize_t rows,
                                Py_ssize_t n_features, Py_ssize_t n_components,
                                int per_component, const double *log_norm,
@@ -961,23 +963,22 @@ cdef void _accumulate_block(
         _gram_rowmajor(<int> rows, <int> n_features, tied_rows, s2, True)
         return
 
+    _component_rows(resp, row_cutoff, rows, n_components, pair_row, pair_component, bucket,
+                    bucket_size)
     if n_features <= TINY_FEATURES:
-        # A few features: v (z - o)(z - o)^T term by term, both triangles at once.
-        for i in range(rows):
-            for k in range(n_components):
+        # A few features: v (z - o)(z - o)^T term by term, the lower triangle.
+        for k in range(n_components):
+            o = &offsets[k, 0]
+            s2k = s2 + k * n_features * n_features
+            for q in range(k * rows, k * rows + bucket_size[k]):
+                i = bucket[q]
                 v = resp[i * n_components + k]
-                if v <= row_cutoff[i]:
-                    continue
-                o = &offsets[k, 0]
-                s2k = s2 + k * n_features * n_features
                 for a in range(n_features):
                     diff = v * (z[i * n_features + a] - o[a])
                     for b in range(a + 1):
                         s2k[a * n_features + b] += diff * (z[i * n_features + b] - o[b])
         return
 
-    _component_rows(resp, row_cutoff, rows, n_components, pair_row, pair_component, bucket,
-                    bucket_size)
     for k in range(n_components):
         s2k = s2 + k * n_features * n_features
         o = &offsets[k, 0]
