@@ -127,6 +127,19 @@ cdef extern from *:
        loop adds the same numbers in the same order. */
     #define GMMFAST_LANES 8
     #define GMMFAST_CHUNK_ROWS 64
+    /* max_k row[k], GMMFAST_LANES comparisons at a time (the maximum does not depend on
+       their order); -inf for a row of -inf. */
+    GMMFAST_INLINE double gmmfast_row_max(const double *row, Py_ssize_t n_components) {
+        Py_ssize_t lanes_end = n_components - n_components % GMMFAST_LANES;
+        double m = -INFINITY, part[GMMFAST_LANES];
+        for (Py_ssize_t l = 0; l < GMMFAST_LANES; l++) part[l] = -INFINITY;
+        for (Py_ssize_t k = 0; k < lanes_end; k += GMMFAST_LANES)
+            for (Py_ssize_t l = 0; l < GMMFAST_LANES; l++)
+                part[l] = row[k + l] > part[l] ? row[k + l] : part[l];
+        for (Py_ssize_t l = 0; l < GMMFAST_LANES; l++) m = part[l] > m ? part[l] : m;
+        for (Py_ssize_t k = lanes_end; k < n_components; k++) m = row[k] > m ? row[k] : m;
+        return m;
+    }
     GMMFAST_CLONES static void gmmfast_normalise_rows(double *log_prob, Py_ssize_t rows,
                                                       Py_ssize_t n_components,
                                                       double *log_total) {
@@ -139,20 +152,8 @@ cdef extern from *:
         for (Py_ssize_t i0 = 0; i0 < rows; i0 += GMMFAST_CHUNK_ROWS) {
             Py_ssize_t n = rows - i0 < GMMFAST_CHUNK_ROWS ? rows - i0 : GMMFAST_CHUNK_ROWS;
             double *chunk = log_prob + i0 * n_components;
-            for (Py_ssize_t i = 0; i < n; i++) {
-                const double *row = chunk + i * n_components;
-                double m = -INFINITY;
-                double part[GMMFAST_LANES];
-                /* The maximum does not depend on the order of comparisons. */
-                for (Py_ssize_t l = 0; l < GMMFAST_LANES; l++) part[l] = -INFINITY;
-                for (Py_ssize_t k = 0; k < lanes_end; k += GMMFAST_LANES)
-                    for (Py_ssize_t l = 0; l < GMMFAST_LANES; l++)
-                        part[l] = row[k + l] > part[l] ? row[k + l] : part[l];
-                for (Py_ssize_t l = 0; l < GMMFAST_LANES; l++) m = part[l] > m ? part[l] : m;
-                for (Py_ssize_t k = lanes_end; k < n_components; k++)
-                    m = row[k] > m ? row[k] : m;
-                top[i] = m;
-            }
+            for (Py_ssize_t i = 0; i < n; i++)
+                top[i] = gmmfast_row_max(chunk + i * n_components, n_components);
             for (Py_ssize_t i = 0; i < n; i++) {
                 double *row = chunk + i * n_components;
                 /* -inf - -inf would be NaN: such a row gets e = 0 here and is fixed below. */
@@ -370,25 +371,89 @@ cdef extern from *:
     GMMFAST_SQUARES(gmmfast_squares_d, double)
     GMMFAST_SQUARES(gmmfast_squares_f, float)
 
-    /* The listed pairs put into one bucket per component, each bucket holding its rows in
-       order: the rows of component k are bucket[k * rows : k * rows + size[k]]. bucket:
-       K * rows, size: K. */
+    /* The responsibilities of a block's listed pairs: value[p] = a[i_p, k_p]. */
+    static void gmmfast_pair_values(const double *GMMFAST_RESTRICT a, Py_ssize_t n_components,
+                                    const int *GMMFAST_RESTRICT pair_row,
+                                    const int *GMMFAST_RESTRICT pair_component,
+                                    Py_ssize_t n_pairs, double *GMMFAST_RESTRICT value) {
+        for (Py_ssize_t p = 0; p < n_pairs; p++)
+            value[p] = a[(Py_ssize_t) pair_row[p] * n_components + pair_component[p]];
+    }
+
+    /* Where most responsibilities of a row are negligible, only the others are computed.
+       With m_i = max_k log p(x_i, k), r_ik = exp(l_ik - m_i) / sum_k exp(l_ik - m_i) is
+       above 2^-64 only if l_ik > m_i - 64 ln 2 (the sum is at least 1): the cutoff of row i
+       for the pair listing. The sum over the listed pairs differs from the full sum by
+       less than K 2^-64, below half an ulp of a sum >= 1, so it is the same number.
+       (Listing a few more pairs than needed changes nothing but the work.)
+       top: m_i; shift: m_i, or 0 for a row with p(x_i, k) = 0 for every k, whose
+       log p(x_i, 0) is set to 0 so that the row goes to its first component. */
+    GMMFAST_CLONES static void gmmfast_row_cutoffs(double *log_prob, Py_ssize_t rows,
+                                                   Py_ssize_t n_components, double *top,
+                                                   double *shift, double *cutoff) {
+        const double log_negligible = -44.361419555836500;  /* 64 ln 2, rounded down */
+        for (Py_ssize_t i = 0; i < rows; i++) {
+            double m = gmmfast_row_max(log_prob + i * n_components, n_components);
+            top[i] = m;
+            if (m == -INFINITY) {
+                log_prob[i * n_components] = 0.0;
+                m = 0.0;
+            }
+            shift[i] = m;
+            /* Below m however large |m| is (where m - 64 ln 2 would round to m), so that
+               the most likely component is always listed. */
+            cutoff[i] = m - fmax(-log_negligible, fabs(m) * 0x1p-50);
+        }
+    }
+
+    /* For the listed pairs (i, k) of a block (in order of i then k, every row with at
+       least its most likely component): value = w_i r_ik (w = NULL for ones), and
+       log_total[i] = log p(x_i) = m_i + log sum_k exp(l_ik - m_i). Each row's sum adds its
+       pairs in order of k. total: rows of scratch. */
+    GMMFAST_CLONES static void gmmfast_pair_responsibilities(
+            const double *GMMFAST_RESTRICT log_prob, const double *GMMFAST_RESTRICT top,
+            const double *GMMFAST_RESTRICT shift, const double *GMMFAST_RESTRICT weight,
+            Py_ssize_t rows, Py_ssize_t n_components, const int *GMMFAST_RESTRICT pair_row,
+            const int *GMMFAST_RESTRICT pair_component, Py_ssize_t n_pairs,
+            double *GMMFAST_RESTRICT value, double *GMMFAST_RESTRICT total,
+            double *GMMFAST_RESTRICT log_total) {
+        gmmfast_pair_values(log_prob, n_components, pair_row, pair_component, n_pairs, value);
+        for (Py_ssize_t p = 0; p < n_pairs; p++)
+            value[p] = gmmfast_exp(value[p] - shift[pair_row[p]]);
+        for (Py_ssize_t i = 0; i < rows; i++) total[i] = 0.0;
+        for (Py_ssize_t p = 0; p < n_pairs; p++) total[pair_row[p]] += value[p];
+        /* A row with p(x_i) = 0 has total 1 from its one pair: log p(x_i) = -inf. */
+        for (Py_ssize_t i = 0; i < rows; i++)
+            log_total[i] = top[i] + gmmfast_log_from_one(total[i]);
+        /* total >= 1 (the largest term is exp(0)): each row's scale w_i / total is finite. */
+        for (Py_ssize_t i = 0; i < rows; i++)
+            total[i] = (weight == NULL ? 1.0 : weight[i]) / total[i];
+        for (Py_ssize_t p = 0; p < n_pairs; p++) value[p] = value[p] * total[pair_row[p]];
+    }
+
+    /* The listed pairs put into one bucket per component, each bucket holding its rows and
+       their responsibilities in order: those of component k are at k * rows up to
+       k * rows + size[k] of bucket and bucket_value (K * rows each); size: K. */
     static void gmmfast_bucket_pairs(const int *GMMFAST_RESTRICT pair_row,
                                      const int *GMMFAST_RESTRICT pair_component,
+                                     const double *GMMFAST_RESTRICT pair_value,
                                      Py_ssize_t n_pairs, Py_ssize_t rows,
                                      Py_ssize_t n_components, int *GMMFAST_RESTRICT bucket,
+                                     double *GMMFAST_RESTRICT bucket_value,
                                      int *GMMFAST_RESTRICT size) {
         for (Py_ssize_t k = 0; k < n_components; k++) size[k] = 0;
         for (Py_ssize_t p = 0; p < n_pairs; p++) {
             Py_ssize_t k = pair_component[p];
-            bucket[k * rows + size[k]++] = pair_row[p];
+            Py_ssize_t q = k * rows + size[k]++;
+            bucket[q] = pair_row[p];
+            bucket_value[q] = pair_value[p];
         }
     }
 
-    /* First and diagonal second moments around each component's offset o_k, for the pairs
-       (i, k) of a block in buckets by component (see gmmfast_bucket_pairs): s1[k, a] +=
-       v_ik (z_ia - o_ka), s2[k, a] += v_ik (z_ia - o_ka)^2, each sum adding its rows in
-       order.
+    /* Zeroth, first and diagonal second moments around each component's offset o_k, for
+       the pairs (i, k) of a block in buckets by component (see gmmfast_bucket_pairs):
+       s0[k] += v_ik, s1[k, a] += v_ik (z_ia - o_ka), s2[k, a] += v_ik (z_ia - o_ka)^2, each
+       sum adding its rows in order.
        The sums of one component and GMMFAST_LANES features stay in registers over all its
        rows. */
     #define GMMFAST_DIAG_MOMENTS_RUN(T, WIDTH)                                               \
@@ -401,7 +466,7 @@ cdef extern from *:
             }                                                                              \
             for (Py_ssize_t q = begin; q < end; q++) {                                     \
                 Py_ssize_t i = bucket[q];                                                  \
-                const double v = resp[i * n_components + k];                               \
+                const double v = value[q];                                                 \
                 const T *GMMFAST_RESTRICT zi = z + i * n_features + a0;                    \
                 for (Py_ssize_t l = 0; l < (WIDTH); l++) {                                 \
                     double diff = (double) zi[l] - ok[l];                                  \
@@ -417,17 +482,21 @@ cdef extern from *:
         }
     #define GMMFAST_DIAG_MOMENTS(NAME, T)                                                  \
     GMMFAST_CLONES static void NAME(const T *GMMFAST_RESTRICT z,                           \
-                                    const double *GMMFAST_RESTRICT resp,                   \
                                     const T *GMMFAST_RESTRICT offsets,                     \
                                     Py_ssize_t n_features, Py_ssize_t n_components,        \
                                     Py_ssize_t rows, const int *GMMFAST_RESTRICT bucket,   \
+                                    const double *GMMFAST_RESTRICT value,                  \
                                     const int *GMMFAST_RESTRICT size,                      \
+                                    double *GMMFAST_RESTRICT s0,                           \
                                     double *GMMFAST_RESTRICT s1,                           \
                                     double *GMMFAST_RESTRICT s2) {                         \
         Py_ssize_t lanes_end = n_features - n_features % GMMFAST_LANES;                    \
         for (Py_ssize_t k = 0; k < n_components; k++) {                                    \
             Py_ssize_t begin = k * rows, end = k * rows + size[k];                         \
+            double mass = 0.0;                                                             \
             if (begin == end) continue;                                                    \
+            for (Py_ssize_t q = begin; q < end; q++) mass += value[q];                     \
+            s0[k] += mass;                                                                 \
             const T *GMMFAST_RESTRICT o = offsets + k * n_features;                        \
             double *GMMFAST_RESTRICT f = s1 + k * n_features;                              \
             double *GMMFAST_RESTRICT s = s2 + k * n_features;                              \
@@ -534,17 +603,31 @@ cdef extern from *:
                            int spherical, double *squares) noexcept nogil
     void gmmfast_squares_f(const float *z, Py_ssize_t rows, Py_ssize_t n_features,
                            int spherical, double *squares) noexcept nogil
+    void gmmfast_pair_values(const double *a, Py_ssize_t n_components, const int *pair_row,
+                             const int *pair_component, Py_ssize_t n_pairs,
+                             double *value) noexcept nogil
+    void gmmfast_row_cutoffs(double *log_prob, Py_ssize_t rows, Py_ssize_t n_components,
+                             double *top, double *shift, double *cutoff) noexcept nogil
+    void gmmfast_pair_responsibilities(const double *log_prob, const double *top,
+                                       const double *shift, const double *weight,
+                                       Py_ssize_t rows, Py_ssize_t n_components,
+                                       const int *pair_row, const int *pair_component,
+                                       Py_ssize_t n_pairs, double *value, double *total,
+                                       double *log_total) noexcept nogil
     void gmmfast_bucket_pairs(const int *pair_row, const int *pair_component,
-                              Py_ssize_t n_pairs, Py_ssize_t rows, Py_ssize_t n_components,
-                              int *bucket, int *size) noexcept nogil
-    void gmmfast_diag_moments_d(const double *z, const double *resp, const double *offsets,
+                              const double *pair_value, Py_ssize_t n_pairs, Py_ssize_t rows,
+                              Py_ssize_t n_components, int *bucket, double *bucket_value,
+                              int *size) noexcept nogil
+    void gmmfast_diag_moments_d(const double *z, const double *offsets,
                                 Py_ssize_t n_features, Py_ssize_t n_components,
-                                Py_ssize_t rows, const int *bucket, const int *size,
-                                double *s1, double *s2) noexcept nogil
-    void gmmfast_diag_moments_f(const float *z, const double *resp, const float *offsets,
+                                Py_ssize_t rows, const int *bucket, const double *value,
+                                const int *size, double *s0, double *s1,
+                                double *s2) noexcept nogil
+    void gmmfast_diag_moments_f(const float *z, const float *offsets,
                                 Py_ssize_t n_features, Py_ssize_t n_components,
-                                Py_ssize_t rows, const int *bucket, const int *size,
-                                double *s1, double *s2) noexcept nogil
+                                Py_ssize_t rows, const int *bucket, const double *value,
+                                const int *size, double *s0, double *s1,
+                                double *s2) noexcept nogil
     void gmmfast_sum_squares_d(const double *y, const double *c, Py_ssize_t rows,
                                Py_ssize_t n_features, Py_ssize_t n_components,
                                int per_component, const double *log_norm,
@@ -630,12 +713,15 @@ cdef inline Py_ssize_t _list_pairs(const double *resp, const double *cutoff, Py_
 
 cdef inline void _component_rows(const double *resp, const double *cutoff, Py_ssize_t rows,
                                  Py_ssize_t n_components, int *pair_row, int *pair_component,
-                                 int *bucket, int *size) noexcept nogil:
+                                 double *pair_value, int *bucket, double *bucket_value,
+                                 int *size) noexcept nogil:
     """For each component k, the rows of the block whose responsibility is above their
-    cutoff, in order: bucket[k * rows : k * rows + size[k]]."""
+    cutoff and those responsibilities, in order (see gmmfast_bucket_pairs)."""
     cdef Py_ssize_t n_pairs = _list_pairs(resp, cutoff, rows, n_components, pair_row,
                                           pair_component)
-    gmmfast_bucket_pairs(pair_row, pair_component, n_pairs, rows, n_components, bucket, size)
+    gmmfast_pair_values(resp, n_components, pair_row, pair_component, n_pairs, pair_value)
+    gmmfast_bucket_pairs(pair_row, pair_component, pair_value, n_pairs, rows, n_components,
+                         bucket, bucket_value, size)
 
 
 def openmp_enabled():
@@ -876,6 +962,51 @@ cdef inline void _one_hot_row(double *row, Py_ssize_t n_components) noexcept nog
     row[best] = 1.0
 
 
+cdef inline void _diag_moments(const floating *z, const floating[:, ::1] offsets,
+                               Py_ssize_t rows, const int *bucket, const double *bucket_value,
+                               const int *bucket_size, double *s0, double *s1,
+                               double *s2) noexcept nogil:
+    """s0, s1 and the diagonal of s2 from the pairs in buckets (see gmmfast_diag_moments)."""
+    if floating is double:
+        gmmfast_diag_moments_d(z, &offsets[0, 0], offsets.shape[1], offsets.shape[0], rows,
+                               bucket, bucket_value, bucket_size, s0, s1, s2)
+    else:
+        gmmfast_diag_moments_f(z, &offsets[0, 0], offsets.shape[1], offsets.shape[0], rows,
+                               bucket, bucket_value, bucket_size, s0, s1, s2)
+
+
+cdef void _sparse_block(
+        const floating *z,                   # IN  rows x D, X - shift
+        Py_ssize_t rows, Py_ssize_t n_components,
+        double *log_prob,                    # IN  rows x K, log p(x_i, k); scratch after
+        const double *weight,                # IN  rows sample weights, or NULL for ones
+        const floating[:, ::1] offsets,      # IN  K x D, o_k = mu_k - shift
+        double *row_work,                    # TMP 3 x rows
+        int *pair_row,                       # TMP rows x K + 8
+        int *pair_component,                 # TMP rows x K + 8
+        double *pair_value,                  # TMP rows x K
+        int *bucket,                         # TMP K x rows
+        double *bucket_value,                # TMP K x rows
+        int *bucket_size,                    # TMP K
+        double *log_total,                   # OUT rows, log p(x_i)
+        double *s0, double *s1, double *s2) noexcept nogil:   # INOUT group sums
+    # Diagonal and spherical E-step and sums from the responsibilities that count only:
+    # the pairs (i, k) with r_ik > 2^-64 are listed from the log-densities (see
+    # gmmfast_row_cutoffs), and only their exponentials are taken; each of the others would
+    # add less than 2^-64 of its row's weight to any sum.
+    cdef double *top = row_work
+    cdef double *shift = row_work + rows
+    cdef double *cutoff = row_work + 2 * rows
+    cdef Py_ssize_t n_pairs
+    gmmfast_row_cutoffs(log_prob, rows, n_components, top, shift, cutoff)
+    n_pairs = _list_pairs(log_prob, cutoff, rows, n_components, pair_row, pair_component)
+    gmmfast_pair_responsibilities(log_prob, top, shift, weight, rows, n_components, pair_row,
+                                  pair_component, n_pairs, pair_value, cutoff, log_total)
+    gmmfast_bucket_pairs(pair_row, pair_component, pair_value, n_pairs, rows, n_components,
+                         bucket, bucket_value, bucket_size)
+    _diag_moments(z, offsets, rows, bucket, bucket_value, bucket_size, s0, s1, s2)
+
+
 cdef void _accumulate_block(
         const floating *z,                   # IN  rows x D, X - shift
         Py_ssize_t rows, Py_ssize_t n_features, Py_ssize_t n_components,
@@ -891,7 +1022,9 @@ cdef void _accumulate_block(
         double *row_cutoff,                  # TMP rows
         int *pair_row,                       # TMP rows x K + 8
         int *pair_component,                 # TMP rows x K + 8
+        double *pair_value,                  # TMP rows x K
         int *bucket,                         # TMP K x rows
+        double *bucket_value,                # TMP K x rows
         int *bucket_size,                    # TMP K
         double *s0, double *s1, double *s2) noexcept nogil:   # INOUT group sums
     # With v_ik = w_i r_ik and z_i = x_i - shift:
@@ -899,12 +1032,12 @@ cdef void _accumulate_block(
     #   s1_k += sum_i v_ik (z_i - o_k) = (V^T Z)_k - s0_k o_k     (full, tied: one product)
     #   s2_k += sum_i v_ik (z_i - o_k)(z_i - o_k)^T               (around o_k, not raw moments)
     # For full, s2_k is the Gram matrix of the rows sqrt(v_ik) (z_i - o_k); for diag and
-    # spherical, s1_k and the diagonal of s2_k are summed together. Both take each
+    # spherical, s0_k, s1_k and the diagonal of s2_k are summed together. Both take each
     # component's rows from a list of the (row, component) pairs that count.
     # Rows whose responsibility r_ik is below NEGLIGIBLE (2^-64) are left out of s2_k (and,
-    # for diag and spherical, of s1_k): on separated clusters most (i, k) pairs are, and each
-    # adds less than 2^-64 of its row's weight -- nothing that float64 sums of O(1) terms
-    # can hold.
+    # for diag and spherical, of s0_k and s1_k): on separated clusters most (i, k) pairs
+    # are, and each adds less than 2^-64 of its row's weight -- nothing that float64 sums
+    # of O(1) terms can hold.
     cdef Py_ssize_t i, k, a, b, q, n_used
     cdef double v, diff, root
     cdef double *s2k
@@ -918,23 +1051,16 @@ cdef void _accumulate_block(
             row = &resp[i * n_components]
             for k in range(n_components):
                 row[k] = row[k] * weight[i]
-    gmmfast_column_sums(resp, rows, n_components, block_s0)
-
-    for k in range(n_components):
-        s0[k] += block_s0[k]
 
     if covariance_code == DIAG or covariance_code == SPHERICAL:
-        # s1 in the same loop as the diagonal second moments (without the negligible
-        # responsibilities: each would add less than 2^-64 of its row's weight).
         _component_rows(resp, row_cutoff, rows, n_components, pair_row, pair_component,
-                        bucket, bucket_size)
-        if floating is double:
-            gmmfast_diag_moments_d(z, resp, &offsets[0, 0], n_features, n_components,
-                                   rows, bucket, bucket_size, s1, s2)
-        else:
-            gmmfast_diag_moments_f(z, resp, &offsets[0, 0], n_features, n_components,
-                                   rows, bucket, bucket_size, s1, s2)
+                        pair_value, bucket, bucket_value, bucket_size)
+        _diag_moments(z, offsets, rows, bucket, bucket_value, bucket_size, s0, s1, s2)
         return
+
+    gmmfast_column_sums(resp, rows, n_components, block_s0)
+    for k in range(n_components):
+        s0[k] += block_s0[k]
 
     if floating is double:
         resp_matrix = resp
@@ -963,8 +1089,8 @@ cdef void _accumulate_block(
         _gram_rowmajor(<int> rows, <int> n_features, tied_rows, s2, True)
         return
 
-    _component_rows(resp, row_cutoff, rows, n_components, pair_row, pair_component, bucket,
-                    bucket_size)
+    _component_rows(resp, row_cutoff, rows, n_components, pair_row, pair_component,
+                    pair_value, bucket, bucket_value, bucket_size)
     if n_features <= TINY_FEATURES:
         # A few features: v (z - o)(z - o)^T term by term, the lower triangle.
         for k in range(n_components):
@@ -972,7 +1098,7 @@ cdef void _accumulate_block(
             s2k = s2 + k * n_features * n_features
             for q in range(k * rows, k * rows + bucket_size[k]):
                 i = bucket[q]
-                v = resp[i * n_components + k]
+                v = bucket_value[q]
                 for a in range(n_features):
                     diff = v * (z[i * n_features + a] - o[a])
                     for b in range(a + 1):
@@ -985,8 +1111,7 @@ cdef void _accumulate_block(
         n_used = 0
         for q in range(k * rows, k * rows + bucket_size[k]):
             i = bucket[q]
-            v = resp[i * n_components + k]
-            root = sqrt(v)
+            root = sqrt(bucket_value[q])
             for a in range(n_features):
                 scaled[n_used * n_features + a] = <floating> (root * (z[i * n_features + a] - o[a]))
             n_used += 1
@@ -1060,7 +1185,12 @@ def statistics_pass(
     cdef int *pair_component
     cdef int *bucket
     cdef int *bucket_size
+    cdef double *pair_value
+    cdef double *bucket_value
+    cdef double *row_work
     cdef const double *w
+    cdef bint sparse = (not given and not nearest
+                        and (covariance_code == DIAG or covariance_code == SPHERICAL))
 
     if X.shape[0] == 0:
         raise ValueError("statistics_pass needs at least one row")
@@ -1093,6 +1223,9 @@ def statistics_pass(
         pair_component = <int *> malloc((rows * n_components + 8) * sizeof(int))
         bucket = <int *> malloc(rows * n_components * sizeof(int))
         bucket_size = <int *> malloc(n_components * sizeof(int))
+        pair_value = <double *> malloc((rows * n_components + 8) * sizeof(double))
+        bucket_value = <double *> malloc(rows * n_components * sizeof(double))
+        row_work = <double *> malloc(3 * rows * sizeof(double))
         for g in prange(n_groups, schedule='dynamic'):
             for blk in range(g * n_blocks // n_groups, (g + 1) * n_blocks // n_groups):
                 start = blk * rows
@@ -1113,13 +1246,22 @@ def statistics_pass(
                     _block_log_prob(z, end - start, n_features, n_components,
                                     covariance_code, precision, centers, log_norm,
                                     quadratic, product, squares, log_prob)
-                    gmmfast_normalise_rows(log_prob, end - start, n_components, row_total)
+                    if sparse:
+                        _sparse_block(z, end - start, n_components, log_prob, w, offsets,
+                                      row_work, pair_row, pair_component, pair_value, bucket,
+                                      bucket_value, bucket_size, row_total,
+                                      &part_s0[g, 0], &part_s1[g, 0], &part_s2[g, 0])
+                    else:
+                        gmmfast_normalise_rows(log_prob, end - start, n_components,
+                                               row_total)
                     part_ll[g] += gmmfast_weighted_total(row_total, w, end - start)
-                _accumulate_block(z, end - start, n_features, n_components, covariance_code,
-                                  log_prob, w, offsets, resp_copy, scaled, small, tied_rows,
-                                  block_s0, row_total, pair_row, pair_component, bucket,
-                                  bucket_size,
-                                  &part_s0[g, 0], &part_s1[g, 0], &part_s2[g, 0])
+                if not sparse:
+                    _accumulate_block(z, end - start, n_features, n_components,
+                                      covariance_code, log_prob, w, offsets, resp_copy, scaled,
+                                      small, tied_rows, block_s0, row_total, pair_row,
+                                      pair_component, pair_value, bucket, bucket_value,
+                                      bucket_size,
+                                      &part_s0[g, 0], &part_s1[g, 0], &part_s2[g, 0])
         free(z)
         free(product)
         free(scaled)
@@ -1134,6 +1276,9 @@ def statistics_pass(
         free(pair_component)
         free(bucket)
         free(bucket_size)
+        free(pair_value)
+        free(bucket_value)
+        free(row_work)
 
     # Ordered reduction over groups: every sum adds the groups in order, whichever thread
     # runs it. The second moments are split into chunks of entries across threads.

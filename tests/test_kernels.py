@@ -63,6 +63,12 @@ def reference_statistics(X, w, resp, base, covariance_type):
     return s0, s1, s2
 
 
+def assert_masses_close(s0, r0, w, rtol):
+    """s0 against the reference: relative, except that the responsibilities below 2^-64
+    may be left out (at most K 2^-64 of each row's weight, all of a dead component's)."""
+    np.testing.assert_allclose(s0, r0, rtol=rtol, atol=len(s0) * 2.0 ** -64 * np.sum(w))
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("weighted", [False, True])
@@ -89,7 +95,7 @@ def test_statistics_pass_matches_reference(dtype, covariance_type, weighted, n_f
     r0, r1, r2 = reference_statistics(Xr, wr, resp, args.base, covariance_type)
     rtol = RTOL[dtype] * 10
     np.testing.assert_allclose(loglik, wr @ norm, rtol=rtol)
-    np.testing.assert_allclose(s0, r0, rtol=rtol)
+    assert_masses_close(s0, r0, wr, rtol)
     # s1 sums terms of both signs: compare on the scale of the sum of magnitudes.
     scale1 = np.abs(resp * wr[:, None]).T @ np.abs(Xr).max(axis=1)[:, None]
     np.testing.assert_allclose(s1, r1, rtol=0, atol=rtol * scale1.max())
@@ -132,11 +138,39 @@ def test_pair_listings_give_the_same_statistics(pair_listings, dtype, covariance
     r0, _, r2 = reference_statistics(Xr, np.ones(len(X)), resp, args.base, covariance_type)
     rtol = RTOL[dtype] * 10
     s0, _, s2, _ = results["plain"]
-    np.testing.assert_allclose(s0, r0, rtol=rtol)
+    assert_masses_close(s0, r0, np.ones(len(X)), rtol)
     np.testing.assert_allclose(s2, r2, rtol=rtol, atol=rtol * np.abs(r2).max())
     for which, got in results.items():
         for a, b in zip(got, results["plain"]):
             np.testing.assert_array_equal(a, b, err_msg=which)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_every_row_keeps_its_weight_at_extreme_log_densities(covariance_type):
+    # Log-densities of order -1e300: m - 64 ln 2 rounds to m, yet the most likely
+    # component of each row must still be listed.
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((1000, 6))
+    n_components = 3
+    means = rng.standard_normal((n_components, 6))
+    chol = {"full": np.stack([np.eye(6) * 1e150] * n_components), "tied": np.eye(6) * 1e150,
+            "diag": np.full((n_components, 6), 1e150),
+            "spherical": np.full(n_components, 1e150)}[covariance_type]
+    args = PassArguments(np.ones(n_components) / n_components, means, chol, covariance_type,
+                         np.float64)
+    s0, s1, s2, _ = statistics(X, None, args, n_threads=2)
+    assert s0.sum() == len(X)
+    assert np.isfinite(s1).all() and np.isfinite(s2).all()
+    # p(x, k) = 0 for every k: each row goes to its first component, log p(x) = -inf.
+    args = PassArguments(np.ones(n_components) / n_components, means, chol / 1e150,
+                         covariance_type, np.float64)
+    args.log_norm[:] = -np.inf
+    if covariance_type in ("diag", "spherical"):
+        args.quadratic[-1] = -np.inf   # the log_norm row of the product
+    s0, s1, s2, loglik = statistics(X, None, args, n_threads=2)
+    np.testing.assert_array_equal(s0, [len(X), 0, 0])
+    assert loglik == -np.inf
+    assert np.isfinite(s1).all() and np.isfinite(s2).all()
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
