@@ -402,7 +402,8 @@ cdef extern from *:
             shift[i] = m;
             /* Below m however large |m| is (where m - 64 ln 2 would round to m), so that
                the most likely component is always listed. */
-            cutoff[i] = m - fmax(-log_negligible, fabs(m) * 0x1p-50);
+            double room = fabs(m) * 0x1p-50;
+            cutoff[i] = m - (room > -log_negligible ? room : -log_negligible);
         }
     }
 
