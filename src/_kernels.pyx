@@ -280,7 +280,28 @@ cdef extern from *:
         return n_pairs;
     }
 
-    /* The same list with AVX2, where the processor has it: 8 components compared at once
+    /* The rows i of each component k with l[k * rows + i] > cutoff_i, in order of k then
+       i, into bucket (room for rows * K): those of component k are bucket[start[k] :
+       start[k + 1]]. Branch-free: every row is written and the count moves on only for
+       those that count. */
+    GMMFAST_CLONES static void gmmfast_list_rows_plain(
+            const double *GMMFAST_RESTRICT log_prob, const double *GMMFAST_RESTRICT cutoff,
+            Py_ssize_t rows, Py_ssize_t n_components, int *GMMFAST_RESTRICT bucket,
+            int *GMMFAST_RESTRICT start) {
+        Py_ssize_t n = 0;
+        for (Py_ssize_t k = 0; k < n_components; k++) {
+            const double *l = log_prob + k * rows;
+            start[k] = (int) n;
+            for (Py_ssize_t i = 0; i < rows; i++) {
+                bucket[n] = (int) i;
+                n += l[i] > cutoff[i];
+            }
+        }
+        start[n_components] = (int) n;
+    }
+
+
+    /* The list of pairs with AVX2, where the processor has it: 8 components compared at once
        and the ones that count packed together by a permutation looked up from the 8-bit
        mask; the last K mod 8 components of a row go through the plain loop. (An AVX-512
        version with vpcompressd measured no faster.) gmmfast_pair_listing() says which one
@@ -319,6 +340,35 @@ cdef extern from *:
         }
         return n_pairs;
     }
+    /* The same with AVX2 where the processor has it (see gmmfast_list_pairs_avx2): 8 rows
+       compared at once; each store of 8 stays inside the first (k + 1) rows entries. */
+    __attribute__((target("avx2"))) static void gmmfast_list_rows_avx2(
+            const double *log_prob, const double *cutoff, Py_ssize_t rows,
+            Py_ssize_t n_components, int *bucket, int *start) {
+        Py_ssize_t n = 0, lanes_end = rows - rows % 8;
+        for (Py_ssize_t k = 0; k < n_components; k++) {
+            const double *l = log_prob + k * rows;
+            start[k] = (int) n;
+            for (Py_ssize_t i0 = 0; i0 < lanes_end; i0 += 8) {
+                int g0 = _mm256_movemask_pd(_mm256_cmp_pd(
+                    _mm256_loadu_pd(l + i0), _mm256_loadu_pd(cutoff + i0), _CMP_GT_OQ));
+                int g1 = _mm256_movemask_pd(_mm256_cmp_pd(
+                    _mm256_loadu_pd(l + i0 + 4), _mm256_loadu_pd(cutoff + i0 + 4),
+                    _CMP_GT_OQ));
+                int g = g0 | (g1 << 4);
+                __m256i is = _mm256_add_epi32(
+                    _mm256_loadu_si256((const __m256i *) gmmfast_pack_table[g]),
+                    _mm256_set1_epi32((int) i0));
+                _mm256_storeu_si256((__m256i *) (bucket + n), is);
+                n += __builtin_popcount((unsigned) g);
+            }
+            for (Py_ssize_t i = lanes_end; i < rows; i++) {
+                bucket[n] = (int) i;
+                n += l[i] > cutoff[i];
+            }
+        }
+        start[n_components] = (int) n;
+    }
     static int gmmfast_pair_listing(void) {
         for (int m = 0; m < 256; m++) {
             int n = 0;
@@ -335,6 +385,11 @@ cdef extern from *:
                                               int *pair_row, int *pair_component) {
         return gmmfast_list_pairs_plain(resp, cutoff, rows, n_components, pair_row,
                                         pair_component);
+    }
+    static void gmmfast_list_rows_avx2(const double *log_prob, const double *cutoff,
+                                       Py_ssize_t rows, Py_ssize_t n_components, int *bucket,
+                                       int *start) {
+        gmmfast_list_rows_plain(log_prob, cutoff, rows, n_components, bucket, start);
     }
     static int gmmfast_pair_listing(void) { return 0; }
     #endif
@@ -380,75 +435,87 @@ cdef extern from *:
             value[p] = a[(Py_ssize_t) pair_row[p] * n_components + pair_component[p]];
     }
 
-    /* Where most responsibilities of a row are negligible, only the others are computed.
-       With m_i = max_k log p(x_i, k), r_ik = exp(l_ik - m_i) / sum_k exp(l_ik - m_i) is
-       above 2^-64 only if l_ik > m_i - 64 ln 2 (the sum is at least 1): the cutoff of row i
-       for the pair listing. The sum over the listed pairs differs from the full sum by
-       less than K 2^-64, below half an ulp of a sum >= 1, so it is the same number.
-       (Listing a few more pairs than needed changes nothing but the work.)
+    /* Where most responsibilities of a row are negligible, only the others are computed,
+       from log-densities held component by component: l[k * rows + i] = log p(x_i, k).
+       With m_i = max_k l_ik, r_ik = exp(l_ik - m_i) / sum_k exp(l_ik - m_i) is above 2^-64
+       only if l_ik > m_i - 64 ln 2 (the sum is at least 1): the cutoff of row i for the
+       listing. The sum over the listed components differs from the full sum by less than
+       K 2^-64, below half an ulp of a sum >= 1, so it is the same number. (Listing a few
+       more than needed changes nothing but the work.)
        top: m_i; shift: m_i, or 0 for a row with p(x_i, k) = 0 for every k, whose
-       log p(x_i, 0) is set to 0 so that the row goes to its first component. */
-    GMMFAST_CLONES static void gmmfast_row_cutoffs(double *log_prob, Py_ssize_t rows,
-                                                   Py_ssize_t n_components, double *top,
-                                                   double *shift, double *cutoff) {
-        const double log_negligible = -44.361419555836500;  /* 64 ln 2, rounded down */
+       log p(x_i, 0) is set to 0 so that the row goes to its first component. The maxima
+       run over the rows, GMMFAST_LANES or more at a time. */
+    GMMFAST_CLONES static void gmmfast_column_cutoffs(double *GMMFAST_RESTRICT log_prob,
+                                                      Py_ssize_t rows,
+                                                      Py_ssize_t n_components,
+                                                      double *GMMFAST_RESTRICT top,
+                                                      double *GMMFAST_RESTRICT shift,
+                                                      double *GMMFAST_RESTRICT cutoff) {
+        const double log_negligible = 44.361419555836500;  /* 64 ln 2, rounded down */
+        for (Py_ssize_t i = 0; i < rows; i++) top[i] = log_prob[i];
+        for (Py_ssize_t k = 1; k < n_components; k++) {
+            const double *GMMFAST_RESTRICT l = log_prob + k * rows;
+            for (Py_ssize_t i = 0; i < rows; i++) top[i] = l[i] > top[i] ? l[i] : top[i];
+        }
         for (Py_ssize_t i = 0; i < rows; i++) {
-            double m = gmmfast_row_max(log_prob + i * n_components, n_components);
-            top[i] = m;
-            if (m == -INFINITY) {
-                log_prob[i * n_components] = 0.0;
-                m = 0.0;
-            }
-            shift[i] = m;
+            double m = top[i] == -INFINITY ? 0.0 : top[i];
             /* Below m however large |m| is (where m - 64 ln 2 would round to m), so that
                the most likely component is always listed. */
             double room = fabs(m) * 0x1p-50;
-            cutoff[i] = m - (room > -log_negligible ? room : -log_negligible);
+            log_prob[i] = top[i] == -INFINITY ? 0.0 : log_prob[i];
+            shift[i] = m;
+            cutoff[i] = m - (room > log_negligible ? room : log_negligible);
         }
     }
 
-    /* For the listed pairs (i, k) of a block (in order of i then k, every row with at
-       least its most likely component): value = w_i r_ik (w = NULL for ones), and
-       log_total[i] = log p(x_i) = m_i + log sum_k exp(l_ik - m_i). Each row's sum adds its
-       pairs in order of k. total: rows of scratch. */
-    GMMFAST_CLONES static void gmmfast_pair_responsibilities(
+    /* For the listed rows of each component (see gmmfast_list_rows_*): value = w_i r_ik
+       (w = NULL for ones) and log_total[i] = log p(x_i) = m_i + log sum_k exp(l_ik - m_i),
+       each row's sum adding its components in order. total: rows of scratch. */
+    GMMFAST_CLONES static void gmmfast_listed_responsibilities(
             const double *GMMFAST_RESTRICT log_prob, const double *GMMFAST_RESTRICT top,
             const double *GMMFAST_RESTRICT shift, const double *GMMFAST_RESTRICT weight,
-            Py_ssize_t rows, Py_ssize_t n_components, const int *GMMFAST_RESTRICT pair_row,
-            const int *GMMFAST_RESTRICT pair_component, Py_ssize_t n_pairs,
-            double *GMMFAST_RESTRICT value, double *GMMFAST_RESTRICT total,
-            double *GMMFAST_RESTRICT log_total) {
-        gmmfast_pair_values(log_prob, n_components, pair_row, pair_component, n_pairs, value);
-        for (Py_ssize_t p = 0; p < n_pairs; p++)
-            value[p] = gmmfast_exp(value[p] - shift[pair_row[p]]);
+            Py_ssize_t rows, Py_ssize_t n_components, const int *GMMFAST_RESTRICT bucket,
+            const int *GMMFAST_RESTRICT start, double *GMMFAST_RESTRICT value,
+            double *GMMFAST_RESTRICT total, double *GMMFAST_RESTRICT log_total) {
+        Py_ssize_t n = start[n_components];
+        for (Py_ssize_t k = 0; k < n_components; k++) {
+            const double *l = log_prob + k * rows;
+            for (Py_ssize_t q = start[k]; q < start[k + 1]; q++)
+                value[q] = l[bucket[q]] - shift[bucket[q]];
+        }
+        for (Py_ssize_t q = 0; q < n; q++) value[q] = gmmfast_exp(value[q]);
         for (Py_ssize_t i = 0; i < rows; i++) total[i] = 0.0;
-        for (Py_ssize_t p = 0; p < n_pairs; p++) total[pair_row[p]] += value[p];
-        /* A row with p(x_i) = 0 has total 1 from its one pair: log p(x_i) = -inf. */
+        for (Py_ssize_t q = 0; q < n; q++) total[bucket[q]] += value[q];
+        /* A row with p(x_i) = 0 has total 1 from its one component: log p(x_i) = -inf. */
         for (Py_ssize_t i = 0; i < rows; i++)
             log_total[i] = top[i] + gmmfast_log_from_one(total[i]);
         /* total >= 1 (the largest term is exp(0)): each row's scale w_i / total is finite. */
         for (Py_ssize_t i = 0; i < rows; i++)
             total[i] = (weight == NULL ? 1.0 : weight[i]) / total[i];
-        for (Py_ssize_t p = 0; p < n_pairs; p++) value[p] = value[p] * total[pair_row[p]];
+        for (Py_ssize_t q = 0; q < n; q++) value[q] = value[q] * total[bucket[q]];
     }
 
-    /* The listed pairs put into one bucket per component, each bucket holding its rows and
-       their responsibilities in order: those of component k are at k * rows up to
-       k * rows + size[k] of bucket and bucket_value (K * rows each); size: K. */
+    /* Listed pairs (i, k) of a block put into one bucket per component, each holding its
+       rows and their responsibilities in order: those of component k are at start[k] up to
+       start[k + 1] of bucket and bucket_value (n_pairs each); start: K + 1. */
     static void gmmfast_bucket_pairs(const int *GMMFAST_RESTRICT pair_row,
                                      const int *GMMFAST_RESTRICT pair_component,
                                      const double *GMMFAST_RESTRICT pair_value,
-                                     Py_ssize_t n_pairs, Py_ssize_t rows,
-                                     Py_ssize_t n_components, int *GMMFAST_RESTRICT bucket,
+                                     Py_ssize_t n_pairs, Py_ssize_t n_components,
+                                     int *GMMFAST_RESTRICT bucket,
                                      double *GMMFAST_RESTRICT bucket_value,
-                                     int *GMMFAST_RESTRICT size) {
-        for (Py_ssize_t k = 0; k < n_components; k++) size[k] = 0;
+                                     int *GMMFAST_RESTRICT start) {
+        for (Py_ssize_t k = 0; k <= n_components; k++) start[k] = 0;
+        for (Py_ssize_t p = 0; p < n_pairs; p++) start[pair_component[p] + 1]++;
+        for (Py_ssize_t k = 0; k < n_components; k++) start[k + 1] += start[k];
+        /* start[k] moves to the end of bucket k while filling, then back. */
         for (Py_ssize_t p = 0; p < n_pairs; p++) {
-            Py_ssize_t k = pair_component[p];
-            Py_ssize_t q = k * rows + size[k]++;
+            Py_ssize_t q = start[pair_component[p]]++;
             bucket[q] = pair_row[p];
             bucket_value[q] = pair_value[p];
         }
+        for (Py_ssize_t k = n_components; k > 0; k--) start[k] = start[k - 1];
+        start[0] = 0;
     }
 
     /* Zeroth, first and diagonal second moments around each component's offset o_k, for
@@ -485,15 +552,15 @@ cdef extern from *:
     GMMFAST_CLONES static void NAME(const T *GMMFAST_RESTRICT z,                           \
                                     const T *GMMFAST_RESTRICT offsets,                     \
                                     Py_ssize_t n_features, Py_ssize_t n_components,        \
-                                    Py_ssize_t rows, const int *GMMFAST_RESTRICT bucket,   \
+                                    const int *GMMFAST_RESTRICT bucket,                    \
                                     const double *GMMFAST_RESTRICT value,                  \
-                                    const int *GMMFAST_RESTRICT size,                      \
+                                    const int *GMMFAST_RESTRICT start,                     \
                                     double *GMMFAST_RESTRICT s0,                           \
                                     double *GMMFAST_RESTRICT s1,                           \
                                     double *GMMFAST_RESTRICT s2) {                         \
         Py_ssize_t lanes_end = n_features - n_features % GMMFAST_LANES;                    \
         for (Py_ssize_t k = 0; k < n_components; k++) {                                    \
-            Py_ssize_t begin = k * rows, end = k * rows + size[k];                         \
+            Py_ssize_t begin = start[k], end = start[k + 1];                               \
             double mass = 0.0;                                                             \
             if (begin == end) continue;                                                    \
             for (Py_ssize_t q = begin; q < end; q++) mass += value[q];                     \
@@ -607,28 +674,31 @@ cdef extern from *:
     void gmmfast_pair_values(const double *a, Py_ssize_t n_components, const int *pair_row,
                              const int *pair_component, Py_ssize_t n_pairs,
                              double *value) noexcept nogil
-    void gmmfast_row_cutoffs(double *log_prob, Py_ssize_t rows, Py_ssize_t n_components,
-                             double *top, double *shift, double *cutoff) noexcept nogil
-    void gmmfast_pair_responsibilities(const double *log_prob, const double *top,
-                                       const double *shift, const double *weight,
-                                       Py_ssize_t rows, Py_ssize_t n_components,
-                                       const int *pair_row, const int *pair_component,
-                                       Py_ssize_t n_pairs, double *value, double *total,
-                                       double *log_total) noexcept nogil
+    void gmmfast_column_cutoffs(double *log_prob, Py_ssize_t rows, Py_ssize_t n_components,
+                                double *top, double *shift, double *cutoff) noexcept nogil
+    void gmmfast_list_rows_plain(const double *log_prob, const double *cutoff, Py_ssize_t rows,
+                                 Py_ssize_t n_components, int *bucket,
+                                 int *start) noexcept nogil
+    void gmmfast_list_rows_avx2(const double *log_prob, const double *cutoff, Py_ssize_t rows,
+                                Py_ssize_t n_components, int *bucket,
+                                int *start) noexcept nogil
+    void gmmfast_listed_responsibilities(const double *log_prob, const double *top,
+                                         const double *shift, const double *weight,
+                                         Py_ssize_t rows, Py_ssize_t n_components,
+                                         const int *bucket, const int *start, double *value,
+                                         double *total, double *log_total) noexcept nogil
     void gmmfast_bucket_pairs(const int *pair_row, const int *pair_component,
-                              const double *pair_value, Py_ssize_t n_pairs, Py_ssize_t rows,
+                              const double *pair_value, Py_ssize_t n_pairs,
                               Py_ssize_t n_components, int *bucket, double *bucket_value,
-                              int *size) noexcept nogil
+                              int *start) noexcept nogil
     void gmmfast_diag_moments_d(const double *z, const double *offsets,
                                 Py_ssize_t n_features, Py_ssize_t n_components,
-                                Py_ssize_t rows, const int *bucket, const double *value,
-                                const int *size, double *s0, double *s1,
-                                double *s2) noexcept nogil
+                                const int *bucket, const double *value, const int *start,
+                                double *s0, double *s1, double *s2) noexcept nogil
     void gmmfast_diag_moments_f(const float *z, const float *offsets,
                                 Py_ssize_t n_features, Py_ssize_t n_components,
-                                Py_ssize_t rows, const int *bucket, const double *value,
-                                const int *size, double *s0, double *s1,
-                                double *s2) noexcept nogil
+                                const int *bucket, const double *value, const int *start,
+                                double *s0, double *s1, double *s2) noexcept nogil
     void gmmfast_sum_squares_d(const double *y, const double *c, Py_ssize_t rows,
                                Py_ssize_t n_features, Py_ssize_t n_components,
                                int per_component, const double *log_norm,
@@ -715,14 +785,24 @@ cdef inline Py_ssize_t _list_pairs(const double *resp, const double *cutoff, Py_
 cdef inline void _component_rows(const double *resp, const double *cutoff, Py_ssize_t rows,
                                  Py_ssize_t n_components, int *pair_row, int *pair_component,
                                  double *pair_value, int *bucket, double *bucket_value,
-                                 int *size) noexcept nogil:
+                                 int *start) noexcept nogil:
     """For each component k, the rows of the block whose responsibility is above their
     cutoff and those responsibilities, in order (see gmmfast_bucket_pairs)."""
     cdef Py_ssize_t n_pairs = _list_pairs(resp, cutoff, rows, n_components, pair_row,
                                           pair_component)
     gmmfast_pair_values(resp, n_components, pair_row, pair_component, n_pairs, pair_value)
-    gmmfast_bucket_pairs(pair_row, pair_component, pair_value, n_pairs, rows, n_components,
-                         bucket, bucket_value, size)
+    gmmfast_bucket_pairs(pair_row, pair_component, pair_value, n_pairs, n_components, bucket,
+                         bucket_value, start)
+
+
+cdef inline void _list_rows(const double *log_prob, const double *cutoff, Py_ssize_t rows,
+                            Py_ssize_t n_components, int *bucket, int *start) noexcept nogil:
+    """Each component's rows with log-density above the row's cutoff, from log-densities
+    held component by component (see gmmfast_list_rows_plain)."""
+    if PAIR_LISTING == 1:
+        gmmfast_list_rows_avx2(log_prob, cutoff, rows, n_components, bucket, start)
+    else:
+        gmmfast_list_rows_plain(log_prob, cutoff, rows, n_components, bucket, start)
 
 
 def openmp_enabled():
@@ -853,14 +933,16 @@ cdef void _block_log_prob(
         const double[::1] log_norm,          # IN  K: log w_k + log det P_k - D/2 log(2 pi)
         const double[:, ::1] quadratic,      # IN  diag: (2D+1) x K, spherical: (D+2) x K,
                                              #     else unused (see _quadratic_log_prob)
+        bint by_component,                   # IN  diag and spherical only: log_prob K x rows
         floating *product,                   # TMP rows x (D*K) for full, rows x D for tied
         double *squares,                     # TMP rows x (2D+1)
-        double *log_prob) noexcept nogil:    # OUT rows x K, log p(x_i, k)
-    # Every inner loop runs over the components k, which are independent: the sums of
-    # squares over the features j build up in K separate accumulators (log_prob's row),
-    # so the loop vectorises without reassociating any sum.
+        double *log_prob) noexcept nogil:    # OUT rows x K, log p(x_i, k) (K x rows if
+                                             #     by_component)
+    # Every inner loop runs over the components k (or, by component, over the rows i),
+    # which are independent: the sums of squares over the features j build up in separate
+    # accumulators, so the loop vectorises without reassociating any sum.
     cdef Py_ssize_t i, k, j, width
-    cdef double diff, scale
+    cdef double diff, scale, c_kj, p_kj
     cdef double *acc
     cdef const floating *c
     cdef const floating *p
@@ -869,7 +951,7 @@ cdef void _block_log_prob(
     cdef floating *out
     if (covariance_code == DIAG or covariance_code == SPHERICAL) and n_features > TINY_FEATURES:
         _quadratic_log_prob(z, rows, n_features, n_components, covariance_code, quadratic,
-                            squares, log_prob)
+                            by_component, squares, log_prob)
         return
     if covariance_code == FULL or covariance_code == TIED:
         # Z P for all components at once: Z @ [P_1 | ... | P_K], columns interleaved by k.
@@ -894,6 +976,22 @@ cdef void _block_log_prob(
         else:
             gmmfast_sum_squares_d(product, &centers[0, 0], rows, n_features, n_components,
                                   covariance_code == FULL, &log_norm[0], log_prob)
+        return
+    if by_component:
+        # A few features, diag or spherical: the same sums over j in the same order.
+        for k in range(n_components):
+            acc = &log_prob[k * rows]
+            for i in range(rows):
+                acc[i] = 0.0
+            for j in range(n_features):
+                c_kj = centers[j, k]
+                p_kj = precision[j * n_components + k] if covariance_code == DIAG else 1.0
+                for i in range(rows):
+                    diff = (z[i * n_features + j] - c_kj) * p_kj
+                    acc[i] += diff * diff
+            p_kj = 1.0 if covariance_code == DIAG else precision[k]
+            for i in range(rows):
+                acc[i] = log_norm[k] - 0.5 * acc[i] * p_kj * p_kj
         return
     for i in range(rows):
         acc = &log_prob[i * n_components]
@@ -922,8 +1020,8 @@ cdef void _block_log_prob(
 
 cdef void _quadratic_log_prob(
         const floating *z, Py_ssize_t rows, Py_ssize_t n_features, Py_ssize_t n_components,
-        int covariance_code, const double[:, ::1] quadratic, double *squares,
-        double *log_prob) noexcept nogil:
+        int covariance_code, const double[:, ::1] quadratic, bint by_component,
+        double *squares, double *log_prob) noexcept nogil:
     """Diagonal and spherical log-densities as one float64 matrix product.
 
     diag:      sum_j p_kj^2 (z_j - c_kj)^2 = [z^2, z] @ [p^2 ; -2 p^2 c] + sum_j p_kj^2 c_kj^2
@@ -934,16 +1032,21 @@ cdef void _quadratic_log_prob(
     eps (distance between components / their spread)^2, in float64.
     """
     cdef Py_ssize_t width = quadratic.shape[0]
-    cdef char trans = b'N'
+    cdef char no = b'N', yes = b'T'
     cdef double one = 1.0, zero = 0.0
     cdef int m = <int> rows, n = <int> n_components, kk = <int> width
     if floating is double:
         gmmfast_squares_d(z, rows, n_features, covariance_code == SPHERICAL, squares)
     else:
         gmmfast_squares_f(z, rows, n_features, covariance_code == SPHERICAL, squares)
-    # log_prob (rows x K) = squares (rows x width) @ quadratic (width x K), row-major.
-    dgemm(&trans, &trans, &n, &m, &kk, &one, <double *> &quadratic[0, 0], &n,
-          squares, &kk, &zero, log_prob, &n)
+    # log_prob (rows x K) = squares (rows x width) @ quadratic (width x K), row-major;
+    # by component, its transpose (K x rows), which column-major is the product itself.
+    if by_component:
+        dgemm(&yes, &yes, &m, &n, &kk, &one, squares, &kk, <double *> &quadratic[0, 0], &n,
+              &zero, log_prob, &m)
+    else:
+        dgemm(&no, &no, &n, &m, &kk, &one, <double *> &quadratic[0, 0], &n, squares, &kk,
+              &zero, log_prob, &n)
 
 
 cdef inline Py_ssize_t _argmax(const double *row, Py_ssize_t n_components) noexcept nogil:
@@ -964,48 +1067,42 @@ cdef inline void _one_hot_row(double *row, Py_ssize_t n_components) noexcept nog
 
 
 cdef inline void _diag_moments(const floating *z, const floating[:, ::1] offsets,
-                               Py_ssize_t rows, const int *bucket, const double *bucket_value,
-                               const int *bucket_size, double *s0, double *s1,
+                               const int *bucket, const double *bucket_value,
+                               const int *bucket_start, double *s0, double *s1,
                                double *s2) noexcept nogil:
     """s0, s1 and the diagonal of s2 from the pairs in buckets (see gmmfast_diag_moments)."""
     if floating is double:
-        gmmfast_diag_moments_d(z, &offsets[0, 0], offsets.shape[1], offsets.shape[0], rows,
-                               bucket, bucket_value, bucket_size, s0, s1, s2)
+        gmmfast_diag_moments_d(z, &offsets[0, 0], offsets.shape[1], offsets.shape[0],
+                               bucket, bucket_value, bucket_start, s0, s1, s2)
     else:
-        gmmfast_diag_moments_f(z, &offsets[0, 0], offsets.shape[1], offsets.shape[0], rows,
-                               bucket, bucket_value, bucket_size, s0, s1, s2)
+        gmmfast_diag_moments_f(z, &offsets[0, 0], offsets.shape[1], offsets.shape[0],
+                               bucket, bucket_value, bucket_start, s0, s1, s2)
 
 
 cdef void _sparse_block(
         const floating *z,                   # IN  rows x D, X - shift
         Py_ssize_t rows, Py_ssize_t n_components,
-        double *log_prob,                    # IN  rows x K, log p(x_i, k); scratch after
+        double *log_prob,                    # IN  K x rows, log p(x_i, k) at [k, i]; scratch
         const double *weight,                # IN  rows sample weights, or NULL for ones
         const floating[:, ::1] offsets,      # IN  K x D, o_k = mu_k - shift
         double *row_work,                    # TMP 3 x rows
-        int *pair_row,                       # TMP rows x K + 8
-        int *pair_component,                 # TMP rows x K + 8
-        double *pair_value,                  # TMP rows x K
-        int *bucket,                         # TMP K x rows
-        double *bucket_value,                # TMP K x rows
-        int *bucket_size,                    # TMP K
+        int *bucket,                         # TMP rows x K
+        double *bucket_value,                # TMP rows x K
+        int *bucket_start,                   # TMP K + 1
         double *log_total,                   # OUT rows, log p(x_i)
         double *s0, double *s1, double *s2) noexcept nogil:   # INOUT group sums
     # Diagonal and spherical E-step and sums from the responsibilities that count only:
-    # the pairs (i, k) with r_ik > 2^-64 are listed from the log-densities (see
-    # gmmfast_row_cutoffs), and only their exponentials are taken; each of the others would
-    # add less than 2^-64 of its row's weight to any sum.
+    # each component's rows with r_ik > 2^-64 are listed from the log-densities (see
+    # gmmfast_column_cutoffs), and only their exponentials are taken; each of the others
+    # would add less than 2^-64 of its row's weight to any sum.
     cdef double *top = row_work
     cdef double *shift = row_work + rows
     cdef double *cutoff = row_work + 2 * rows
-    cdef Py_ssize_t n_pairs
-    gmmfast_row_cutoffs(log_prob, rows, n_components, top, shift, cutoff)
-    n_pairs = _list_pairs(log_prob, cutoff, rows, n_components, pair_row, pair_component)
-    gmmfast_pair_responsibilities(log_prob, top, shift, weight, rows, n_components, pair_row,
-                                  pair_component, n_pairs, pair_value, cutoff, log_total)
-    gmmfast_bucket_pairs(pair_row, pair_component, pair_value, n_pairs, rows, n_components,
-                         bucket, bucket_value, bucket_size)
-    _diag_moments(z, offsets, rows, bucket, bucket_value, bucket_size, s0, s1, s2)
+    gmmfast_column_cutoffs(log_prob, rows, n_components, top, shift, cutoff)
+    _list_rows(log_prob, cutoff, rows, n_components, bucket, bucket_start)
+    gmmfast_listed_responsibilities(log_prob, top, shift, weight, rows, n_components, bucket,
+                                    bucket_start, bucket_value, cutoff, log_total)
+    _diag_moments(z, offsets, bucket, bucket_value, bucket_start, s0, s1, s2)
 
 
 cdef void _accumulate_block(
@@ -1024,9 +1121,9 @@ cdef void _accumulate_block(
         int *pair_row,                       # TMP rows x K + 8
         int *pair_component,                 # TMP rows x K + 8
         double *pair_value,                  # TMP rows x K
-        int *bucket,                         # TMP K x rows
-        double *bucket_value,                # TMP K x rows
-        int *bucket_size,                    # TMP K
+        int *bucket,                         # TMP rows x K
+        double *bucket_value,                # TMP rows x K
+        int *bucket_start,                   # TMP K + 1
         double *s0, double *s1, double *s2) noexcept nogil:   # INOUT group sums
     # With v_ik = w_i r_ik and z_i = x_i - shift:
     #   s0_k += sum_i v_ik
@@ -1055,8 +1152,8 @@ cdef void _accumulate_block(
 
     if covariance_code == DIAG or covariance_code == SPHERICAL:
         _component_rows(resp, row_cutoff, rows, n_components, pair_row, pair_component,
-                        pair_value, bucket, bucket_value, bucket_size)
-        _diag_moments(z, offsets, rows, bucket, bucket_value, bucket_size, s0, s1, s2)
+                        pair_value, bucket, bucket_value, bucket_start)
+        _diag_moments(z, offsets, bucket, bucket_value, bucket_start, s0, s1, s2)
         return
 
     gmmfast_column_sums(resp, rows, n_components, block_s0)
@@ -1091,13 +1188,13 @@ cdef void _accumulate_block(
         return
 
     _component_rows(resp, row_cutoff, rows, n_components, pair_row, pair_component,
-                    pair_value, bucket, bucket_value, bucket_size)
+                    pair_value, bucket, bucket_value, bucket_start)
     if n_features <= TINY_FEATURES:
         # A few features: v (z - o)(z - o)^T term by term, the lower triangle.
         for k in range(n_components):
             o = &offsets[k, 0]
             s2k = s2 + k * n_features * n_features
-            for q in range(k * rows, k * rows + bucket_size[k]):
+            for q in range(bucket_start[k], bucket_start[k + 1]):
                 i = bucket[q]
                 v = bucket_value[q]
                 for a in range(n_features):
@@ -1110,7 +1207,7 @@ cdef void _accumulate_block(
         s2k = s2 + k * n_features * n_features
         o = &offsets[k, 0]
         n_used = 0
-        for q in range(k * rows, k * rows + bucket_size[k]):
+        for q in range(bucket_start[k], bucket_start[k + 1]):
             i = bucket[q]
             root = sqrt(bucket_value[q])
             for a in range(n_features):
@@ -1185,7 +1282,7 @@ def statistics_pass(
     cdef int *pair_row
     cdef int *pair_component
     cdef int *bucket
-    cdef int *bucket_size
+    cdef int *bucket_start
     cdef double *pair_value
     cdef double *bucket_value
     cdef double *row_work
@@ -1223,7 +1320,7 @@ def statistics_pass(
         pair_row = <int *> malloc((rows * n_components + 8) * sizeof(int))
         pair_component = <int *> malloc((rows * n_components + 8) * sizeof(int))
         bucket = <int *> malloc(rows * n_components * sizeof(int))
-        bucket_size = <int *> malloc(n_components * sizeof(int))
+        bucket_start = <int *> malloc((n_components + 1) * sizeof(int))
         pair_value = <double *> malloc((rows * n_components + 8) * sizeof(double))
         bucket_value = <double *> malloc(rows * n_components * sizeof(double))
         row_work = <double *> malloc(3 * rows * sizeof(double))
@@ -1239,18 +1336,17 @@ def statistics_pass(
                             log_prob[i * n_components + k] = resp[start + i, k]
                 elif nearest:
                     _block_log_prob(z, end - start, n_features, n_components, SPHERICAL,
-                                    precision, centers, log_norm, quadratic, product, squares,
-                                    log_prob)
+                                    precision, centers, log_norm, quadratic, False, product,
+                                    squares, log_prob)
                     for i in range(end - start):
                         _one_hot_row(&log_prob[i * n_components], n_components)
                 else:
                     _block_log_prob(z, end - start, n_features, n_components,
                                     covariance_code, precision, centers, log_norm,
-                                    quadratic, product, squares, log_prob)
+                                    quadratic, sparse, product, squares, log_prob)
                     if sparse:
                         _sparse_block(z, end - start, n_components, log_prob, w, offsets,
-                                      row_work, pair_row, pair_component, pair_value, bucket,
-                                      bucket_value, bucket_size, row_total,
+                                      row_work, bucket, bucket_value, bucket_start, row_total,
                                       &part_s0[g, 0], &part_s1[g, 0], &part_s2[g, 0])
                     else:
                         gmmfast_normalise_rows(log_prob, end - start, n_components,
@@ -1261,7 +1357,7 @@ def statistics_pass(
                                       covariance_code, log_prob, w, offsets, resp_copy, scaled,
                                       small, tied_rows, block_s0, row_total, pair_row,
                                       pair_component, pair_value, bucket, bucket_value,
-                                      bucket_size,
+                                      bucket_start,
                                       &part_s0[g, 0], &part_s1[g, 0], &part_s2[g, 0])
         free(z)
         free(product)
@@ -1276,7 +1372,7 @@ def statistics_pass(
         free(pair_row)
         free(pair_component)
         free(bucket)
-        free(bucket_size)
+        free(bucket_start)
         free(pair_value)
         free(bucket_value)
         free(row_work)
@@ -1374,8 +1470,8 @@ def evaluate_pass(
             end = min(start + rows, n_samples)
             _shifted_block(X, start, end, shift, z)
             _block_log_prob(z, end - start, n_features, n_components, covariance_code,
-                            precision, centers, log_norm, quadratic,
-                            product, squares, log_prob)
+                            precision, centers, log_norm, quadratic, False, product, squares,
+                            log_prob)
             if want_labels:
                 for i in range(end - start):
                     labels[start + i] = _argmax(&log_prob[i * n_components], n_components)

@@ -125,7 +125,7 @@ def pair_listings():
 def test_pair_listings_give_the_same_statistics(pair_listings, dtype, covariance_type,
                                                 n_components):
     rng = np.random.RandomState(3)
-    X = make_blobs_data(n_samples=3000, n_features=6, random_state=4).astype(dtype)
+    X = make_blobs_data(n_samples=3003, n_features=6, random_state=4).astype(dtype)
     weights, means, cov, chol = random_model(covariance_type, 6, rng, n_components)
     args = PassArguments(weights, means, chol, covariance_type, dtype)
     results = {}
