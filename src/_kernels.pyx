@@ -259,95 +259,44 @@ cdef extern from *:
     GMMFAST_SHIFTED(gmmfast_shifted_d, double)
     GMMFAST_SHIFTED(gmmfast_shifted_f, float)
 
-    /* The pairs (i, k) of a block with v_ik > cutoff_i, in order of i then k, into
-       pair_row and pair_component (each with room for rows * K + 8 entries); returns how
-       many. Branch-free: every candidate is written and the count moves on only for those
-       that count. */
-    GMMFAST_CLONES static Py_ssize_t gmmfast_list_pairs_plain(
-            const double *GMMFAST_RESTRICT resp, const double *GMMFAST_RESTRICT cutoff,
-            Py_ssize_t rows, Py_ssize_t n_components, int *GMMFAST_RESTRICT pair_row,
-            int *GMMFAST_RESTRICT pair_component) {
-        Py_ssize_t n_pairs = 0;
-        for (Py_ssize_t i = 0; i < rows; i++) {
-            const double *ri = resp + i * n_components;
-            const double c = cutoff[i];
-            for (Py_ssize_t k = 0; k < n_components; k++) {
-                pair_row[n_pairs] = (int) i;
-                pair_component[n_pairs] = (int) k;
-                n_pairs += ri[k] > c;
-            }
-        }
-        return n_pairs;
-    }
-
-    /* The rows i of each component k with l[k * rows + i] > cutoff_i, in order of k then
-       i, into bucket (room for rows * K): those of component k are bucket[start[k] :
+    /* The rows i of each component k with a_ik > cutoff_i (a_ik at a[i * i_stride + k *
+       k_stride]), in order of k then i, into one bucket per component, packed one after
+       another (room for rows * K): the rows of component k are bucket[start[k] :
        start[k + 1]]. Branch-free: every row is written and the count moves on only for
        those that count. */
     GMMFAST_CLONES static void gmmfast_list_rows_plain(
-            const double *GMMFAST_RESTRICT log_prob, const double *GMMFAST_RESTRICT cutoff,
-            Py_ssize_t rows, Py_ssize_t n_components, int *GMMFAST_RESTRICT bucket,
-            int *GMMFAST_RESTRICT start) {
+            const double *GMMFAST_RESTRICT a, Py_ssize_t i_stride, Py_ssize_t k_stride,
+            const double *GMMFAST_RESTRICT cutoff, Py_ssize_t rows, Py_ssize_t n_components,
+            int *GMMFAST_RESTRICT bucket, int *GMMFAST_RESTRICT start) {
         Py_ssize_t n = 0;
         for (Py_ssize_t k = 0; k < n_components; k++) {
-            const double *l = log_prob + k * rows;
+            const double *ak = a + k * k_stride;
             start[k] = (int) n;
             for (Py_ssize_t i = 0; i < rows; i++) {
                 bucket[n] = (int) i;
-                n += l[i] > cutoff[i];
+                n += ak[i * i_stride] > cutoff[i];
             }
         }
         start[n_components] = (int) n;
     }
 
 
-    /* The list of pairs with AVX2, where the processor has it: 8 components compared at once
-       and the ones that count packed together by a permutation looked up from the 8-bit
-       mask; the last K mod 8 components of a row go through the plain loop. (An AVX-512
-       version with vpcompressd measured no faster.) gmmfast_pair_listing() says which one
-       the processor can run: 1 AVX2, 0 plain. */
+    /* The same for a component-major a (i_stride 1) with AVX2, where the processor has it:
+       8 rows compared at once and the ones that count packed together by a permutation
+       looked up from the 8-bit mask; the last rows mod 8 go through the plain loop. Each
+       store of 8 stays inside the first (k + 1) rows entries. (An AVX-512 version with
+       vpcompressd measured no faster.) gmmfast_pair_listing() says which one the
+       processor can run: 1 AVX2, 0 plain. */
     #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
     #include <immintrin.h>
     /* Row m of the table: the positions of the bits set in m, in order, then zeros. */
     static int gmmfast_pack_table[256][8];
-    __attribute__((target("avx2"))) static Py_ssize_t gmmfast_list_pairs_avx2(
-            const double *resp, const double *cutoff, Py_ssize_t rows,
-            Py_ssize_t n_components, int *pair_row, int *pair_component) {
-        Py_ssize_t n_pairs = 0;
-        Py_ssize_t lanes_end = n_components - n_components % 8;
-        for (Py_ssize_t i = 0; i < rows; i++) {
-            const double *ri = resp + i * n_components;
-            const __m256d c = _mm256_set1_pd(cutoff[i]);
-            const __m256i row = _mm256_set1_epi32((int) i);
-            for (Py_ssize_t k0 = 0; k0 < lanes_end; k0 += 8) {
-                int g0 = _mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(ri + k0), c,
-                                                          _CMP_GT_OQ));
-                int g1 = _mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(ri + k0 + 4), c,
-                                                          _CMP_GT_OQ));
-                int g = g0 | (g1 << 4);
-                __m256i ks = _mm256_add_epi32(
-                    _mm256_loadu_si256((const __m256i *) gmmfast_pack_table[g]),
-                    _mm256_set1_epi32((int) k0));
-                _mm256_storeu_si256((__m256i *) (pair_component + n_pairs), ks);
-                _mm256_storeu_si256((__m256i *) (pair_row + n_pairs), row);
-                n_pairs += __builtin_popcount((unsigned) g);
-            }
-            for (Py_ssize_t k = lanes_end; k < n_components; k++) {
-                pair_row[n_pairs] = (int) i;
-                pair_component[n_pairs] = (int) k;
-                n_pairs += ri[k] > cutoff[i];
-            }
-        }
-        return n_pairs;
-    }
-    /* The same with AVX2 where the processor has it (see gmmfast_list_pairs_avx2): 8 rows
-       compared at once; each store of 8 stays inside the first (k + 1) rows entries. */
     __attribute__((target("avx2"))) static void gmmfast_list_rows_avx2(
-            const double *log_prob, const double *cutoff, Py_ssize_t rows,
-            Py_ssize_t n_components, int *bucket, int *start) {
+            const double *a, const double *cutoff, Py_ssize_t rows, Py_ssize_t n_components,
+            int *bucket, int *start) {
         Py_ssize_t n = 0, lanes_end = rows - rows % 8;
         for (Py_ssize_t k = 0; k < n_components; k++) {
-            const double *l = log_prob + k * rows;
+            const double *l = a + k * rows;
             start[k] = (int) n;
             for (Py_ssize_t i0 = 0; i0 < lanes_end; i0 += 8) {
                 int g0 = _mm256_movemask_pd(_mm256_cmp_pd(
@@ -380,16 +329,10 @@ cdef extern from *:
         return __builtin_cpu_supports("avx2") ? 1 : 0;
     }
     #else
-    static Py_ssize_t gmmfast_list_pairs_avx2(const double *resp, const double *cutoff,
-                                              Py_ssize_t rows, Py_ssize_t n_components,
-                                              int *pair_row, int *pair_component) {
-        return gmmfast_list_pairs_plain(resp, cutoff, rows, n_components, pair_row,
-                                        pair_component);
-    }
-    static void gmmfast_list_rows_avx2(const double *log_prob, const double *cutoff,
+    static void gmmfast_list_rows_avx2(const double *a, const double *cutoff,
                                        Py_ssize_t rows, Py_ssize_t n_components, int *bucket,
                                        int *start) {
-        gmmfast_list_rows_plain(log_prob, cutoff, rows, n_components, bucket, start);
+        gmmfast_list_rows_plain(a, 1, rows, cutoff, rows, n_components, bucket, start);
     }
     static int gmmfast_pair_listing(void) { return 0; }
     #endif
@@ -426,13 +369,15 @@ cdef extern from *:
     GMMFAST_SQUARES(gmmfast_squares_d, double)
     GMMFAST_SQUARES(gmmfast_squares_f, float)
 
-    /* The responsibilities of a block's listed pairs: value[p] = a[i_p, k_p]. */
-    static void gmmfast_pair_values(const double *GMMFAST_RESTRICT a, Py_ssize_t n_components,
-                                    const int *GMMFAST_RESTRICT pair_row,
-                                    const int *GMMFAST_RESTRICT pair_component,
-                                    Py_ssize_t n_pairs, double *GMMFAST_RESTRICT value) {
-        for (Py_ssize_t p = 0; p < n_pairs; p++)
-            value[p] = a[(Py_ssize_t) pair_row[p] * n_components + pair_component[p]];
+    /* a_ik for the listed rows i of each component k (a as in gmmfast_list_rows_plain). */
+    static void gmmfast_listed_values(const double *GMMFAST_RESTRICT a, Py_ssize_t i_stride,
+                                      Py_ssize_t k_stride, Py_ssize_t n_components,
+                                      const int *GMMFAST_RESTRICT bucket,
+                                      const int *GMMFAST_RESTRICT start,
+                                      double *GMMFAST_RESTRICT value) {
+        for (Py_ssize_t k = 0; k < n_components; k++)
+            for (Py_ssize_t q = start[k]; q < start[k + 1]; q++)
+                value[q] = a[bucket[q] * i_stride + k * k_stride];
     }
 
     /* Where most responsibilities of a row are negligible, only the others are computed,
@@ -478,12 +423,8 @@ cdef extern from *:
             const int *GMMFAST_RESTRICT start, double *GMMFAST_RESTRICT value,
             double *GMMFAST_RESTRICT total, double *GMMFAST_RESTRICT log_total) {
         Py_ssize_t n = start[n_components];
-        for (Py_ssize_t k = 0; k < n_components; k++) {
-            const double *l = log_prob + k * rows;
-            for (Py_ssize_t q = start[k]; q < start[k + 1]; q++)
-                value[q] = l[bucket[q]] - shift[bucket[q]];
-        }
-        for (Py_ssize_t q = 0; q < n; q++) value[q] = gmmfast_exp(value[q]);
+        gmmfast_listed_values(log_prob, 1, rows, n_components, bucket, start, value);
+        for (Py_ssize_t q = 0; q < n; q++) value[q] = gmmfast_exp(value[q] - shift[bucket[q]]);
         for (Py_ssize_t i = 0; i < rows; i++) total[i] = 0.0;
         for (Py_ssize_t q = 0; q < n; q++) total[bucket[q]] += value[q];
         /* A row with p(x_i) = 0 has total 1 from its one component: log p(x_i) = -inf. */
@@ -495,31 +436,8 @@ cdef extern from *:
         for (Py_ssize_t q = 0; q < n; q++) value[q] = value[q] * total[bucket[q]];
     }
 
-    /* Listed pairs (i, k) of a block put into one bucket per component, each holding its
-       rows and their responsibilities in order: those of component k are at start[k] up to
-       start[k + 1] of bucket and bucket_value (n_pairs each); start: K + 1. */
-    static void gmmfast_bucket_pairs(const int *GMMFAST_RESTRICT pair_row,
-                                     const int *GMMFAST_RESTRICT pair_component,
-                                     const double *GMMFAST_RESTRICT pair_value,
-                                     Py_ssize_t n_pairs, Py_ssize_t n_components,
-                                     int *GMMFAST_RESTRICT bucket,
-                                     double *GMMFAST_RESTRICT bucket_value,
-                                     int *GMMFAST_RESTRICT start) {
-        for (Py_ssize_t k = 0; k <= n_components; k++) start[k] = 0;
-        for (Py_ssize_t p = 0; p < n_pairs; p++) start[pair_component[p] + 1]++;
-        for (Py_ssize_t k = 0; k < n_components; k++) start[k + 1] += start[k];
-        /* start[k] moves to the end of bucket k while filling, then back. */
-        for (Py_ssize_t p = 0; p < n_pairs; p++) {
-            Py_ssize_t q = start[pair_component[p]]++;
-            bucket[q] = pair_row[p];
-            bucket_value[q] = pair_value[p];
-        }
-        for (Py_ssize_t k = n_components; k > 0; k--) start[k] = start[k - 1];
-        start[0] = 0;
-    }
-
     /* Zeroth, first and diagonal second moments around each component's offset o_k, for
-       the pairs (i, k) of a block in buckets by component (see gmmfast_bucket_pairs):
+       the pairs (i, k) of a block in buckets by component (see gmmfast_list_rows_plain):
        s0[k] += v_ik, s1[k, a] += v_ik (z_ia - o_ka), s2[k, a] += v_ik (z_ia - o_ka)^2, each
        sum adding its rows in order.
        The sums of one component and GMMFAST_LANES features stay in registers over all its
@@ -660,37 +578,28 @@ cdef extern from *:
     void gmmfast_column_sums(const double *a, Py_ssize_t rows, Py_ssize_t cols,
                              double *out) noexcept nogil
     double gmmfast_weighted_total(const double *x, const double *w, Py_ssize_t n) noexcept nogil
-    Py_ssize_t gmmfast_list_pairs_plain(const double *resp, const double *cutoff,
-                                        Py_ssize_t rows, Py_ssize_t n_components,
-                                        int *pair_row, int *pair_component) noexcept nogil
-    Py_ssize_t gmmfast_list_pairs_avx2(const double *resp, const double *cutoff,
-                                       Py_ssize_t rows, Py_ssize_t n_components,
-                                       int *pair_row, int *pair_component) noexcept nogil
     int gmmfast_pair_listing() noexcept nogil
     void gmmfast_squares_d(const double *z, Py_ssize_t rows, Py_ssize_t n_features,
                            int spherical, double *squares) noexcept nogil
     void gmmfast_squares_f(const float *z, Py_ssize_t rows, Py_ssize_t n_features,
                            int spherical, double *squares) noexcept nogil
-    void gmmfast_pair_values(const double *a, Py_ssize_t n_components, const int *pair_row,
-                             const int *pair_component, Py_ssize_t n_pairs,
-                             double *value) noexcept nogil
     void gmmfast_column_cutoffs(double *log_prob, Py_ssize_t rows, Py_ssize_t n_components,
                                 double *top, double *shift, double *cutoff) noexcept nogil
-    void gmmfast_list_rows_plain(const double *log_prob, const double *cutoff, Py_ssize_t rows,
+    void gmmfast_list_rows_plain(const double *a, Py_ssize_t i_stride, Py_ssize_t k_stride,
+                                 const double *cutoff, Py_ssize_t rows,
                                  Py_ssize_t n_components, int *bucket,
                                  int *start) noexcept nogil
-    void gmmfast_list_rows_avx2(const double *log_prob, const double *cutoff, Py_ssize_t rows,
+    void gmmfast_list_rows_avx2(const double *a, const double *cutoff, Py_ssize_t rows,
                                 Py_ssize_t n_components, int *bucket,
                                 int *start) noexcept nogil
+    void gmmfast_listed_values(const double *a, Py_ssize_t i_stride, Py_ssize_t k_stride,
+                               Py_ssize_t n_components, const int *bucket, const int *start,
+                               double *value) noexcept nogil
     void gmmfast_listed_responsibilities(const double *log_prob, const double *top,
                                          const double *shift, const double *weight,
                                          Py_ssize_t rows, Py_ssize_t n_components,
                                          const int *bucket, const int *start, double *value,
                                          double *total, double *log_total) noexcept nogil
-    void gmmfast_bucket_pairs(const int *pair_row, const int *pair_component,
-                              const double *pair_value, Py_ssize_t n_pairs,
-                              Py_ssize_t n_components, int *bucket, double *bucket_value,
-                              int *start) noexcept nogil
     void gmmfast_diag_moments_d(const double *z, const double *offsets,
                                 Py_ssize_t n_features, Py_ssize_t n_components,
                                 const int *bucket, const double *value, const int *start,
@@ -771,38 +680,25 @@ def pair_listing(str which=None):
     return PAIR_LISTINGS[1 - PAIR_LISTING]
 
 
-cdef inline Py_ssize_t _list_pairs(const double *resp, const double *cutoff, Py_ssize_t rows,
-                                   Py_ssize_t n_components, int *pair_row,
-                                   int *pair_component) noexcept nogil:
-    """The (row, component) pairs of a block whose responsibility is above the row's cutoff."""
-    if PAIR_LISTING == 1:
-        return gmmfast_list_pairs_avx2(resp, cutoff, rows, n_components, pair_row,
-                                       pair_component)
-    return gmmfast_list_pairs_plain(resp, cutoff, rows, n_components, pair_row,
-                                    pair_component)
+cdef inline void _list_rows(const double *a, Py_ssize_t i_stride, Py_ssize_t k_stride,
+                            const double *cutoff, Py_ssize_t rows, Py_ssize_t n_components,
+                            int *bucket, int *start) noexcept nogil:
+    """Each component's rows i with a_ik above the row's cutoff, a_ik at a[i * i_stride +
+    k * k_stride], into packed buckets (see gmmfast_list_rows_plain)."""
+    if PAIR_LISTING == 1 and i_stride == 1:
+        gmmfast_list_rows_avx2(a, cutoff, rows, n_components, bucket, start)
+    else:
+        gmmfast_list_rows_plain(a, i_stride, k_stride, cutoff, rows, n_components, bucket,
+                                start)
 
 
 cdef inline void _component_rows(const double *resp, const double *cutoff, Py_ssize_t rows,
-                                 Py_ssize_t n_components, int *pair_row, int *pair_component,
-                                 double *pair_value, int *bucket, double *bucket_value,
+                                 Py_ssize_t n_components, int *bucket, double *bucket_value,
                                  int *start) noexcept nogil:
-    """For each component k, the rows of the block whose responsibility is above their
-    cutoff and those responsibilities, in order (see gmmfast_bucket_pairs)."""
-    cdef Py_ssize_t n_pairs = _list_pairs(resp, cutoff, rows, n_components, pair_row,
-                                          pair_component)
-    gmmfast_pair_values(resp, n_components, pair_row, pair_component, n_pairs, pair_value)
-    gmmfast_bucket_pairs(pair_row, pair_component, pair_value, n_pairs, n_components, bucket,
-                         bucket_value, start)
-
-
-cdef inline void _list_rows(const double *log_prob, const double *cutoff, Py_ssize_t rows,
-                            Py_ssize_t n_components, int *bucket, int *start) noexcept nogil:
-    """Each component's rows with log-density above the row's cutoff, from log-densities
-    held component by component (see gmmfast_list_rows_plain)."""
-    if PAIR_LISTING == 1:
-        gmmfast_list_rows_avx2(log_prob, cutoff, rows, n_components, bucket, start)
-    else:
-        gmmfast_list_rows_plain(log_prob, cutoff, rows, n_components, bucket, start)
+    """For each component k, the rows of the block whose responsibility (resp: rows x K) is
+    above their cutoff and those responsibilities, in order."""
+    _list_rows(resp, n_components, 1, cutoff, rows, n_components, bucket, start)
+    gmmfast_listed_values(resp, n_components, 1, n_components, bucket, start, bucket_value)
 
 
 def openmp_enabled():
@@ -1099,7 +995,7 @@ cdef void _sparse_block(
     cdef double *shift = row_work + rows
     cdef double *cutoff = row_work + 2 * rows
     gmmfast_column_cutoffs(log_prob, rows, n_components, top, shift, cutoff)
-    _list_rows(log_prob, cutoff, rows, n_components, bucket, bucket_start)
+    _list_rows(log_prob, 1, rows, cutoff, rows, n_components, bucket, bucket_start)
     gmmfast_listed_responsibilities(log_prob, top, shift, weight, rows, n_components, bucket,
                                     bucket_start, bucket_value, cutoff, log_total)
     _diag_moments(z, offsets, bucket, bucket_value, bucket_start, s0, s1, s2)
@@ -1118,9 +1014,6 @@ cdef void _accumulate_block(
         double *tied_rows,                   # TMP rows x D
         double *block_s0,                    # TMP K
         double *row_cutoff,                  # TMP rows
-        int *pair_row,                       # TMP rows x K + 8
-        int *pair_component,                 # TMP rows x K + 8
-        double *pair_value,                  # TMP rows x K
         int *bucket,                         # TMP rows x K
         double *bucket_value,                # TMP rows x K
         int *bucket_start,                   # TMP K + 1
@@ -1151,8 +1044,8 @@ cdef void _accumulate_block(
                 row[k] = row[k] * weight[i]
 
     if covariance_code == DIAG or covariance_code == SPHERICAL:
-        _component_rows(resp, row_cutoff, rows, n_components, pair_row, pair_component,
-                        pair_value, bucket, bucket_value, bucket_start)
+        _component_rows(resp, row_cutoff, rows, n_components, bucket, bucket_value,
+                        bucket_start)
         _diag_moments(z, offsets, bucket, bucket_value, bucket_start, s0, s1, s2)
         return
 
@@ -1187,8 +1080,7 @@ cdef void _accumulate_block(
         _gram_rowmajor(<int> rows, <int> n_features, tied_rows, s2, True)
         return
 
-    _component_rows(resp, row_cutoff, rows, n_components, pair_row, pair_component,
-                    pair_value, bucket, bucket_value, bucket_start)
+    _component_rows(resp, row_cutoff, rows, n_components, bucket, bucket_value, bucket_start)
     if n_features <= TINY_FEATURES:
         # A few features: v (z - o)(z - o)^T term by term, the lower triangle.
         for k in range(n_components):
@@ -1279,11 +1171,8 @@ def statistics_pass(
     cdef double *squares
     cdef double *row_total
     cdef double *log_prob
-    cdef int *pair_row
-    cdef int *pair_component
     cdef int *bucket
     cdef int *bucket_start
-    cdef double *pair_value
     cdef double *bucket_value
     cdef double *row_work
     cdef const double *w
@@ -1317,11 +1206,8 @@ def statistics_pass(
         squares = <double *> malloc(rows * (2 * n_features + 1) * sizeof(double))
         row_total = <double *> malloc(rows * sizeof(double))
         log_prob = <double *> malloc(rows * n_components * sizeof(double))
-        pair_row = <int *> malloc((rows * n_components + 8) * sizeof(int))
-        pair_component = <int *> malloc((rows * n_components + 8) * sizeof(int))
         bucket = <int *> malloc(rows * n_components * sizeof(int))
         bucket_start = <int *> malloc((n_components + 1) * sizeof(int))
-        pair_value = <double *> malloc((rows * n_components + 8) * sizeof(double))
         bucket_value = <double *> malloc(rows * n_components * sizeof(double))
         row_work = <double *> malloc(3 * rows * sizeof(double))
         for g in prange(n_groups, schedule='dynamic'):
@@ -1355,9 +1241,8 @@ def statistics_pass(
                 if not sparse:
                     _accumulate_block(z, end - start, n_features, n_components,
                                       covariance_code, log_prob, w, offsets, resp_copy, scaled,
-                                      small, tied_rows, block_s0, row_total, pair_row,
-                                      pair_component, pair_value, bucket, bucket_value,
-                                      bucket_start,
+                                      small, tied_rows, block_s0, row_total, bucket,
+                                      bucket_value, bucket_start,
                                       &part_s0[g, 0], &part_s1[g, 0], &part_s2[g, 0])
         free(z)
         free(product)
@@ -1369,11 +1254,8 @@ def statistics_pass(
         free(squares)
         free(row_total)
         free(log_prob)
-        free(pair_row)
-        free(pair_component)
         free(bucket)
         free(bucket_start)
-        free(pair_value)
         free(bucket_value)
         free(row_work)
 
