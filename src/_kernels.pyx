@@ -19,7 +19,7 @@
 from cython cimport floating
 from cython.parallel cimport parallel, prange
 from libc.math cimport exp, log, sqrt, INFINITY
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memset
 from scipy.linalg.cython_blas cimport dgemm, dsyrk, sgemm, ssyrk
 
@@ -185,34 +185,6 @@ cdef extern from *:
             /* A row with p(x) = 0 has total 1 from its one-hot row: log p(x) = -inf. */
             for (Py_ssize_t i = 0; i < n; i++)
                 log_total[i0 + i] = top[i] + gmmfast_log_from_one(total[i]);
-        }
-    }
-
-    /* out[k] = sum_i a[i, k]: GMMFAST_LANES columns at a time, the rows in four partial
-       sums (i mod 4, the last rows mod 4 into the first) added in a fixed order, so that
-       the additions do not wait on one another. */
-    #define GMMFAST_FOUR_ROWS(WIDTH)                                                       \
-        for (Py_ssize_t i = 0; i < quads; i += 4)                                          \
-            for (Py_ssize_t l = 0; l < (WIDTH); l++) {                                     \
-                p0[l] += c[i * cols + l];                                                  \
-                p1[l] += c[(i + 1) * cols + l];                                            \
-                p2[l] += c[(i + 2) * cols + l];                                            \
-                p3[l] += c[(i + 3) * cols + l];                                            \
-            }
-    GMMFAST_CLONES static void gmmfast_column_sums(const double *a, Py_ssize_t rows,
-                                                   Py_ssize_t cols, double *out) {
-        Py_ssize_t quads = rows - rows % 4;
-        for (Py_ssize_t k0 = 0; k0 < cols; k0 += GMMFAST_LANES) {
-            Py_ssize_t width = cols - k0 < GMMFAST_LANES ? cols - k0 : GMMFAST_LANES;
-            double p0[GMMFAST_LANES], p1[GMMFAST_LANES], p2[GMMFAST_LANES], p3[GMMFAST_LANES];
-            const double *c = a + k0;
-            for (Py_ssize_t l = 0; l < GMMFAST_LANES; l++) p0[l] = p1[l] = p2[l] = p3[l] = 0.0;
-            /* A constant width for full groups of lanes, so that they vectorise. */
-            if (width == GMMFAST_LANES) GMMFAST_FOUR_ROWS(GMMFAST_LANES)
-            else GMMFAST_FOUR_ROWS(width)
-            for (Py_ssize_t i = quads; i < rows; i++)
-                for (Py_ssize_t l = 0; l < width; l++) p0[l] += c[i * cols + l];
-            for (Py_ssize_t l = 0; l < width; l++) out[k0 + l] = (p0[l] + p1[l]) + (p2[l] + p3[l]);
         }
     }
 
@@ -500,7 +472,7 @@ cdef extern from *:
        at [i, j], the same for every k), c at [j, k]. Components go GMMFAST_LANES at a time;
        the sum over j runs in four partial sums (j mod 4, the last D mod 4 terms into the
        first) added in a fixed order, so that the additions do not wait on one another and
-       every build adds in the same order. */
+       every build adds in the same order. log_prob: rows x K, or K x rows by_component. */
     #define GMMFAST_Y_FULL(J, L) yi[(J) * n_components + k0 + (L)]
     #define GMMFAST_Y_TIED(J, L) yi[(J)]
     #define GMMFAST_SQUARE(Y, J, L) ((double) Y(J, L) - (double) c[(J) * n_components + k0 + (L)])
@@ -525,14 +497,19 @@ cdef extern from *:
                     a0[l] += d0 * d0;                                                      \
                 }                                                                          \
             }                                                                              \
-            for (Py_ssize_t l = 0; l < (LANES); l++)                                       \
-                out[k0 + l] = log_norm[k0 + l] - 0.5 * ((a0[l] + a1[l]) + (a2[l] + a3[l])); \
+            if (by_component)                                                              \
+                for (Py_ssize_t l = 0; l < (LANES); l++)                                   \
+                    log_prob[(k0 + l) * rows + i] =                                        \
+                        log_norm[k0 + l] - 0.5 * ((a0[l] + a1[l]) + (a2[l] + a3[l]));     \
+            else                                                                           \
+                for (Py_ssize_t l = 0; l < (LANES); l++)                                   \
+                    out[k0 + l] = log_norm[k0 + l] - 0.5 * ((a0[l] + a1[l]) + (a2[l] + a3[l])); \
         }
     #define GMMFAST_SUM_SQUARES(NAME, T)                                                   \
     GMMFAST_CLONES static void NAME(const T *y, const T *c, Py_ssize_t rows,               \
                                     Py_ssize_t n_features, Py_ssize_t n_components,        \
-                                    int per_component, const double *log_norm,             \
-                                    double *log_prob) {                                    \
+                                    int per_component, int by_component,                   \
+                                    const double *log_norm, double *log_prob) {            \
         Py_ssize_t width = per_component ? n_features * n_components : n_features;         \
         Py_ssize_t quads = n_features - n_features % 4;                                    \
         Py_ssize_t full_end = n_components - n_components % GMMFAST_LANES;                 \
@@ -553,6 +530,7 @@ cdef extern from *:
     }
     GMMFAST_SUM_SQUARES(gmmfast_sum_squares_d, double)
     GMMFAST_SUM_SQUARES(gmmfast_sum_squares_f, float)
+
 
     #ifdef _OPENMP
     #include <omp.h>
@@ -575,8 +553,6 @@ cdef extern from *:
     void gmmfast_shifted_f(const char *x, Py_ssize_t row_stride, Py_ssize_t column_stride,
                            Py_ssize_t rows, Py_ssize_t n_features, const float *shift,
                            float *z) noexcept nogil
-    void gmmfast_column_sums(const double *a, Py_ssize_t rows, Py_ssize_t cols,
-                             double *out) noexcept nogil
     double gmmfast_weighted_total(const double *x, const double *w, Py_ssize_t n) noexcept nogil
     int gmmfast_pair_listing() noexcept nogil
     void gmmfast_squares_d(const double *z, Py_ssize_t rows, Py_ssize_t n_features,
@@ -610,11 +586,11 @@ cdef extern from *:
                                 double *s0, double *s1, double *s2) noexcept nogil
     void gmmfast_sum_squares_d(const double *y, const double *c, Py_ssize_t rows,
                                Py_ssize_t n_features, Py_ssize_t n_components,
-                               int per_component, const double *log_norm,
+                               int per_component, int by_component, const double *log_norm,
                                double *log_prob) noexcept nogil
     void gmmfast_sum_squares_f(const float *y, const float *c, Py_ssize_t rows,
                                Py_ssize_t n_features, Py_ssize_t n_components,
-                               int per_component, const double *log_norm,
+                               int per_component, int by_component, const double *log_norm,
                                double *log_prob) noexcept nogil
 
 
@@ -743,19 +719,18 @@ cdef inline Py_ssize_t _s2_size(Py_ssize_t n_features, Py_ssize_t n_components,
 # BLAS on row-major arrays: a row-major matrix is the transpose of the same memory read
 # column-major, so C = A B (row-major) is computed as C^T = B^T A^T (column-major).
 
-cdef inline void _gemm_rowmajor(bint transpose_a, int m, int n, int k, const floating *a,
-                                int lda, const floating *b, int ldb, floating *c,
+cdef inline void _gemm_rowmajor(int m, int n, int k, const floating *a, int lda,
+                                const floating *b, int ldb, floating *c,
                                 int ldc) noexcept nogil:
-    """C (m x n) = op(A) @ B, all row-major; op(A) = A (m x k), or A^T for A (k x m)."""
+    """C (m x n) = A (m x k) @ B (k x n), all row-major."""
     cdef char no = b'N'
-    cdef char trans_a = b'T' if transpose_a else b'N'
     cdef floating one = 1.0
     cdef floating zero = 0.0
     if floating is float:
-        sgemm(&no, &trans_a, &n, &m, &k, &one, <float *> b, &ldb, <float *> a, &lda,
+        sgemm(&no, &no, &n, &m, &k, &one, <float *> b, &ldb, <float *> a, &lda,
               &zero, c, &ldc)
     else:
-        dgemm(&no, &trans_a, &n, &m, &k, &one, <double *> b, &ldb, <double *> a, &lda,
+        dgemm(&no, &no, &n, &m, &k, &one, <double *> b, &ldb, <double *> a, &lda,
               &zero, c, &ldc)
 
 
@@ -796,7 +771,7 @@ cdef void _triangular_product(const floating *z, Py_ssize_t rows, Py_ssize_t n_f
     cdef int width = <int> (n_features * per_feature)
     while j0 < n_features:
         j1 = min(j0 + step, n_features)
-        _gemm_rowmajor(False, <int> rows, <int> ((j1 - j0) * per_feature), <int> j1, z,
+        _gemm_rowmajor(<int> rows, <int> ((j1 - j0) * per_feature), <int> j1, z,
                        <int> n_features, &precision[j0 * per_feature], width,
                        &product[j0 * per_feature], width)
         j0 = j1
@@ -829,7 +804,7 @@ cdef void _block_log_prob(
         const double[::1] log_norm,          # IN  K: log w_k + log det P_k - D/2 log(2 pi)
         const double[:, ::1] quadratic,      # IN  diag: (2D+1) x K, spherical: (D+2) x K,
                                              #     else unused (see _quadratic_log_prob)
-        bint by_component,                   # IN  diag and spherical only: log_prob K x rows
+        bint by_component,                   # IN  log_prob K x rows instead
         floating *product,                   # TMP rows x (D*K) for full, rows x D for tied
         double *squares,                     # TMP rows x (2D+1)
         double *log_prob) noexcept nogil:    # OUT rows x K, log p(x_i, k) (K x rows if
@@ -868,10 +843,12 @@ cdef void _block_log_prob(
                         out[k] += za * p[k]
         if floating is float:
             gmmfast_sum_squares_f(product, &centers[0, 0], rows, n_features, n_components,
-                                  covariance_code == FULL, &log_norm[0], log_prob)
+                                  covariance_code == FULL, by_component, &log_norm[0],
+                                  log_prob)
         else:
             gmmfast_sum_squares_d(product, &centers[0, 0], rows, n_features, n_components,
-                                  covariance_code == FULL, &log_norm[0], log_prob)
+                                  covariance_code == FULL, by_component, &log_norm[0],
+                                  log_prob)
         return
     if by_component:
         # A few features, diag or spherical: the same sums over j in the same order.
@@ -977,20 +954,25 @@ cdef inline void _diag_moments(const floating *z, const floating[:, ::1] offsets
 
 cdef void _sparse_block(
         const floating *z,                   # IN  rows x D, X - shift
-        Py_ssize_t rows, Py_ssize_t n_components,
+        Py_ssize_t rows, Py_ssize_t n_features, Py_ssize_t n_components,
+        int covariance_code,
         double *log_prob,                    # IN  K x rows, log p(x_i, k) at [k, i]; scratch
         const double *weight,                # IN  rows sample weights, or NULL for ones
         const floating[:, ::1] offsets,      # IN  K x D, o_k = mu_k - shift
         double *row_work,                    # TMP 3 x rows
+        floating *scaled,                    # TMP rows x D
+        floating *small,                     # TMP D x D
+        double *tied_rows,                   # TMP rows x D
+        double *diag_scratch,                # TMP K x D
         int *bucket,                         # TMP rows x K
         double *bucket_value,                # TMP rows x K
         int *bucket_start,                   # TMP K + 1
         double *log_total,                   # OUT rows, log p(x_i)
         double *s0, double *s1, double *s2) noexcept nogil:   # INOUT group sums
-    # Diagonal and spherical E-step and sums from the responsibilities that count only:
-    # each component's rows with r_ik > 2^-64 are listed from the log-densities (see
-    # gmmfast_column_cutoffs), and only their exponentials are taken; each of the others
-    # would add less than 2^-64 of its row's weight to any sum.
+    # E-step and sums from the responsibilities that count only: each component's rows
+    # with r_ik > 2^-64 are listed from the log-densities (see gmmfast_column_cutoffs),
+    # and only their exponentials are taken; each of the others would add less than 2^-64
+    # of its row's weight to any sum.
     cdef double *top = row_work
     cdef double *shift = row_work + rows
     cdef double *cutoff = row_work + 2 * rows
@@ -998,7 +980,9 @@ cdef void _sparse_block(
     _list_rows(log_prob, 1, rows, cutoff, rows, n_components, bucket, bucket_start)
     gmmfast_listed_responsibilities(log_prob, top, shift, weight, rows, n_components, bucket,
                                     bucket_start, bucket_value, cutoff, log_total)
-    _diag_moments(z, offsets, bucket, bucket_value, bucket_start, s0, s1, s2)
+    _bucket_moments(z, rows, n_features, n_components, covariance_code, offsets, bucket,
+                    bucket_value, bucket_start, scaled, small, tied_rows, diag_scratch, top,
+                    s0, s1, s2)
 
 
 cdef void _accumulate_block(
@@ -1008,79 +992,80 @@ cdef void _accumulate_block(
         double *resp,                        # INOUT rows x K responsibilities, weighted in place
         const double *weight,                # IN  rows sample weights, or NULL for ones
         const floating[:, ::1] offsets,      # IN  K x D, o_k = mu_k - shift
-        floating *resp_copy,                 # TMP rows x K
+        double *row_work,                    # TMP rows
         floating *scaled,                    # TMP rows x D
-        floating *small,                     # TMP max(D*D, K*D)
+        floating *small,                     # TMP D x D
         double *tied_rows,                   # TMP rows x D
-        double *block_s0,                    # TMP K
-        double *row_cutoff,                  # TMP rows
+        double *diag_scratch,                # TMP K x D
         int *bucket,                         # TMP rows x K
         double *bucket_value,                # TMP rows x K
         int *bucket_start,                   # TMP K + 1
         double *s0, double *s1, double *s2) noexcept nogil:   # INOUT group sums
-    # With v_ik = w_i r_ik and z_i = x_i - shift:
-    #   s0_k += sum_i v_ik
-    #   s1_k += sum_i v_ik (z_i - o_k) = (V^T Z)_k - s0_k o_k     (full, tied: one product)
-    #   s2_k += sum_i v_ik (z_i - o_k)(z_i - o_k)^T               (around o_k, not raw moments)
-    # For full, s2_k is the Gram matrix of the rows sqrt(v_ik) (z_i - o_k); for diag and
-    # spherical, s0_k, s1_k and the diagonal of s2_k are summed together. Both take each
-    # component's rows from a list of the (row, component) pairs that count.
-    # Rows whose responsibility r_ik is below NEGLIGIBLE (2^-64) are left out of s2_k (and,
-    # for diag and spherical, of s0_k and s1_k): on separated clusters most (i, k) pairs
-    # are, and each adds less than 2^-64 of its row's weight -- nothing that float64 sums
-    # of O(1) terms can hold.
-    cdef Py_ssize_t i, k, a, b, q, n_used
-    cdef double v, diff, root
-    cdef double *s2k
+    """The sums of given responsibilities (see _bucket_moments)."""
+    cdef Py_ssize_t i, k
     cdef double *row
-    cdef const floating *o
-    cdef const floating *resp_matrix
     for i in range(rows):
-        row_cutoff[i] = NEGLIGIBLE * (weight[i] if weight != NULL else 1.0)
+        row_work[i] = NEGLIGIBLE * (weight[i] if weight != NULL else 1.0)
     if weight != NULL:
         for i in range(rows):
             row = &resp[i * n_components]
             for k in range(n_components):
                 row[k] = row[k] * weight[i]
+    _component_rows(resp, row_work, rows, n_components, bucket, bucket_value, bucket_start)
+    _bucket_moments(z, rows, n_features, n_components, covariance_code, offsets, bucket,
+                    bucket_value, bucket_start, scaled, small, tied_rows, diag_scratch,
+                    row_work, s0, s1, s2)
 
+
+cdef void _bucket_moments(
+        const floating *z,                   # IN  rows x D, X - shift
+        Py_ssize_t rows, Py_ssize_t n_features, Py_ssize_t n_components,
+        int covariance_code,
+        const floating[:, ::1] offsets,      # IN  K x D, o_k = mu_k - shift
+        const int *bucket,                   # IN  each component's rows (see _list_rows)
+        const double *bucket_value,          # IN  their v_ik = w_i r_ik
+        const int *bucket_start,             # IN  K + 1
+        floating *scaled,                    # TMP rows x D
+        floating *small,                     # TMP D x D
+        double *tied_rows,                   # TMP rows x D
+        double *diag_scratch,                # TMP K x D
+        double *row_mass,                    # TMP rows
+        double *s0, double *s1, double *s2) noexcept nogil:   # INOUT group sums
+    # With v_ik = w_i r_ik and z_i = x_i - shift, over the listed (i, k) of each component
+    # in order of i:
+    #   s0_k += sum_i v_ik
+    #   s1_k += sum_i v_ik (z_i - o_k)
+    #   s2_k += sum_i v_ik (z_i - o_k)(z_i - o_k)^T               (around o_k, not raw moments)
+    # For diag and spherical the diagonal of s2_k only, summed with s0_k and s1_k; for full,
+    # s2_k is the Gram matrix of the rows sqrt(v_ik) (z_i - o_k); for tied, one Gram matrix
+    # sum_i u_i z_i z_i^T with u_i = sum_k v_ik, which the reduction turns into sums around
+    # o_k (see _tied_around_means).
+    # The pairs with r_ik at or below 2^-64 are not listed: on separated clusters most
+    # (i, k) are, and each would add less than 2^-64 of its row's weight -- nothing that
+    # float64 sums of O(1) terms can hold.
+    cdef Py_ssize_t i, k, a, b, q, n_used
+    cdef double v, diff, root
+    cdef double *s2k
+    cdef const floating *o
     if covariance_code == DIAG or covariance_code == SPHERICAL:
-        _component_rows(resp, row_cutoff, rows, n_components, bucket, bucket_value,
-                        bucket_start)
         _diag_moments(z, offsets, bucket, bucket_value, bucket_start, s0, s1, s2)
         return
-
-    gmmfast_column_sums(resp, rows, n_components, block_s0)
-    for k in range(n_components):
-        s0[k] += block_s0[k]
-
-    if floating is double:
-        resp_matrix = resp
-    else:
-        for i in range(rows * n_components):
-            resp_copy[i] = <floating> resp[i]
-        resp_matrix = resp_copy
-    _gemm_rowmajor(True, <int> n_components, <int> n_features, <int> rows,
-                   resp_matrix, <int> n_components, z, <int> n_features,
-                   small, <int> n_features)
-    for k in range(n_components):
-        o = &offsets[k, 0]
-        for a in range(n_features):
-            s1[k * n_features + a] += small[k * n_features + a] - block_s0[k] * o[a]
+    # s0 and s1 in the same loop as a diagonal of s2 that is not needed (diag_scratch,
+    # never read).
+    _diag_moments(z, offsets, bucket, bucket_value, bucket_start, s0, s1, diag_scratch)
 
     if covariance_code == TIED:
-        # One Gram matrix for all components: sum_i u_i z_i z_i^T with u_i = sum_k v_ik, in
-        # float64; the reduction turns it into sums around o_k (see _tied_around_means).
         for i in range(rows):
-            root = 0.0
-            for k in range(n_components):
-                root = root + resp[i * n_components + k]
-            root = sqrt(root)
+            row_mass[i] = 0.0
+        for q in range(bucket_start[n_components]):
+            row_mass[bucket[q]] += bucket_value[q]
+        for i in range(rows):
+            root = sqrt(row_mass[i])
             for a in range(n_features):
                 tied_rows[i * n_features + a] = root * z[i * n_features + a]
         _gram_rowmajor(<int> rows, <int> n_features, tied_rows, s2, True)
         return
 
-    _component_rows(resp, row_cutoff, rows, n_components, bucket, bucket_value, bucket_start)
     if n_features <= TINY_FEATURES:
         # A few features: v (z - o)(z - o)^T term by term, the lower triangle.
         for k in range(n_components):
@@ -1165,9 +1150,8 @@ def statistics_pass(
     cdef floating *product
     cdef floating *scaled
     cdef floating *small
-    cdef floating *resp_copy
-    cdef double *block_s0
     cdef double *tied_rows
+    cdef double *diag_scratch
     cdef double *squares
     cdef double *row_total
     cdef double *log_prob
@@ -1176,8 +1160,6 @@ def statistics_pass(
     cdef double *bucket_value
     cdef double *row_work
     cdef const double *w
-    cdef bint sparse = (not given and not nearest
-                        and (covariance_code == DIAG or covariance_code == SPHERICAL))
 
     if X.shape[0] == 0:
         raise ValueError("statistics_pass needs at least one row")
@@ -1198,11 +1180,9 @@ def statistics_pass(
         z = <floating *> malloc(rows * n_features * sizeof(floating))
         product = <floating *> malloc(rows * width * sizeof(floating))
         scaled = <floating *> malloc(rows * n_features * sizeof(floating))
-        small = <floating *> malloc(n_features * max(n_features, n_components)
-                                    * sizeof(floating))
-        resp_copy = <floating *> malloc(rows * n_components * sizeof(floating))
-        block_s0 = <double *> malloc(n_components * sizeof(double))
+        small = <floating *> malloc(n_features * n_features * sizeof(floating))
         tied_rows = <double *> malloc(rows * n_features * sizeof(double))
+        diag_scratch = <double *> calloc(n_components * n_features, sizeof(double))
         squares = <double *> malloc(rows * (2 * n_features + 1) * sizeof(double))
         row_total = <double *> malloc(rows * sizeof(double))
         log_prob = <double *> malloc(rows * n_components * sizeof(double))
@@ -1216,41 +1196,37 @@ def statistics_pass(
                 end = min(start + rows, n_samples)
                 w = &sample_weight[start] if weighted else NULL
                 _shifted_block(X, start, end, shift, z)
-                if given:
-                    for i in range(end - start):
-                        for k in range(n_components):
-                            log_prob[i * n_components + k] = resp[start + i, k]
-                elif nearest:
-                    _block_log_prob(z, end - start, n_features, n_components, SPHERICAL,
-                                    precision, centers, log_norm, quadratic, False, product,
-                                    squares, log_prob)
-                    for i in range(end - start):
-                        _one_hot_row(&log_prob[i * n_components], n_components)
+                if given or nearest:
+                    if given:
+                        for i in range(end - start):
+                            for k in range(n_components):
+                                log_prob[i * n_components + k] = resp[start + i, k]
+                    else:
+                        _block_log_prob(z, end - start, n_features, n_components, SPHERICAL,
+                                        precision, centers, log_norm, quadratic, False,
+                                        product, squares, log_prob)
+                        for i in range(end - start):
+                            _one_hot_row(&log_prob[i * n_components], n_components)
+                    _accumulate_block(z, end - start, n_features, n_components,
+                                      covariance_code, log_prob, w, offsets, row_work, scaled,
+                                      small, tied_rows, diag_scratch, bucket, bucket_value,
+                                      bucket_start,
+                                      &part_s0[g, 0], &part_s1[g, 0], &part_s2[g, 0])
                 else:
                     _block_log_prob(z, end - start, n_features, n_components,
                                     covariance_code, precision, centers, log_norm,
-                                    quadratic, sparse, product, squares, log_prob)
-                    if sparse:
-                        _sparse_block(z, end - start, n_components, log_prob, w, offsets,
-                                      row_work, bucket, bucket_value, bucket_start, row_total,
-                                      &part_s0[g, 0], &part_s1[g, 0], &part_s2[g, 0])
-                    else:
-                        gmmfast_normalise_rows(log_prob, end - start, n_components,
-                                               row_total)
+                                    quadratic, True, product, squares, log_prob)
+                    _sparse_block(z, end - start, n_features, n_components, covariance_code,
+                                  log_prob, w, offsets, row_work, scaled, small, tied_rows,
+                                  diag_scratch, bucket, bucket_value, bucket_start, row_total,
+                                  &part_s0[g, 0], &part_s1[g, 0], &part_s2[g, 0])
                     part_ll[g] += gmmfast_weighted_total(row_total, w, end - start)
-                if not sparse:
-                    _accumulate_block(z, end - start, n_features, n_components,
-                                      covariance_code, log_prob, w, offsets, resp_copy, scaled,
-                                      small, tied_rows, block_s0, row_total, bucket,
-                                      bucket_value, bucket_start,
-                                      &part_s0[g, 0], &part_s1[g, 0], &part_s2[g, 0])
         free(z)
         free(product)
         free(scaled)
         free(small)
-        free(resp_copy)
-        free(block_s0)
         free(tied_rows)
+        free(diag_scratch)
         free(squares)
         free(row_total)
         free(log_prob)
