@@ -668,15 +668,6 @@ cdef inline void _list_rows(const double *a, Py_ssize_t i_stride, Py_ssize_t k_s
                                 start)
 
 
-cdef inline void _component_rows(const double *resp, const double *cutoff, Py_ssize_t rows,
-                                 Py_ssize_t n_components, int *bucket, double *bucket_value,
-                                 int *start) noexcept nogil:
-    """For each component k, the rows of the block whose responsibility (resp: rows x K) is
-    above their cutoff and those responsibilities, in order."""
-    _list_rows(resp, n_components, 1, cutoff, rows, n_components, bucket, start)
-    gmmfast_listed_values(resp, n_components, 1, n_components, bucket, start, bucket_value)
-
-
 def openmp_enabled():
     """Whether the compiled passes were built with OpenMP."""
     return bool(GMMFAST_OPENMP)
@@ -952,11 +943,13 @@ cdef inline void _diag_moments(const floating *z, const floating[:, ::1] offsets
                                bucket, bucket_value, bucket_start, s0, s1, s2)
 
 
-cdef void _sparse_block(
+cdef void _block_statistics(
         const floating *z,                   # IN  rows x D, X - shift
         Py_ssize_t rows, Py_ssize_t n_features, Py_ssize_t n_components,
         int covariance_code,
-        double *log_prob,                    # IN  K x rows, log p(x_i, k) at [k, i]; scratch
+        bint from_log_prob,                  # IN  what a holds
+        double *a,                           # IN  K x rows log p(x_i, k) at [k, i], or rows x K
+                                             #     responsibilities; scratch after
         const double *weight,                # IN  rows sample weights, or NULL for ones
         const floating[:, ::1] offsets,      # IN  K x D, o_k = mu_k - shift
         double *row_work,                    # TMP 3 x rows
@@ -967,54 +960,34 @@ cdef void _sparse_block(
         int *bucket,                         # TMP rows x K
         double *bucket_value,                # TMP rows x K
         int *bucket_start,                   # TMP K + 1
-        double *log_total,                   # OUT rows, log p(x_i)
+        double *log_total,                   # OUT rows, log p(x_i) (from log-densities only)
         double *s0, double *s1, double *s2) noexcept nogil:   # INOUT group sums
-    # E-step and sums from the responsibilities that count only: each component's rows
-    # with r_ik > 2^-64 are listed from the log-densities (see gmmfast_column_cutoffs),
-    # and only their exponentials are taken; each of the others would add less than 2^-64
-    # of its row's weight to any sum.
+    # From log-densities, the E-step takes the responsibilities that count only: each
+    # component's rows with r_ik > 2^-64 are listed (see gmmfast_column_cutoffs), and only
+    # their exponentials are taken; each of the others would add less than 2^-64 of its
+    # row's weight to any sum. Given responsibilities are listed the same way, w_i r_ik
+    # against w_i 2^-64. The sums are taken over the lists (see _bucket_moments).
     cdef double *top = row_work
     cdef double *shift = row_work + rows
     cdef double *cutoff = row_work + 2 * rows
-    gmmfast_column_cutoffs(log_prob, rows, n_components, top, shift, cutoff)
-    _list_rows(log_prob, 1, rows, cutoff, rows, n_components, bucket, bucket_start)
-    gmmfast_listed_responsibilities(log_prob, top, shift, weight, rows, n_components, bucket,
-                                    bucket_start, bucket_value, cutoff, log_total)
+    cdef Py_ssize_t i, k
+    if from_log_prob:
+        gmmfast_column_cutoffs(a, rows, n_components, top, shift, cutoff)
+        _list_rows(a, 1, rows, cutoff, rows, n_components, bucket, bucket_start)
+        gmmfast_listed_responsibilities(a, top, shift, weight, rows, n_components, bucket,
+                                        bucket_start, bucket_value, cutoff, log_total)
+    else:
+        for i in range(rows):
+            cutoff[i] = NEGLIGIBLE * (weight[i] if weight != NULL else 1.0)
+            if weight != NULL:
+                for k in range(n_components):
+                    a[i * n_components + k] = a[i * n_components + k] * weight[i]
+        _list_rows(a, n_components, 1, cutoff, rows, n_components, bucket, bucket_start)
+        gmmfast_listed_values(a, n_components, 1, n_components, bucket, bucket_start,
+                              bucket_value)
     _bucket_moments(z, rows, n_features, n_components, covariance_code, offsets, bucket,
                     bucket_value, bucket_start, scaled, small, tied_rows, diag_scratch, top,
                     s0, s1, s2)
-
-
-cdef void _accumulate_block(
-        const floating *z,                   # IN  rows x D, X - shift
-        Py_ssize_t rows, Py_ssize_t n_features, Py_ssize_t n_components,
-        int covariance_code,
-        double *resp,                        # INOUT rows x K responsibilities, weighted in place
-        const double *weight,                # IN  rows sample weights, or NULL for ones
-        const floating[:, ::1] offsets,      # IN  K x D, o_k = mu_k - shift
-        double *row_work,                    # TMP rows
-        floating *scaled,                    # TMP rows x D
-        floating *small,                     # TMP D x D
-        double *tied_rows,                   # TMP rows x D
-        double *diag_scratch,                # TMP K x D
-        int *bucket,                         # TMP rows x K
-        double *bucket_value,                # TMP rows x K
-        int *bucket_start,                   # TMP K + 1
-        double *s0, double *s1, double *s2) noexcept nogil:   # INOUT group sums
-    """The sums of given responsibilities (see _bucket_moments)."""
-    cdef Py_ssize_t i, k
-    cdef double *row
-    for i in range(rows):
-        row_work[i] = NEGLIGIBLE * (weight[i] if weight != NULL else 1.0)
-    if weight != NULL:
-        for i in range(rows):
-            row = &resp[i * n_components]
-            for k in range(n_components):
-                row[k] = row[k] * weight[i]
-    _component_rows(resp, row_work, rows, n_components, bucket, bucket_value, bucket_start)
-    _bucket_moments(z, rows, n_features, n_components, covariance_code, offsets, bucket,
-                    bucket_value, bucket_start, scaled, small, tied_rows, diag_scratch,
-                    row_work, s0, s1, s2)
 
 
 cdef void _bucket_moments(
@@ -1207,19 +1180,20 @@ def statistics_pass(
                                         product, squares, log_prob)
                         for i in range(end - start):
                             _one_hot_row(&log_prob[i * n_components], n_components)
-                    _accumulate_block(z, end - start, n_features, n_components,
-                                      covariance_code, log_prob, w, offsets, row_work, scaled,
-                                      small, tied_rows, diag_scratch, bucket, bucket_value,
-                                      bucket_start,
+                    _block_statistics(z, end - start, n_features, n_components,
+                                      covariance_code, False, log_prob, w, offsets, row_work,
+                                      scaled, small, tied_rows, diag_scratch, bucket,
+                                      bucket_value, bucket_start, NULL,
                                       &part_s0[g, 0], &part_s1[g, 0], &part_s2[g, 0])
                 else:
                     _block_log_prob(z, end - start, n_features, n_components,
                                     covariance_code, precision, centers, log_norm,
                                     quadratic, True, product, squares, log_prob)
-                    _sparse_block(z, end - start, n_features, n_components, covariance_code,
-                                  log_prob, w, offsets, row_work, scaled, small, tied_rows,
-                                  diag_scratch, bucket, bucket_value, bucket_start, row_total,
-                                  &part_s0[g, 0], &part_s1[g, 0], &part_s2[g, 0])
+                    _block_statistics(z, end - start, n_features, n_components,
+                                      covariance_code, True, log_prob, w, offsets, row_work,
+                                      scaled, small, tied_rows, diag_scratch, bucket,
+                                      bucket_value, bucket_start, row_total,
+                                      &part_s0[g, 0], &part_s1[g, 0], &part_s2[g, 0])
                     part_ll[g] += gmmfast_weighted_total(row_total, w, end - start)
         free(z)
         free(product)

@@ -119,7 +119,7 @@ def pair_listings():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 # 8 components at a time in the AVX2 listing: fewer, exactly 8 or 16, one more, several.
 @pytest.mark.parametrize("n_components", [1, 7, 8, 16, 17, 40])
 def test_pair_listings_give_the_same_statistics(pair_listings, dtype, covariance_type,
