@@ -140,6 +140,7 @@ cdef extern from *:
         for (Py_ssize_t k = lanes_end; k < n_components; k++) m = row[k] > m ? row[k] : m;
         return m;
     }
+
     GMMFAST_CLONES static void gmmfast_normalise_rows(double *log_prob, Py_ssize_t rows,
                                                       Py_ssize_t n_components,
                                                       double *log_total) {
@@ -1278,11 +1279,19 @@ def evaluate_pass(
     cdef bint want_labels = labels.shape[0] > 0
     cdef bint want_resp = resp.shape[0] > 0
     cdef bint want_norm = log_prob_norm.shape[0] > 0
+    # log p(x) alone from the terms that count, with the log-densities component by
+    # component as in the fit pass; row by row otherwise (measured faster for labels and
+    # responsibilities).
+    cdef bint by_component = want_norm and not want_resp and not want_labels
     cdef floating *z
     cdef floating *product
     cdef double *squares
     cdef double *row_total
     cdef double *log_prob
+    cdef double *row_work
+    cdef int *bucket
+    cdef int *bucket_start
+    cdef double *bucket_value
 
     if n_samples == 0:
         return
@@ -1297,26 +1306,47 @@ def evaluate_pass(
         squares = <double *> malloc(rows * (2 * n_features + 1) * sizeof(double))
         row_total = <double *> malloc(rows * sizeof(double))
         log_prob = <double *> malloc(rows * n_components * sizeof(double))
+        row_work = <double *> malloc(3 * rows * sizeof(double))
+        bucket = <int *> malloc(rows * n_components * sizeof(int))
+        bucket_start = <int *> malloc((n_components + 1) * sizeof(int))
+        bucket_value = <double *> malloc(rows * n_components * sizeof(double))
         for blk in prange(n_blocks, schedule='static'):
             start = blk * rows
             end = min(start + rows, n_samples)
             _shifted_block(X, start, end, shift, z)
             _block_log_prob(z, end - start, n_features, n_components, covariance_code,
-                            precision, centers, log_norm, quadratic, False, product, squares,
-                            log_prob)
+                            precision, centers, log_norm, quadratic, by_component, product,
+                            squares, log_prob)
             if want_labels:
                 for i in range(end - start):
                     labels[start + i] = _argmax(&log_prob[i * n_components], n_components)
-            if want_resp or want_norm:
+            if by_component:
+                # The sum over the terms that count is the sum over all of them (see
+                # gmmfast_column_cutoffs).
+                gmmfast_column_cutoffs(log_prob, end - start, n_components, row_work,
+                                       row_work + rows, row_work + 2 * rows)
+                _list_rows(log_prob, 1, end - start, row_work + 2 * rows, end - start,
+                           n_components, bucket, bucket_start)
+                gmmfast_listed_responsibilities(log_prob, row_work, row_work + rows, NULL,
+                                                end - start, n_components, bucket,
+                                                bucket_start, bucket_value,
+                                                row_work + 2 * rows, row_total)
+            elif want_resp or want_norm:
                 gmmfast_normalise_rows(log_prob, end - start, n_components, row_total)
+            if want_norm:
                 for i in range(end - start):
-                    if want_norm:
-                        log_prob_norm[start + i] = row_total[i]
-                    if want_resp:
-                        for k in range(n_components):
-                            resp[start + i, k] = <floating> log_prob[i * n_components + k]
+                    log_prob_norm[start + i] = row_total[i]
+            if want_resp:
+                # Every responsibility, however small.
+                for i in range(end - start):
+                    for k in range(n_components):
+                        resp[start + i, k] = <floating> log_prob[i * n_components + k]
         free(z)
         free(product)
         free(squares)
         free(row_total)
         free(log_prob)
+        free(row_work)
+        free(bucket)
+        free(bucket_start)
+        free(bucket_value)
