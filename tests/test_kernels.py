@@ -222,6 +222,18 @@ def test_evaluate_pass_matches_reference(dtype, covariance_type, n_features, n_c
     top2 = np.sort(log_prob, axis=1)[:, -2:]
     clear = top2[:, 1] - top2[:, 0] > 1e-3
     np.testing.assert_array_equal(labels[clear], log_prob.argmax(axis=1)[clear])
+    # Each output alone (log p(x) alone takes its own path, from the terms that count).
+    alone = np.empty(len(X))
+    _kernels.evaluate_pass(X, args.shift, args.precision, args.centers, args.log_norm,
+                           args.quadratic, args.code, np.empty(0, dtype=np.intp),
+                           np.empty((0, 0), dtype=dtype), alone, 2)
+    np.testing.assert_allclose(alone, ref_norm, rtol=rtol)
+    np.testing.assert_allclose(alone, norm, rtol=1e-13)
+    only_labels = np.empty(len(X), dtype=np.intp)
+    _kernels.evaluate_pass(X, args.shift, args.precision, args.centers, args.log_norm,
+                           args.quadratic, args.code, only_labels,
+                           np.empty((0, 0), dtype=dtype), np.empty(0), 2)
+    np.testing.assert_array_equal(only_labels, labels)
 
 
 def test_evaluate_pass_writes_only_what_is_asked():
