@@ -9,7 +9,8 @@
 #       s2[k]  = sum_i w_i r_ik (x_i - mu_k)(x_i - mu_k)^T   (its diagonal for diag/spherical,
 #                                                            summed over k for tied)
 #       loglik = sum_i w_i log sum_k p(x_i, k)
-#     accumulated in float64 around the current means mu_k (never raw moments);
+#     accumulated in float64 around the current means mu_k (never raw moments), over the
+#     (i, k) with r_ik > 2^-64 only (the others cannot change a float64 sum);
 #   - evaluate_pass: labels, responsibilities and per-sample log-likelihood, each only if asked.
 #
 # Rows are cut into blocks that depend on (N, D, K) only; consecutive blocks form a fixed number
@@ -18,9 +19,8 @@
 
 from cython cimport floating
 from cython.parallel cimport parallel, prange
-from libc.math cimport exp, log, sqrt, INFINITY
+from libc.math cimport sqrt
 from libc.stdlib cimport calloc, free, malloc
-from libc.string cimport memset
 from scipy.linalg.cython_blas cimport dgemm, dsyrk, sgemm, ssyrk
 
 import numpy as np
@@ -635,7 +635,7 @@ cdef Py_ssize_t REDUCTION_CHUNK = 4096
 # least TRIANGLE_MIN_BLOCK features (measured on 16, 32 and 64 features).
 cdef Py_ssize_t TRIANGLE_BLOCKS = 8
 cdef Py_ssize_t TRIANGLE_MIN_BLOCK = 4
-# Responsibilities at or below this add nothing to the second-moment sums (2^-64).
+# Responsibilities at or below this add nothing to the sums (2^-64).
 cdef double NEGLIGIBLE = 5.421010862427522e-20
 # The listings of (row, component) pairs, fastest first; the processor's best one is used.
 PAIR_LISTINGS = ("avx2", "plain")
