@@ -119,12 +119,8 @@ cdef extern from *:
     #define GMMFAST_CLONES
     #endif
 
-    /* Rows of log p(x, k) into responsibilities, in place; log p(x) of each row into
-       log_total. With m = max_k log p(x, k): e_k = exp(log p(x, k) - m), r_k = e_k / sum e,
-       log p(x) = m + log sum e. A row with p(x) = 0 for every k goes to its first
-       component. The sum runs in GMMFAST_LANES interleaved partial sums added in a fixed
-       order (then the remainder in order), so that it vectorises and every build of the
-       loop adds the same numbers in the same order. */
+    /* Lanes (interleaved partial sums) of the vectorised loops; rows per chunk of
+       gmmfast_normalise_rows. */
     #define GMMFAST_LANES 8
     #define GMMFAST_CHUNK_ROWS 64
     /* max_k row[k], GMMFAST_LANES comparisons at a time (the maximum does not depend on
@@ -141,6 +137,12 @@ cdef extern from *:
         return m;
     }
 
+    /* Rows of log p(x, k) into responsibilities, in place; log p(x) of each row into
+       log_total. With m = max_k log p(x, k): e_k = exp(log p(x, k) - m), r_k = e_k / sum e,
+       log p(x) = m + log sum e. A row with p(x) = 0 for every k goes to its first
+       component. The sum runs in GMMFAST_LANES interleaved partial sums added in a fixed
+       order (then the remainder in order), so that it vectorises and every build of the
+       loop adds the same numbers in the same order. */
     GMMFAST_CLONES static void gmmfast_normalise_rows(double *log_prob, Py_ssize_t rows,
                                                       Py_ssize_t n_components,
                                                       double *log_total) {
@@ -252,7 +254,6 @@ cdef extern from *:
         }
         start[n_components] = (int) n;
     }
-
 
     /* The same for a component-major a (i_stride 1) with AVX2, where the processor has it:
        8 rows compared at once and the ones that count packed together by a permutation
@@ -944,6 +945,23 @@ cdef inline void _diag_moments(const floating *z, const floating[:, ::1] offsets
                                bucket, bucket_value, bucket_start, s0, s1, s2)
 
 
+cdef inline void _listed_e_step(double *log_prob, Py_ssize_t rows, Py_ssize_t n_components,
+                                const double *weight, double *row_work, int *bucket,
+                                double *bucket_value, int *bucket_start,
+                                double *log_total) noexcept nogil:
+    """The E-step of a block from its log-densities (K x rows, scratch after), over the
+    responsibilities that count only: each component's rows with r_ik > 2^-64 are listed
+    (see gmmfast_column_cutoffs) with their w_i r_ik, and only their exponentials are
+    taken; log_total[i] = log p(x_i). row_work: 3 x rows."""
+    gmmfast_column_cutoffs(log_prob, rows, n_components, row_work, row_work + rows,
+                           row_work + 2 * rows)
+    _list_rows(log_prob, 1, rows, row_work + 2 * rows, rows, n_components, bucket,
+               bucket_start)
+    gmmfast_listed_responsibilities(log_prob, row_work, row_work + rows, weight, rows,
+                                    n_components, bucket, bucket_start, bucket_value,
+                                    row_work + 2 * rows, log_total)
+
+
 cdef void _block_statistics(
         const floating *z,                   # IN  rows x D, X - shift
         Py_ssize_t rows, Py_ssize_t n_features, Py_ssize_t n_components,
@@ -963,20 +981,15 @@ cdef void _block_statistics(
         int *bucket_start,                   # TMP K + 1
         double *log_total,                   # OUT rows, log p(x_i) (from log-densities only)
         double *s0, double *s1, double *s2) noexcept nogil:   # INOUT group sums
-    # From log-densities, the E-step takes the responsibilities that count only: each
-    # component's rows with r_ik > 2^-64 are listed (see gmmfast_column_cutoffs), and only
-    # their exponentials are taken; each of the others would add less than 2^-64 of its
-    # row's weight to any sum. Given responsibilities are listed the same way, w_i r_ik
-    # against w_i 2^-64. The sums are taken over the lists (see _bucket_moments).
-    cdef double *top = row_work
-    cdef double *shift = row_work + rows
-    cdef double *cutoff = row_work + 2 * rows
+    # From log-densities, the E-step takes the responsibilities that count only (see
+    # _listed_e_step); each of the others would add less than 2^-64 of its row's weight to
+    # any sum. Given responsibilities are listed the same way, w_i r_ik against w_i 2^-64.
+    # The sums are taken over the lists (see _bucket_moments).
+    cdef double *cutoff = row_work
     cdef Py_ssize_t i, k
     if from_log_prob:
-        gmmfast_column_cutoffs(a, rows, n_components, top, shift, cutoff)
-        _list_rows(a, 1, rows, cutoff, rows, n_components, bucket, bucket_start)
-        gmmfast_listed_responsibilities(a, top, shift, weight, rows, n_components, bucket,
-                                        bucket_start, bucket_value, cutoff, log_total)
+        _listed_e_step(a, rows, n_components, weight, row_work, bucket, bucket_value,
+                       bucket_start, log_total)
     else:
         for i in range(rows):
             cutoff[i] = NEGLIGIBLE * (weight[i] if weight != NULL else 1.0)
@@ -987,8 +1000,8 @@ cdef void _block_statistics(
         gmmfast_listed_values(a, n_components, 1, n_components, bucket, bucket_start,
                               bucket_value)
     _bucket_moments(z, rows, n_features, n_components, covariance_code, offsets, bucket,
-                    bucket_value, bucket_start, scaled, small, tied_rows, diag_scratch, top,
-                    s0, s1, s2)
+                    bucket_value, bucket_start, scaled, small, tied_rows, diag_scratch,
+                    row_work + rows, s0, s1, s2)
 
 
 cdef void _bucket_moments(
@@ -1025,7 +1038,7 @@ cdef void _bucket_moments(
         _diag_moments(z, offsets, bucket, bucket_value, bucket_start, s0, s1, s2)
         return
     # s0 and s1 in the same loop as a diagonal of s2 that is not needed (diag_scratch,
-    # never read).
+    # never read; measured: letting that loop skip s2 slows the diag and spherical pass).
     _diag_moments(z, offsets, bucket, bucket_value, bucket_start, s0, s1, diag_scratch)
 
     if covariance_code == TIED:
@@ -1323,14 +1336,8 @@ def evaluate_pass(
             if by_component:
                 # The sum over the terms that count is the sum over all of them (see
                 # gmmfast_column_cutoffs).
-                gmmfast_column_cutoffs(log_prob, end - start, n_components, row_work,
-                                       row_work + rows, row_work + 2 * rows)
-                _list_rows(log_prob, 1, end - start, row_work + 2 * rows, end - start,
-                           n_components, bucket, bucket_start)
-                gmmfast_listed_responsibilities(log_prob, row_work, row_work + rows, NULL,
-                                                end - start, n_components, bucket,
-                                                bucket_start, bucket_value,
-                                                row_work + 2 * rows, row_total)
+                _listed_e_step(log_prob, end - start, n_components, NULL, row_work, bucket,
+                               bucket_value, bucket_start, row_total)
             elif want_resp or want_norm:
                 gmmfast_normalise_rows(log_prob, end - start, n_components, row_total)
             if want_norm:
