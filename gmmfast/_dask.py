@@ -10,13 +10,14 @@ log-likelihood; the data itself never leaves the workers. The sums are added in 
 in fixed groups of ``SPLIT_EVERY`` consecutive chunks, so the result depends on the chunking
 only through the rounding of those sums, never on the scheduling.
 
-Initialisation. 'kmeans', 'k-means++', 'random' and 'random_from_data' run the in-memory
-initialisation on a uniform random sample of the rows (rows of positive weight when
-``sample_weight`` is given), gathered from every chunk: at most ``INIT_SAMPLE_ROWS`` rows (and
-``INIT_SAMPLE_BYTES``), at least ``INIT_SAMPLE_MIN_PER_COMPONENT`` per component. Sums of
-responsibilities ('kmeans', 'random') are scaled from the sample to the data. When the data
-has no more rows than the sample would, the sample is the data in order and the
-initialisation is exactly the in-memory one.
+Initialisation. 'kmeans' draws its k-means++ seeds from a uniform random sample of the rows
+(rows of positive weight when ``sample_weight`` is given), gathered from every chunk: at most
+``INIT_SAMPLE_ROWS`` rows (and ``INIT_SAMPLE_BYTES``), at least
+``INIT_SAMPLE_MIN_PER_COMPONENT`` per component; its Lloyd iterations and the initial sums then
+read every row, one pass of the workers each. 'k-means++', 'random' and 'random_from_data' run
+the in-memory initialisation on that sample; sums of responsibilities ('random') are scaled
+from the sample to the data. When the data has no more rows than the sample would, the sample
+is the data in order and the initialisation is the in-memory one.
 """
 
 import math
@@ -27,8 +28,8 @@ import dask.array as da
 import numpy as np
 from sklearn.utils.validation import assert_all_finite, check_is_fitted, validate_data
 
-from . import _passes
-from ._rows import InMemoryRows
+from . import _kmeans, _passes
+from ._rows import InMemoryRows, kmeans_statistics
 
 # Per-chunk sums are added in groups of this many consecutive chunks (on the workers), then
 # the group sums in order on the client: at most this many results reach the client.
@@ -229,6 +230,38 @@ def _chunk_statistics(block, weight, args):
     return _passes.statistics(block, _weight_block(weight, block), args, n_threads=1)
 
 
+def _chunk_nearest(block, weight, shift, centres, inertia):
+    """(s0, s1, inertia) of a chunk's rows given to their nearest centre (k-means)."""
+    s0, s1, _, total = _passes.nearest_centre_sums(
+        block, _weight_block(weight, block), shift, centres, inertia=inertia, n_threads=1
+    )
+    return s0, s1, total
+
+
+def _chunk_farthest(block, weight, shift, centres, n_rows):
+    """A chunk's ``n_rows`` rows farthest from their nearest centre: (squared distances,
+    rows around the shift, weights, nearest centres), at most as many as it has."""
+    weight = _weight_block(weight, block)
+    _, _, distance, _ = _passes.nearest_centre_sums(
+        block, weight, shift, centres, distances=True, n_threads=1
+    )
+    n_rows = min(n_rows, len(distance))
+    far = np.argpartition(distance, -n_rows)[-n_rows:]
+    z = (block[far] - shift).astype(np.float64)
+    w = np.ones(n_rows) if weight is None else weight[far]
+    labels = np.array([_kmeans.nearest_label(block[i : i + 1], shift, centres) for i in far],
+                      dtype=int)
+    return distance[far], z, w, labels
+
+
+def _chunk_statistics_of_nearest(block, weight, centres, base, covariance_type):
+    """(s0, s1, s2) of a chunk's rows given to their nearest centre, around ``base``."""
+    s0, s1, s2, _ = _passes.statistics_of_nearest(
+        block, _weight_block(weight, block), centres, base, covariance_type, n_threads=1
+    )
+    return s0, s1, s2
+
+
 def _sum_in_order(*parts):
     """Element-wise sum of tuples of arrays, added in the order given."""
     total = [np.array(p, dtype=np.float64) for p in parts[0]]
@@ -387,13 +420,69 @@ class DaskRows:
         """Most likely component of each row, as a lazy Dask array."""
         return _lazy_output(self.X, args, "labels")
 
+    def _over_chunks(self, function, *args):
+        """``function(block, weight, *args)`` on every chunk, the results added in order."""
+        args = [dask.delayed(a) for a in args]
+        parts = [
+            _delayed(function)(block, weight, *args)
+            for block, weight, n in self._pieces
+            if n > 0
+        ]
+        return _reduce_in_order(parts)
+
+    def column_mean(self):
+        """Column means of X in its dtype (the centre k-means works around)."""
+        return np.asarray(self.X.mean(axis=0).compute(), dtype=self.dtype)
+
+    def nearest_centre_sums(self, shift, centres, inertia=False):
+        """(s0, s1) of each row given to its nearest centre, around ``shift`` (and the
+        inertia, with ``inertia``): one pass of the workers."""
+        s0, s1, total = self._over_chunks(_chunk_nearest, shift, centres, inertia)
+        return (s0, s1, float(total)) if inertia else (s0, s1)
+
+    def farthest_rows(self, shift, centres, n_rows):
+        """The rows farthest from their nearest centre, as in memory (see
+        :func:`gmmfast._kmeans.farthest_rows`): each chunk sends its farthest ones."""
+        args = [dask.delayed(a) for a in (shift, centres, n_rows)]
+        parts = dask.compute(*[
+            _delayed(_chunk_farthest)(block, weight, *args)
+            for block, weight, n in self._pieces
+            if n > 0
+        ])
+        distance = np.concatenate([p[0] for p in parts])
+        if np.max(distance) == 0:
+            return None
+        far = np.argpartition(distance, -n_rows)[: -n_rows - 1 : -1]
+        z, weight, labels = (np.concatenate([p[i] for p in parts])[far] for i in (1, 2, 3))
+        return z, weight, labels
+
+    def statistics_of_nearest(self, centres, base, covariance_type):
+        """Sums around ``base`` of each row given to its nearest centre."""
+        s0, s1, s2 = self._over_chunks(
+            _chunk_statistics_of_nearest, centres, base, covariance_type
+        )
+        return s0, s1, s2, _passes.nearest_layout(centres, base, self.dtype)[2]
+
+    def kmeans_centres(self, n_components, random_state):
+        """Centres of the 'kmeans' initialisation: k-means++ seeds drawn from the initial
+        sample of rows (all rows, in order, when there are no more), then Lloyd
+        iterations over every row, one pass of the workers each."""
+        rows, weights = self._sample(n_components, random_state)
+        return _kmeans.kmeans_centres(
+            self, n_components, random_state, seeding_rows=InMemoryRows(rows, weights)
+        )
+
     def initial_statistics(self, init_params, n_components, covariance_type, random_state):
-        """(s0, s1, s2, base) of the initialisation, run in memory on a sample of rows."""
+        """(s0, s1, s2, base) of the initialisation: 'kmeans' from k-means over every row,
+        the others run in memory on a sample of rows."""
+        if init_params == "kmeans":
+            centres = self.kmeans_centres(n_components, random_state)
+            return kmeans_statistics(self, centres, covariance_type)
         rows, weights = self._sample(n_components, random_state)
         s0, s1, s2, base = InMemoryRows(rows, weights).initial_statistics(
             init_params, n_components, covariance_type, random_state
         )
-        if init_params in ("kmeans", "random"):
+        if init_params == "random":
             # Sums of responsibilities over the sample, scaled to the whole data.
             sample_total = len(rows) if weights is None else float(weights.sum())
             scale = self.n_total / sample_total

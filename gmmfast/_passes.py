@@ -165,7 +165,14 @@ def statistics_of_responsibilities(X, sample_weight, chunks, base, covariance_ty
     return s0, s1, s2, offsets.astype(np.float64)
 
 
-def statistics_of_nearest(X, sample_weight, centres, base, covariance_type):
+def nearest_layout(centres, base, dtype):
+    """(shift, offsets, base as the pass sees it) of :func:`statistics_of_nearest`."""
+    shift = centres.mean(axis=0).astype(dtype)
+    offsets = np.ascontiguousarray(base - shift, dtype=dtype)
+    return shift, offsets, offsets.astype(np.float64) + shift.astype(np.float64)
+
+
+def statistics_of_nearest(X, sample_weight, centres, base, covariance_type, n_threads=0):
     """Sums s0, s1, s2 around ``base`` (K, D), each row given to its nearest centre (K, D).
 
     Returns ``(s0, s1, s2, base)`` with ``base`` as the pass saw it. The nearest centre is
@@ -173,8 +180,7 @@ def statistics_of_nearest(X, sample_weight, centres, base, covariance_type):
     """
     n_components, n_features = centres.shape
     dtype = X.dtype
-    shift = centres.mean(axis=0).astype(dtype)
-    offsets = np.ascontiguousarray(base - shift, dtype=dtype)
+    shift, offsets, base = nearest_layout(centres, base, dtype)
     shape = s2_shape(covariance_type, n_components, n_features)
     s0 = np.empty(n_components)
     s1 = np.empty(n_components * n_features)
@@ -186,9 +192,8 @@ def statistics_of_nearest(X, sample_weight, centres, base, covariance_type):
         X, _EMPTY if sample_weight is None else sample_weight, shift,
         np.ones(n_components, dtype=dtype), np.ascontiguousarray(local.T, dtype=dtype),
         log_norm, quadratic, offsets,
-        _kernels.COVARIANCE_CODES[covariance_type], s0, s1, s2, 0, None, True,
+        _kernels.COVARIANCE_CODES[covariance_type], s0, s1, s2, n_threads, None, True,
     )
-    base = offsets.astype(np.float64) + shift.astype(np.float64)
     return s0, s1.reshape(n_components, n_features), s2.reshape(shape), base
 
 
@@ -229,3 +234,40 @@ def evaluate(X, args, labels=False, resp=False, log_prob=False, n_threads=0):
         out_labels, out_resp, out_log_prob, n_threads,
     )
     return out_labels, out_resp, out_log_prob
+
+
+def nearest_centre_sums(X, sample_weight, shift, centres, distances=False, inertia=False,
+                        n_threads=0):
+    """Each row of X to its nearest centre: ``(s0, s1, distance, inertia)``.
+
+    ``centres`` (K, D) and the sums are taken around ``shift`` (D,, in the dtype of X):
+    s0[k] is the weight of the rows nearest centre k, s1[k] their weighted sum of x - shift,
+    and with ``inertia`` their inertia sum_i w_i ||x_i - c_nearest||^2 (otherwise 0). With
+    ``distances``, also each row's squared distance to its nearest centre (N floats);
+    otherwise None.
+    """
+    n_components, n_features = centres.shape
+    s0 = np.empty(n_components)
+    s1 = np.empty(n_components * n_features)
+    distance = np.empty(X.shape[0] if distances else 0)
+    total = _kernels.nearest_centre_pass(
+        X, _EMPTY if sample_weight is None else sample_weight, shift, centres,
+        s0, s1, distance, inertia, n_threads,
+    )
+    return s0, s1.reshape(n_components, n_features), distance if distances else None, total
+
+
+def seeding_masses(X, sample_weight, shift, candidates, closest, minima=None, seed=-1,
+                   n_threads=0):
+    """k-means++: for each candidate c_t (T, D) around ``shift``, the sums over each block
+    of rows of w_i min(closest_i, ||x_i - c_t||^2), (T, n_blocks); those minima into
+    ``minima`` (T, N) if given, and with ``seed`` = t into ``closest`` (both in the dtype
+    of X)."""
+    n_blocks = _kernels.kmeans_layout(X.shape[0])[1]
+    block_mass = np.empty((candidates.shape[0], n_blocks))
+    _kernels.seeding_pass(
+        X, _EMPTY if sample_weight is None else sample_weight, shift, candidates,
+        closest, block_mass, np.empty((0, 0), X.dtype) if minima is None else minima, seed,
+        n_threads,
+    )
+    return block_mass

@@ -7,17 +7,12 @@ answer the same questions their own way.
 """
 
 import numpy as np
-from sklearn.cluster import KMeans, kmeans_plusplus
 
-from . import _passes
-from ._parallel import single_threaded
+from . import _kmeans, _passes
 
 # Rows of responsibilities materialised at a time when they are given rather than computed
 # (initialisation from k-means labels or random responsibilities).
 RESP_CHUNK_ROWS = 1 << 13
-# k-means for the initialisation runs on at most this many rows (or this many per component).
-KMEANS_MAX_ROWS = 20_000
-KMEANS_ROWS_PER_COMPONENT = 100
 
 
 class InMemoryRows:
@@ -69,8 +64,9 @@ class InMemoryRows:
                 p = None if sample_weight is None else sample_weight / sample_weight.sum()
                 indices = random_state.choice(n_samples, size=n_components, replace=False, p=p)
             else:
-                _, indices = kmeans_plusplus(
-                    X, n_components, random_state=random_state, sample_weight=sample_weight
+                # scikit-learn's kmeans_plusplus seeds, drawn around the column means.
+                _, indices = _kmeans.kmeans_plusplus(
+                    X, sample_weight, self.column_mean(), n_components, random_state
                 )
             # One seed row per component, each with responsibility one.
             rows, weight = X[indices], None
@@ -89,54 +85,48 @@ class InMemoryRows:
             rows, weight, chunks(), means, covariance_type
         )
 
+    def column_mean(self):
+        """Column means of X in its dtype (the centre k-means works around)."""
+        return self.X.mean(axis=0)
+
+    def nearest_centre_sums(self, shift, centres, inertia=False):
+        """(s0, s1) of each row given to its nearest centre, around ``shift`` (and the
+        inertia, with ``inertia``)."""
+        s0, s1, _, total = _passes.nearest_centre_sums(
+            self.X, self.sample_weight, shift, centres, inertia=inertia
+        )
+        return (s0, s1, total) if inertia else (s0, s1)
+
+    def farthest_rows(self, shift, centres, n_rows):
+        """The rows farthest from their nearest centre (see :func:`_kmeans.farthest_rows`)."""
+        return _kmeans.farthest_rows(self.X, self.sample_weight, shift, centres, n_rows)
+
+    def statistics_of_nearest(self, centres, base, covariance_type):
+        """Sums around ``base`` of each row given to its nearest centre."""
+        return _passes.statistics_of_nearest(
+            self.X, self.sample_weight, centres, base, covariance_type
+        )
+
     def kmeans_centres(self, n_components, random_state):
-        """Centres of the 'kmeans' initialisation (see :func:`kmeans_centres`)."""
-        return kmeans_centres(self.X, self.sample_weight, n_components, random_state)
+        """Centres of the 'kmeans' initialisation: k-means over every row."""
+        return _kmeans.kmeans_centres(self, n_components, random_state)
 
     def _kmeans_statistics(self, n_components, covariance_type, random_state):
-        """Sums of the rows given to their nearest k-means centre, around that centre.
-
-        Every row is given to its nearest centre by the compiled pass; if the means of the
-        rows so given are far from the centres compared with their spread, a second pass
-        takes the sums around those means. Nothing of the size of X is allocated.
-        """
+        """Sums of the rows given to their nearest k-means centre, around that centre."""
         centres = self.kmeans_centres(n_components, random_state)
-        sums = _passes.statistics_of_nearest(
-            self.X, self.sample_weight, centres, centres, covariance_type
-        )
-        s0, s1, s2, base = sums
-        if not _passes.needs_second_pass(s0, s1, s2, base, covariance_type, self.dtype):
-            return sums
-        eps = float(np.finfo(self.dtype).eps)
-        means = base + s1 / (s0 + 10.0 * eps)[:, np.newaxis]
-        return _passes.statistics_of_nearest(
-            self.X, self.sample_weight, centres, means, covariance_type
-        )
+        return kmeans_statistics(self, centres, covariance_type)
 
 
-def kmeans_centres(X, sample_weight, n_clusters, random_state):
-    """k-means centres that seed EM: scikit-learn's k-means, one initialisation, one thread.
+def kmeans_statistics(rows, centres, covariance_type):
+    """Sums (s0, s1, s2, base) of the rows given to their nearest centre, around it.
 
-    It runs on all rows up to ``KMEANS_MAX_ROWS`` (or ``KMEANS_ROWS_PER_COMPONENT`` per
-    cluster) and beyond on a uniform sample of as many draws (repeats dropped): the centres
-    only seed EM.
-    One thread, because scikit-learn's k-means adds its threads' partial sums in the order
-    they finish, and the model must not depend on the number of threads.
+    If the means of the rows so given are far from the centres compared with their spread,
+    a second pass takes the sums around those means. Nothing of the size of X is allocated.
     """
-    n_samples = X.shape[0]
-    sample_rows = max(KMEANS_MAX_ROWS, KMEANS_ROWS_PER_COMPONENT * n_clusters)
-    if n_samples > sample_rows:
-        # Rows drawn uniformly, repeats dropped: memory of the sample's size, never of N.
-        index = np.unique(random_state.randint(n_samples, size=sample_rows))
-        sample = X[index]
-        weight = None if sample_weight is None else sample_weight[index]
-        if weight is not None and np.count_nonzero(weight) < n_clusters:
-            sample, weight = X, sample_weight
-    else:
-        sample, weight = X, sample_weight
-    with single_threaded():
-        return (
-            KMeans(n_clusters=n_clusters, n_init=1, random_state=random_state)
-            .fit(sample, sample_weight=weight)
-            .cluster_centers_.astype(np.float64)
-        )
+    sums = rows.statistics_of_nearest(centres, centres, covariance_type)
+    s0, s1, s2, base = sums
+    if not _passes.needs_second_pass(s0, s1, s2, base, covariance_type, rows.dtype):
+        return sums
+    eps = float(np.finfo(rows.dtype).eps)
+    means = base + s1 / (s0 + 10.0 * eps)[:, np.newaxis]
+    return rows.statistics_of_nearest(centres, means, covariance_type)

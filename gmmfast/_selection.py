@@ -13,8 +13,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._gaussian_mixture import COVARIANCE_TYPES, GaussianMixture, _is_dask_collection
+from ._kmeans import kmeans_centres as _kmeans_centres
 from ._rows import InMemoryRows
-from ._rows import kmeans_centres as _kmeans_centres
 
 # The order of covariance_type="all": fewest parameters first, so that a tie in the
 # criterion goes to the simpler model.
@@ -72,8 +72,8 @@ def _check_covariance_types(covariance_type):
 class _KMeansCentres:
     """k-means centres of one data set, keyed by the number of clusters and the generator state.
 
-    A candidate's 'kmeans' initialisation draws a sample of rows and runs
-    ``KMeans(K, n_init=1, random_state=rng)`` on it: the centres depend on K, the rows and
+    A candidate's 'kmeans' initialisation runs ``KMeans(K, n_init=1, random_state=rng)``
+    over its rows: the centres depend on K, the rows and
     the state of ``rng`` only, not on the covariance type. Replaying the stored centres and
     moving ``rng`` to the state the k-means run left it in gives each candidate exactly the
     start it has when fitted alone.
@@ -90,7 +90,7 @@ class _KMeansCentres:
     def centres(self, rows, n_clusters, random_state):
         key = self._key(n_clusters, random_state)
         if key not in self._store:
-            centres = _kmeans_centres(rows.X, rows.sample_weight, n_clusters, random_state)
+            centres = _kmeans_centres(rows, n_clusters, random_state)
             self._store[key] = (centres, random_state.get_state())
         centres, state_after = self._store[key]
         random_state.set_state(state_after)

@@ -1357,3 +1357,284 @@ def evaluate_pass(
         free(bucket)
         free(bucket_start)
         free(bucket_value)
+
+
+# ---------------------------------------------------------------------------------------------
+# k-means: the nearest centre of every row, and the k-means++ potentials.
+#
+# Squared distances to the centres c_k, all taken around a shift (z = x - shift, in the data's
+# dtype, then in float64): ||z - c_k||^2 term by term for a few features, otherwise the
+# expansion ||z||^2 - 2 z.c_k + ||c_k||^2 with z.c_k from one product per block (rounded
+# below zero at most by eps ||z||^2; clamped at zero). The same fixed blocks, groups and
+# ordered reduction as the EM passes: bit-for-bit the same for any number of threads.
+
+# Rows per block of the k-means passes (their products have few columns: larger blocks
+# spread each BLAS call's fixed cost; measured 256 to 4096 rows).
+cdef Py_ssize_t KMEANS_BLOCK_ROWS = 1024
+
+
+def kmeans_layout(Py_ssize_t n_samples):
+    """Rows per block, blocks and partial-sum groups of the k-means passes (sizes only)."""
+    cdef Py_ssize_t n_blocks = max(1, (n_samples + KMEANS_BLOCK_ROWS - 1) // KMEANS_BLOCK_ROWS)
+    return int(KMEANS_BLOCK_ROWS), int(n_blocks), int(min(MAX_GROUPS, n_blocks))
+
+
+cdef void _float64_block(const floating[:, :] X, Py_ssize_t start, Py_ssize_t end,
+                         const floating[::1] shift, floating *z, double *zd) noexcept nogil:
+    """zd = X[start:end] - shift in float64, the difference rounded in the data's dtype."""
+    cdef Py_ssize_t i, n = (end - start) * X.shape[1]
+    if floating is double:
+        _shifted_block(X, start, end, shift, zd)
+    else:
+        _shifted_block(X, start, end, shift, z)
+        for i in range(n):
+            zd[i] = z[i]
+
+
+cdef inline double _squared_norm(const double *x, Py_ssize_t n) noexcept nogil:
+    """sum_j x_j^2 in four partial sums over j mod 4, added as (p0 + p1) + (p2 + p3)."""
+    cdef double p0 = 0.0, p1 = 0.0, p2 = 0.0, p3 = 0.0
+    cdef Py_ssize_t j = 0
+    while j + 4 <= n:
+        p0 += x[j] * x[j]
+        p1 += x[j + 1] * x[j + 1]
+        p2 += x[j + 2] * x[j + 2]
+        p3 += x[j + 3] * x[j + 3]
+        j += 4
+    if j < n:
+        p0 += x[j] * x[j]
+    if j + 1 < n:
+        p1 += x[j + 1] * x[j + 1]
+    if j + 2 < n:
+        p2 += x[j + 2] * x[j + 2]
+    return (p0 + p1) + (p2 + p3)
+
+
+cdef void _block_distances(const double *z, Py_ssize_t rows, Py_ssize_t n_features,
+                           Py_ssize_t n_centres, const double *centres,
+                           const double *centres_t, const double *centre_norms,
+                           bint with_row_norms, double *out) noexcept nogil:
+    """out[i, k] = ||z_i - c_k||^2 (rows x K, row-major).
+
+    Without ``with_row_norms`` the expansion leaves out ||z_i||^2, which changes no row's
+    nearest centre. centres is K x D, centres_t its transpose D x K.
+    """
+    cdef Py_ssize_t i, j, k
+    cdef double zij, norm, diff
+    cdef double *o
+    cdef const double *c
+    cdef char no = b'N', yes = b'T'
+    cdef double minus_two = -2.0, zero = 0.0
+    cdef int m = <int> rows, n = <int> n_centres, kk = <int> n_features
+    if n_features <= TINY_FEATURES:
+        for i in range(rows):
+            o = &out[i * n_centres]
+            for k in range(n_centres):
+                o[k] = 0.0
+            for j in range(n_features):
+                zij = z[i * n_features + j]
+                c = &centres_t[j * n_centres]
+                for k in range(n_centres):
+                    diff = zij - c[k]
+                    o[k] += diff * diff
+        return
+    # out (row-major rows x K) = -2 Z C^T: column-major, out^T = -2 C Z^T.
+    dgemm(&yes, &no, &n, &m, &kk, &minus_two, <double *> centres, &kk, <double *> z, &kk,
+          &zero, out, &n)
+    for i in range(rows):
+        o = &out[i * n_centres]
+        norm = _squared_norm(&z[i * n_features], n_features) if with_row_norms else 0.0
+        for k in range(n_centres):
+            o[k] = max(norm + o[k] + centre_norms[k], 0.0) if with_row_norms else \
+                o[k] + centre_norms[k]
+
+
+cdef class _Centres:
+    """Centres (K x D, around the shift) in the layouts _block_distances reads."""
+    cdef public object rows_
+    cdef public object columns
+    cdef public object norms
+
+    def __init__(self, centres):
+        self.rows_ = np.ascontiguousarray(centres, dtype=np.float64)
+        self.columns = np.ascontiguousarray(self.rows_.T)
+        self.norms = np.einsum("kd,kd->k", self.rows_, self.rows_)
+
+
+def nearest_centre_pass(
+        const floating[:, :] X,              # IN  N x D, any strides
+        const double[::1] sample_weight,     # IN  N, or empty for ones
+        const floating[::1] shift,           # IN  D
+        centres,                             # IN  K x D float64, c_k - shift
+        double[::1] s0,                      # OUT K, sum of w_i over the rows nearest c_k
+        double[::1] s1,                      # OUT K*D, sum of w_i (x_i - shift) over them
+        double[::1] distance,                # OUT N, ||x_i - c_nearest||^2, or empty
+        bint with_inertia=False,
+        int n_threads=0):
+    """One Lloyd step's sums: each row to its nearest centre (the first of equals).
+
+    Returns the inertia sum_i w_i ||x_i - c_nearest||^2 if ``with_inertia``, else 0.
+    """
+    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
+    cdef Py_ssize_t rows, n_blocks, n_groups, g, blk, start, end, i, j, k, label
+    cdef bint weighted = sample_weight.shape[0] > 0
+    cdef bint want_distance = distance.shape[0] > 0
+    cdef bint full_distance = want_distance or with_inertia
+    cdef double v, best, inertia
+    cdef floating *z
+    cdef double *zd
+    cdef double *dist
+    cdef double *acc
+    cdef double *row
+
+    layout = _Centres(centres)
+    cdef const double[:, ::1] c_rows = layout.rows_
+    cdef const double[:, ::1] c_columns = layout.columns
+    cdef const double[::1] c_norms = layout.norms
+    cdef Py_ssize_t n_centres = c_rows.shape[0]
+    if n_samples == 0:
+        raise ValueError("nearest_centre_pass needs at least one row")
+    if c_rows.shape[1] != n_features or shift.shape[0] != n_features:
+        raise ValueError("centres must be (n_centres, n_features) and shift (n_features,)")
+    if s0.shape[0] != n_centres or s1.shape[0] != n_centres * n_features:
+        raise ValueError("s0 must hold n_centres entries and s1 n_centres * n_features")
+    if want_distance and distance.shape[0] != n_samples:
+        raise ValueError("distance must have one entry per row")
+    if weighted and sample_weight.shape[0] != n_samples:
+        raise ValueError("sample_weight must have one entry per row")
+    rows, n_blocks, n_groups = kmeans_layout(n_samples)
+    part_s0_arr = np.zeros((n_groups, n_centres))
+    part_s1_arr = np.zeros((n_groups, n_centres * n_features))
+    part_inertia_arr = np.zeros(n_groups)
+    cdef double[:, ::1] part_s0 = part_s0_arr
+    cdef double[:, ::1] part_s1 = part_s1_arr
+    cdef double[::1] part_inertia = part_inertia_arr
+    n_threads = _resolve_threads(n_threads, n_groups)
+
+    with nogil, parallel(num_threads=n_threads):
+        z = <floating *> malloc(rows * n_features * sizeof(floating))
+        zd = <double *> malloc(rows * n_features * sizeof(double))
+        dist = <double *> malloc(rows * n_centres * sizeof(double))
+        for g in prange(n_groups, schedule='dynamic'):
+            for blk in range(g * n_blocks // n_groups, (g + 1) * n_blocks // n_groups):
+                start = blk * rows
+                end = min(start + rows, n_samples)
+                _float64_block(X, start, end, shift, z, zd)
+                _block_distances(zd, end - start, n_features, n_centres, &c_rows[0, 0],
+                                 &c_columns[0, 0], &c_norms[0], full_distance, dist)
+                for i in range(end - start):
+                    row = &dist[i * n_centres]
+                    label = 0
+                    best = row[0]
+                    for k in range(1, n_centres):
+                        if row[k] < best:
+                            best = row[k]
+                            label = k
+                    v = sample_weight[start + i] if weighted else 1.0
+                    part_s0[g, label] += v
+                    acc = &part_s1[g, label * n_features]
+                    for j in range(n_features):
+                        acc[j] += v * zd[i * n_features + j]
+                    if want_distance:
+                        distance[start + i] = best
+                    if with_inertia:
+                        part_inertia[g] += v * best
+        free(z)
+        free(zd)
+        free(dist)
+
+    s0[:] = 0.0
+    s1[:] = 0.0
+    inertia = 0.0
+    for g in range(n_groups):
+        inertia += part_inertia[g]
+        for k in range(n_centres):
+            s0[k] += part_s0[g, k]
+        for j in range(n_centres * n_features):
+            s1[j] += part_s1[g, j]
+    return inertia
+
+
+def seeding_pass(
+        const floating[:, :] X,              # IN  N x D, any strides
+        const double[::1] sample_weight,     # IN  N, or empty for ones
+        const floating[::1] shift,           # IN  D
+        candidates,                          # IN  T x D float64, c_t - shift
+        floating[::1] closest,               # INOUT N, squared distance to the nearest seed
+        double[:, ::1] block_mass,           # OUT T x n_blocks (see kmeans_layout)
+        floating[:, ::1] minima,             # OUT T x N, or 0 x 0
+        Py_ssize_t seed=-1,                  # IN  a candidate t, or -1
+        int n_threads=0):
+    """k-means++ masses of each candidate c_t: with m_it = min(closest_i, ||x_i - c_t||^2),
+    block_mass[t, b] = sum_{i in block b} w_i m_it, summed in row order (in float64; the
+    distances are rounded to the data's dtype first, as scikit-learn keeps them).
+
+    Where asked, the m_it themselves for every t (``minima``), or those of the candidate
+    ``seed`` written into ``closest`` (the candidate becomes a seed). Each m_it is computed
+    alike whichever of these is asked.
+    """
+    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
+    cdef Py_ssize_t rows, n_blocks, n_groups, blk, start, end, i, t
+    cdef bint weighted = sample_weight.shape[0] > 0
+    cdef bint want_minima = minima.shape[0] > 0
+    cdef floating d
+    cdef floating *z
+    cdef double *zd
+    cdef double *dist
+    cdef double *mass
+
+    layout = _Centres(candidates)
+    cdef const double[:, ::1] c_rows = layout.rows_
+    cdef const double[:, ::1] c_columns = layout.columns
+    cdef const double[::1] c_norms = layout.norms
+    cdef Py_ssize_t n_candidates = c_rows.shape[0]
+    if n_samples == 0:
+        raise ValueError("seeding_pass needs at least one row")
+    rows, n_blocks, n_groups = kmeans_layout(n_samples)
+    if c_rows.shape[1] != n_features or shift.shape[0] != n_features:
+        raise ValueError("candidates must be (n_candidates, n_features) and shift "
+                         "(n_features,)")
+    if closest.shape[0] != n_samples:
+        raise ValueError("closest must have one entry per row")
+    if block_mass.shape[0] != n_candidates or block_mass.shape[1] != n_blocks:
+        raise ValueError("block_mass must be (n_candidates, n_blocks)")
+    if want_minima and (minima.shape[0] != n_candidates or minima.shape[1] != n_samples):
+        raise ValueError("minima must be (n_candidates, n_samples) or empty")
+    if weighted and sample_weight.shape[0] != n_samples:
+        raise ValueError("sample_weight must have one entry per row")
+    if seed >= n_candidates:
+        raise ValueError("seed must be the index of a candidate")
+    n_threads = _resolve_threads(n_threads, n_blocks)
+
+    with nogil, parallel(num_threads=n_threads):
+        z = <floating *> malloc(rows * n_features * sizeof(floating))
+        zd = <double *> malloc(rows * n_features * sizeof(double))
+        dist = <double *> malloc(rows * n_candidates * sizeof(double))
+        mass = <double *> malloc(n_candidates * sizeof(double))
+        for blk in prange(n_blocks, schedule='static'):
+            start = blk * rows
+            end = min(start + rows, n_samples)
+            _float64_block(X, start, end, shift, z, zd)
+            _block_distances(zd, end - start, n_features, n_candidates, &c_rows[0, 0],
+                             &c_columns[0, 0], &c_norms[0], True, dist)
+            for t in range(n_candidates):
+                mass[t] = 0.0
+            for i in range(end - start):
+                for t in range(n_candidates):
+                    d = <floating> dist[i * n_candidates + t]
+                    if closest[start + i] < d:
+                        d = closest[start + i]
+                    dist[i * n_candidates + t] = d
+                    mass[t] += sample_weight[start + i] * d if weighted else d
+                if seed >= 0:
+                    closest[start + i] = <floating> dist[i * n_candidates + seed]
+            for t in range(n_candidates):
+                block_mass[t, blk] = mass[t]
+            if want_minima:
+                for t in range(n_candidates):
+                    for i in range(end - start):
+                        minima[t, start + i] = <floating> dist[i * n_candidates + t]
+        free(z)
+        free(zd)
+        free(dist)
+        free(mass)

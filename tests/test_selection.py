@@ -5,12 +5,10 @@ import pickle
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning, FitFailedWarning, NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import gmmfast._rows
 import gmmfast._selection
 from gmmfast import GaussianMixture, GaussianMixtureIC
 
@@ -67,16 +65,10 @@ def test_finds_three_anisotropic_blobs_with_full_covariance(criterion):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("init_params, kmeans_rows",
-                         [("kmeans", "all"), ("kmeans", "sample"), ("k-means++", "all")])
+@pytest.mark.parametrize("init_params", ["kmeans", "k-means++"])
 @pytest.mark.parametrize("n_init", [1, 2])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_each_candidate_is_the_model_fitted_alone(init_params, kmeans_rows, n_init, weighted,
-                                                  monkeypatch):
-    if kmeans_rows == "sample":
-        # k-means on a sample of 300 of the 900 rows, as it does beyond 20,000 rows.
-        monkeypatch.setattr(gmmfast._rows, "KMEANS_MAX_ROWS", 300)
-        monkeypatch.setattr(gmmfast._rows, "KMEANS_ROWS_PER_COMPONENT", 10)
+def test_each_candidate_is_the_model_fitted_alone(init_params, n_init, weighted):
     X = make_blobs_data(900, 3)
     weight = np.random.RandomState(1).uniform(0.2, 3.0, len(X)) if weighted else None
     search = GaussianMixtureIC([1, 2, 4], covariance_type="all", init_params=init_params,
@@ -108,23 +100,21 @@ def test_float32_candidates_match_and_stay_float32():
     np.testing.assert_array_equal(search.best_estimator_.means_, alone.means_)
 
 
-class CountingKMeans(KMeans):
-    fits = []
-
-    def fit(self, X, y=None, sample_weight=None):
-        CountingKMeans.fits.append(self.n_clusters)
-        return super().fit(X, y, sample_weight=sample_weight)
-
-
 @pytest.mark.parametrize("n_init", [1, 3])
 def test_one_kmeans_per_number_of_components_and_initialisation(monkeypatch, n_init):
-    monkeypatch.setattr(gmmfast._rows, "KMeans", CountingKMeans)
-    CountingKMeans.fits = []
+    fits = []
+    kmeans_centres = gmmfast._selection._kmeans_centres
+
+    def counting(rows, n_clusters, random_state):
+        fits.append(n_clusters)
+        return kmeans_centres(rows, n_clusters, random_state)
+
+    monkeypatch.setattr(gmmfast._selection, "_kmeans_centres", counting)
     X = make_blobs_data(600, 3)
     with ignore_convergence():
         GaussianMixtureIC([2, 3, 5], covariance_type="all", n_init=n_init,
                           random_state=0).fit(X)
-    assert sorted(CountingKMeans.fits) == sorted([2, 3, 5] * n_init)
+    assert sorted(fits) == sorted([2, 3, 5] * n_init)
 
 
 def test_results_table():
