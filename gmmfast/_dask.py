@@ -430,6 +430,10 @@ class DaskRows:
         ]
         return _reduce_in_order(parts)
 
+    def first_row(self):
+        """The first row of X (D,), in its dtype."""
+        return np.asarray(self.X[0].compute(), dtype=self.dtype)
+
     def column_mean(self):
         """Column means of X in its dtype (the centre k-means works around)."""
         return np.asarray(self.X.mean(axis=0).compute(), dtype=self.dtype)

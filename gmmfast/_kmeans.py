@@ -20,7 +20,7 @@ from . import _kernels, _passes
 
 MAX_ITER = 300
 TOL = 1e-4
-# Memory the seeding may use to keep every trial's distances (one float64 per row each).
+# Memory the seeding may use to keep every trial's distances (one number per row each).
 SEEDING_BYTES = 128 * 1024 * 1024
 
 
@@ -30,8 +30,15 @@ def kmeans_centres(rows, n_clusters, random_state, seeding_rows=None):
     ``seeding_rows`` (in memory; default ``rows``) are the rows k-means++ draws its seeds
     from; the Lloyd iterations read ``rows``.
     """
-    shift = rows.column_mean()
-    tol = mean_variance(rows, shift) * TOL
+    if rows.dtype == np.float32:
+        # scikit-learn centres float32 rows on their float32 column means: the rounding of
+        # the centred rows decides near-equal draws of the seeding.
+        shift = rows.column_mean()
+        _, variance = moments(rows, shift)
+    else:
+        # float64: around the (weighted) mean, taken in one pass around the first row.
+        shift, variance = moments(rows, rows.first_row())
+    tol = variance * TOL
     seeding_rows = rows if seeding_rows is None else seeding_rows
     seeds, _ = kmeans_plusplus(
         seeding_rows.X, seeding_rows.sample_weight, shift, n_clusters, random_state
@@ -40,18 +47,20 @@ def kmeans_centres(rows, n_clusters, random_state, seeding_rows=None):
     return centres + shift.astype(np.float64)
 
 
-def mean_variance(rows, shift):
-    """Mean over features of the (weighted) variance of X, in float64.
+def moments(rows, origin):
+    """(weighted mean of the rows, in their dtype; mean over features of their weighted
+    variance, in float64), from one pass around ``origin``, a point near the rows.
 
-    One centre at the shift: its inertia is sum_i w_i ||x_i - shift||^2, and its sums give
-    the mean. scikit-learn's KMeans takes its tolerance from the unweighted variance; with
-    weights, the weighted one keeps integer weights equal to repeated rows.
+    One centre at the origin: its inertia is sum_i w_i ||x_i - origin||^2, and its sums
+    give the mean. scikit-learn's KMeans takes its tolerance from the unweighted
+    variance; with weights, the weighted one keeps integer weights equal to repeated rows.
     """
-    n_features = shift.shape[0]
-    s0, s1, inertia = rows.nearest_centre_sums(shift, np.zeros((1, n_features)),
+    n_features = origin.shape[0]
+    s0, s1, inertia = rows.nearest_centre_sums(origin, np.zeros((1, n_features)),
                                                inertia=True)
-    mean = s1[0] / s0[0]
-    return max(inertia / s0[0] - float(mean @ mean), 0.0) / n_features
+    offset = s1[0] / s0[0]
+    variance = max(inertia / s0[0] - float(offset @ offset), 0.0) / n_features
+    return (origin + offset).astype(rows.dtype), variance
 
 
 def _centred(X, indices, shift):
@@ -80,11 +89,11 @@ def kmeans_plusplus(X, sample_weight, shift, n_clusters, random_state):
     centres[0] = _centred(X, [first], shift)[0]
     # Squared distances to the nearest seed, in the dtype of X as scikit-learn keeps them.
     closest = np.full(n_samples, np.inf, dtype=dtype)
+    mass = _passes.seeding_masses(X, sample_weight, shift, centres[:1], closest, seed=0)[0]
     # Each trial's distances are kept for the next step when they fit in SEEDING_BYTES;
     # otherwise the chosen trial's are computed again (the same numbers).
     keep = n_clusters > 1 and n_trials * n_samples * dtype.itemsize <= SEEDING_BYTES
     minima = np.empty((n_trials, n_samples), dtype=dtype) if keep else None
-    mass = _passes.seeding_masses(X, sample_weight, shift, centres[:1], closest, seed=0)[0]
     for c in range(1, n_clusters):
         # Rows drawn in proportion to w_i closest_i: the first row whose running sum of
         # w_i closest_i reaches u times the total, for u uniform in [0, 1).

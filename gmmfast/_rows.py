@@ -85,6 +85,10 @@ class InMemoryRows:
             rows, weight, chunks(), means, covariance_type
         )
 
+    def first_row(self):
+        """The first row of X (D,), in its dtype."""
+        return np.array(self.X[0])
+
     def column_mean(self):
         """Column means of X in its dtype (the centre k-means works around)."""
         return self.X.mean(axis=0)

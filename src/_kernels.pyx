@@ -20,6 +20,7 @@
 from cython cimport floating
 from cython.parallel cimport parallel, prange
 from libc.math cimport sqrt
+from libc.stdint cimport int64_t
 from libc.stdlib cimport calloc, free, malloc
 from scipy.linalg.cython_blas cimport dgemm, dsyrk, sgemm, ssyrk
 
@@ -1368,6 +1369,13 @@ def evaluate_pass(
 # below zero at most by eps ||z||^2; clamped at zero). The same fixed blocks, groups and
 # ordered reduction as the EM passes: bit-for-bit the same for any number of threads.
 
+cdef extern from "gmmfast/kmeans.h" nogil:
+    void gmmfast_nearest_update(const double *distance, Py_ssize_t rows, int64_t k,
+                                double *nearest, int64_t *labels)
+    double gmmfast_squared_distance(const double *z, const double *c, Py_ssize_t n)
+    void gmmfast_expand_distances(double *out, Py_ssize_t rows, Py_ssize_t n_centres,
+                                  const double *row_norms, const double *centre_norms)
+
 # Rows per block of the k-means passes (their products have few columns: larger blocks
 # spread each BLAS call's fixed cost; measured 256 to 4096 rows).
 cdef Py_ssize_t KMEANS_BLOCK_ROWS = 1024
@@ -1410,54 +1418,86 @@ cdef inline double _squared_norm(const double *x, Py_ssize_t n) noexcept nogil:
     return (p0 + p1) + (p2 + p3)
 
 
+cdef inline double _weighted_sum(const double *x, const double *w,
+                                 Py_ssize_t n) noexcept nogil:
+    """sum_i w_i x_i (w NULL: ones) in four partial sums over i mod 4, added as
+    (p0 + p1) + (p2 + p3)."""
+    cdef double p0 = 0.0, p1 = 0.0, p2 = 0.0, p3 = 0.0
+    cdef Py_ssize_t i = 0
+    if w == NULL:
+        while i + 4 <= n:
+            p0 += x[i]
+            p1 += x[i + 1]
+            p2 += x[i + 2]
+            p3 += x[i + 3]
+            i += 4
+        if i < n:
+            p0 += x[i]
+        if i + 1 < n:
+            p1 += x[i + 1]
+        if i + 2 < n:
+            p2 += x[i + 2]
+    else:
+        while i + 4 <= n:
+            p0 += w[i] * x[i]
+            p1 += w[i + 1] * x[i + 1]
+            p2 += w[i + 2] * x[i + 2]
+            p3 += w[i + 3] * x[i + 3]
+            i += 4
+        if i < n:
+            p0 += w[i] * x[i]
+        if i + 1 < n:
+            p1 += w[i + 1] * x[i + 1]
+        if i + 2 < n:
+            p2 += w[i + 2] * x[i + 2]
+    return (p0 + p1) + (p2 + p3)
+
+
 cdef void _block_distances(const double *z, Py_ssize_t rows, Py_ssize_t n_features,
                            Py_ssize_t n_centres, const double *centres,
-                           const double *centres_t, const double *centre_norms,
-                           bint with_row_norms, double *out) noexcept nogil:
-    """out[i, k] = ||z_i - c_k||^2 (rows x K, row-major).
+                           const double *centre_norms, bint with_row_norms,
+                           double *row_norms, double *out) noexcept nogil:
+    """out[k, i] = ||z_i - c_k||^2 (K x rows, row-major: centre by centre).
 
     Without ``with_row_norms`` the expansion leaves out ||z_i||^2, which changes no row's
-    nearest centre. centres is K x D, centres_t its transpose D x K.
+    nearest centre. centres is K x D; row_norms is scratch for ``rows`` numbers.
     """
     cdef Py_ssize_t i, j, k
-    cdef double zij, norm, diff
+    cdef double c_kj, diff
     cdef double *o
-    cdef const double *c
     cdef char no = b'N', yes = b'T'
     cdef double minus_two = -2.0, zero = 0.0
     cdef int m = <int> rows, n = <int> n_centres, kk = <int> n_features
     if n_features <= TINY_FEATURES:
-        for i in range(rows):
-            o = &out[i * n_centres]
-            for k in range(n_centres):
-                o[k] = 0.0
-            for j in range(n_features):
-                zij = z[i * n_features + j]
-                c = &centres_t[j * n_centres]
-                for k in range(n_centres):
-                    diff = zij - c[k]
-                    o[k] += diff * diff
-        return
-    # out (row-major rows x K) = -2 Z C^T: column-major, out^T = -2 C Z^T.
-    dgemm(&yes, &no, &n, &m, &kk, &minus_two, <double *> centres, &kk, <double *> z, &kk,
-          &zero, out, &n)
-    for i in range(rows):
-        o = &out[i * n_centres]
-        norm = _squared_norm(&z[i * n_features], n_features) if with_row_norms else 0.0
         for k in range(n_centres):
-            o[k] = max(norm + o[k] + centre_norms[k], 0.0) if with_row_norms else \
-                o[k] + centre_norms[k]
+            o = &out[k * rows]
+            for i in range(rows):
+                o[i] = 0.0
+            for j in range(n_features):
+                c_kj = centres[k * n_features + j]
+                for i in range(rows):
+                    diff = z[i * n_features + j] - c_kj
+                    o[i] += diff * diff
+        return
+    # out (row-major K x rows) is column-major rows x K: -2 Z C^T, with z (row-major
+    # rows x D) read as the column-major Z^T and centres (row-major K x D) as C^T.
+    dgemm(&yes, &no, &m, &n, &kk, &minus_two, <double *> z, &kk, <double *> centres, &kk,
+          &zero, out, &m)
+    if with_row_norms:
+        for i in range(rows):
+            row_norms[i] = _squared_norm(&z[i * n_features], n_features)
+    gmmfast_expand_distances(out, rows, n_centres, row_norms if with_row_norms else NULL,
+                             centre_norms)
 
 
 cdef class _Centres:
-    """Centres (K x D, around the shift) in the layouts _block_distances reads."""
+    """Centres (K x D, around the shift) and their squared norms, as _block_distances
+    reads them."""
     cdef public object rows_
-    cdef public object columns
     cdef public object norms
 
     def __init__(self, centres):
         self.rows_ = np.ascontiguousarray(centres, dtype=np.float64)
-        self.columns = np.ascontiguousarray(self.rows_.T)
         self.norms = np.einsum("kd,kd->k", self.rows_, self.rows_)
 
 
@@ -1480,16 +1520,17 @@ def nearest_centre_pass(
     cdef bint weighted = sample_weight.shape[0] > 0
     cdef bint want_distance = distance.shape[0] > 0
     cdef bint full_distance = want_distance or with_inertia
-    cdef double v, best, inertia
+    cdef double v, inertia
     cdef floating *z
     cdef double *zd
     cdef double *dist
     cdef double *acc
     cdef double *row
+    cdef double *nearest
+    cdef int64_t *labels
 
     layout = _Centres(centres)
     cdef const double[:, ::1] c_rows = layout.rows_
-    cdef const double[:, ::1] c_columns = layout.columns
     cdef const double[::1] c_norms = layout.norms
     cdef Py_ssize_t n_centres = c_rows.shape[0]
     if n_samples == 0:
@@ -1515,33 +1556,41 @@ def nearest_centre_pass(
         z = <floating *> malloc(rows * n_features * sizeof(floating))
         zd = <double *> malloc(rows * n_features * sizeof(double))
         dist = <double *> malloc(rows * n_centres * sizeof(double))
+        nearest = <double *> malloc(rows * sizeof(double))
+        labels = <int64_t *> malloc(rows * sizeof(int64_t))
         for g in prange(n_groups, schedule='dynamic'):
             for blk in range(g * n_blocks // n_groups, (g + 1) * n_blocks // n_groups):
                 start = blk * rows
                 end = min(start + rows, n_samples)
                 _float64_block(X, start, end, shift, z, zd)
                 _block_distances(zd, end - start, n_features, n_centres, &c_rows[0, 0],
-                                 &c_columns[0, 0], &c_norms[0], full_distance, dist)
+                                 &c_norms[0], full_distance, nearest, dist)
+                # The nearest centre across the rows, centre by centre (the first of
+                # equals: only a strictly smaller distance replaces it).
                 for i in range(end - start):
-                    row = &dist[i * n_centres]
-                    label = 0
-                    best = row[0]
-                    for k in range(1, n_centres):
-                        if row[k] < best:
-                            best = row[k]
-                            label = k
+                    nearest[i] = dist[i]
+                    labels[i] = 0
+                for k in range(1, n_centres):
+                    gmmfast_nearest_update(&dist[k * (end - start)], end - start, k,
+                                           nearest, labels)
+                for i in range(end - start):
+                    label = labels[i]
                     v = sample_weight[start + i] if weighted else 1.0
                     part_s0[g, label] += v
                     acc = &part_s1[g, label * n_features]
                     for j in range(n_features):
                         acc[j] += v * zd[i * n_features + j]
-                    if want_distance:
-                        distance[start + i] = best
-                    if with_inertia:
-                        part_inertia[g] += v * best
+                if want_distance:
+                    for i in range(end - start):
+                        distance[start + i] = nearest[i]
+                if with_inertia:
+                    part_inertia[g] += _weighted_sum(
+                        nearest, &sample_weight[start] if weighted else NULL, end - start)
         free(z)
         free(zd)
         free(dist)
+        free(nearest)
+        free(labels)
 
     s0[:] = 0.0
     s1[:] = 0.0
@@ -1562,30 +1611,30 @@ def seeding_pass(
         candidates,                          # IN  T x D float64, c_t - shift
         floating[::1] closest,               # INOUT N, squared distance to the nearest seed
         double[:, ::1] block_mass,           # OUT T x n_blocks (see kmeans_layout)
-        floating[:, ::1] minima,             # OUT T x N, or 0 x 0
-        Py_ssize_t seed=-1,                  # IN  a candidate t, or -1
+        floating[:, ::1] minima,             # OUT T x N, the m_it, or 0 x 0
+        Py_ssize_t seed=-1,                  # IN  a candidate t that becomes a seed, or -1
         int n_threads=0):
     """k-means++ masses of each candidate c_t: with m_it = min(closest_i, ||x_i - c_t||^2),
-    block_mass[t, b] = sum_{i in block b} w_i m_it, summed in row order (in float64; the
-    distances are rounded to the data's dtype first, as scikit-learn keeps them).
+    block_mass[t, b] = sum_{i in block b} w_i m_it (in float64, in four partial sums over
+    the rows; the distances rounded to the data's dtype first, as scikit-learn keeps them).
 
     Where asked, the m_it themselves for every t (``minima``), or those of the candidate
     ``seed`` written into ``closest`` (the candidate becomes a seed). Each m_it is computed
     alike whichever of these is asked.
     """
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
-    cdef Py_ssize_t rows, n_blocks, n_groups, blk, start, end, i, t
+    cdef Py_ssize_t rows, n_blocks, n_groups, blk, start, end, i, t, n
     cdef bint weighted = sample_weight.shape[0] > 0
     cdef bint want_minima = minima.shape[0] > 0
     cdef floating d
     cdef floating *z
     cdef double *zd
     cdef double *dist
-    cdef double *mass
+    cdef double *row
+    cdef double *row_norms
 
     layout = _Centres(candidates)
     cdef const double[:, ::1] c_rows = layout.rows_
-    cdef const double[:, ::1] c_columns = layout.columns
     cdef const double[::1] c_norms = layout.norms
     cdef Py_ssize_t n_candidates = c_rows.shape[0]
     if n_samples == 0:
@@ -1610,31 +1659,31 @@ def seeding_pass(
         z = <floating *> malloc(rows * n_features * sizeof(floating))
         zd = <double *> malloc(rows * n_features * sizeof(double))
         dist = <double *> malloc(rows * n_candidates * sizeof(double))
-        mass = <double *> malloc(n_candidates * sizeof(double))
+        row_norms = <double *> malloc(rows * sizeof(double))
         for blk in prange(n_blocks, schedule='static'):
             start = blk * rows
             end = min(start + rows, n_samples)
+            n = end - start
             _float64_block(X, start, end, shift, z, zd)
-            _block_distances(zd, end - start, n_features, n_candidates, &c_rows[0, 0],
-                             &c_columns[0, 0], &c_norms[0], True, dist)
+            _block_distances(zd, n, n_features, n_candidates, &c_rows[0, 0], &c_norms[0],
+                             True, row_norms, dist)
             for t in range(n_candidates):
-                mass[t] = 0.0
-            for i in range(end - start):
-                for t in range(n_candidates):
-                    d = <floating> dist[i * n_candidates + t]
-                    if closest[start + i] < d:
-                        d = closest[start + i]
-                    dist[i * n_candidates + t] = d
-                    mass[t] += sample_weight[start + i] * d if weighted else d
-                if seed >= 0:
-                    closest[start + i] = <floating> dist[i * n_candidates + seed]
-            for t in range(n_candidates):
-                block_mass[t, blk] = mass[t]
-            if want_minima:
-                for t in range(n_candidates):
-                    for i in range(end - start):
-                        minima[t, start + i] = <floating> dist[i * n_candidates + t]
+                row = &dist[t * n]
+                for i in range(n):
+                    d = <floating> row[i]
+                    row[i] = closest[start + i] if closest[start + i] < d else d
+                block_mass[t, blk] = _weighted_sum(
+                    row, &sample_weight[start] if weighted else NULL, n)
+                if want_minima:
+                    for i in range(n):
+                        minima[t, start + i] = <floating> row[i]
+            if seed >= 0:
+                row = &dist[seed * n]
+                for i in range(n):
+                    closest[start + i] = <floating> row[i]
         free(z)
         free(zd)
         free(dist)
-        free(mass)
+        free(row_norms)
+
+

@@ -97,7 +97,7 @@ def test_lloyd_from_given_centres_with_an_empty_cluster_is_scikit_learns():
     reference = KMeans(4, init=init, n_init=1).fit(X)
     shift = X.mean(axis=0)
     rows = InMemoryRows(X)
-    tol = _kmeans.mean_variance(rows, shift) * _kmeans.TOL
+    tol = _kmeans.moments(rows, shift)[1] * _kmeans.TOL
     centres = _kmeans.lloyd(rows, shift, init - shift, tol) + shift
     np.testing.assert_array_equal(nearest(X, centres), reference.labels_)
     np.testing.assert_allclose(centres, reference.cluster_centers_, rtol=1e-10, atol=1e-10)
@@ -106,9 +106,10 @@ def test_lloyd_from_given_centres_with_an_empty_cluster_is_scikit_learns():
 def test_tolerance_is_scikit_learns():
     X = make_blobs_data(n_samples=3000, n_features=4, random_state=5) + 100.0
     rows = InMemoryRows(X)
-    expected = np.mean(np.var(X, axis=0))
-    np.testing.assert_allclose(_kmeans.mean_variance(rows, X.mean(axis=0)), expected,
-                               rtol=1e-12)
+    for origin in (X.mean(axis=0), X[0]):
+        mean, variance = _kmeans.moments(rows, origin)
+        np.testing.assert_allclose(variance, np.mean(np.var(X, axis=0)), rtol=1e-12)
+        np.testing.assert_allclose(mean, X.mean(axis=0), rtol=1e-14)
 
 
 def test_first_seed_is_scikit_learns_draw():

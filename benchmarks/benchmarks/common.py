@@ -18,10 +18,11 @@ SIZES = (
 )
 
 
-def make_data(n_samples, n_features, n_components, dtype, seed=0):
-    """Rows from anisotropic clusters, in the dtype asked for."""
+def make_data(n_samples, n_features, n_components, dtype, seed=0, centre_range=8.0):
+    """Rows from anisotropic clusters, in the dtype asked for; their centres are uniform in
+    [-centre_range, centre_range] per feature (a small range makes them overlap)."""
     rng = np.random.RandomState(seed)
-    centres = rng.uniform(-8, 8, size=(n_components, n_features))
+    centres = rng.uniform(-centre_range, centre_range, size=(n_components, n_features))
     labels = rng.randint(n_components, size=n_samples)
     X = rng.standard_normal((n_samples, n_features))
     X *= rng.uniform(0.3, 1.5, size=(n_components, n_features))[labels]

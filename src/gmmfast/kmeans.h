@@ -1,0 +1,74 @@
+/* Element-wise loops of the k-means passes (nearest centre, k-means++ distances).
+ *
+ * Each loop runs across the rows of a block, which are independent, so that it vectorises
+ * without reassociating any sum. Where the loader can choose among compiled versions (GCC on
+ * glibc, x86-64), each is also built for AVX2 and AVX-512 and the best one for the processor
+ * is taken at load time; they compute the same bits (no FMA contraction: -ffp-contract=off).
+ */
+#ifndef GMMFAST_KMEANS_H
+#define GMMFAST_KMEANS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__)
+#define GMMFAST_KMEANS_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define GMMFAST_KMEANS_CLONES
+#endif
+
+/* The nearest of the centres seen so far, given the squared distances to centre k:
+   where distance[i] < nearest[i] (strictly: the first of equal centres stays), row i's
+   nearest centre becomes k. */
+GMMFAST_KMEANS_CLONES
+static void gmmfast_nearest_update(const double *distance, ptrdiff_t rows, int64_t k,
+                                   double *nearest, int64_t *labels) {
+    for (ptrdiff_t i = 0; i < rows; i++) {
+        int closer = distance[i] < nearest[i];
+        labels[i] = closer ? k : labels[i];
+        nearest[i] = closer ? distance[i] : nearest[i];
+    }
+}
+
+/* ||z - c||^2 = sum_j (z_j - c_j)^2 in four partial sums over j mod 4, added as
+   (p0 + p1) + (p2 + p3): the same bits in every compiled version and for every row. */
+static inline double gmmfast_squared_distance(const double *z, const double *c,
+                                              ptrdiff_t n) {
+    double p0 = 0.0, p1 = 0.0, p2 = 0.0, p3 = 0.0;
+    ptrdiff_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        double d0 = z[j] - c[j], d1 = z[j + 1] - c[j + 1];
+        double d2 = z[j + 2] - c[j + 2], d3 = z[j + 3] - c[j + 3];
+        p0 += d0 * d0;
+        p1 += d1 * d1;
+        p2 += d2 * d2;
+        p3 += d3 * d3;
+    }
+    if (j < n) { double d = z[j] - c[j]; p0 += d * d; }
+    if (j + 1 < n) { double d = z[j + 1] - c[j + 1]; p1 += d * d; }
+    if (j + 2 < n) { double d = z[j + 2] - c[j + 2]; p2 += d * d; }
+    return (p0 + p1) + (p2 + p3);
+}
+
+/* Squared distances from the expansion: out[k, i] = max(n_i + out[k, i] + c_k, 0) for
+   out = -2 Z C^T (K x rows), n_i = ||z_i||^2 and c_k = ||c_k||^2; without row norms
+   (n NULL), out[k, i] + c_k, which orders the centres of a row alike. */
+GMMFAST_KMEANS_CLONES
+static void gmmfast_expand_distances(double *out, ptrdiff_t rows, ptrdiff_t n_centres,
+                                     const double *row_norms, const double *centre_norms) {
+    for (ptrdiff_t k = 0; k < n_centres; k++) {
+        double *o = out + k * rows;
+        double c = centre_norms[k];
+        if (row_norms == NULL) {
+            for (ptrdiff_t i = 0; i < rows; i++)
+                o[i] = o[i] + c;
+        } else {
+            for (ptrdiff_t i = 0; i < rows; i++) {
+                double d = row_norms[i] + o[i] + c;
+                o[i] = d > 0.0 ? d : 0.0;
+            }
+        }
+    }
+}
+
+#endif
