@@ -1372,7 +1372,6 @@ def evaluate_pass(
 cdef extern from "gmmfast/kmeans.h" nogil:
     void gmmfast_nearest_update(const double *distance, Py_ssize_t rows, int64_t k,
                                 double *nearest, int64_t *labels)
-    double gmmfast_squared_distance(const double *z, const double *c, Py_ssize_t n)
     void gmmfast_expand_distances(double *out, Py_ssize_t rows, Py_ssize_t n_centres,
                                   const double *row_norms, const double *centre_norms)
 
@@ -1397,25 +1396,6 @@ cdef void _float64_block(const floating[:, :] X, Py_ssize_t start, Py_ssize_t en
         _shifted_block(X, start, end, shift, z)
         for i in range(n):
             zd[i] = z[i]
-
-
-cdef inline double _squared_norm(const double *x, Py_ssize_t n) noexcept nogil:
-    """sum_j x_j^2 in four partial sums over j mod 4, added as (p0 + p1) + (p2 + p3)."""
-    cdef double p0 = 0.0, p1 = 0.0, p2 = 0.0, p3 = 0.0
-    cdef Py_ssize_t j = 0
-    while j + 4 <= n:
-        p0 += x[j] * x[j]
-        p1 += x[j + 1] * x[j + 1]
-        p2 += x[j + 2] * x[j + 2]
-        p3 += x[j + 3] * x[j + 3]
-        j += 4
-    if j < n:
-        p0 += x[j] * x[j]
-    if j + 1 < n:
-        p1 += x[j + 1] * x[j + 1]
-    if j + 2 < n:
-        p2 += x[j + 2] * x[j + 2]
-    return (p0 + p1) + (p2 + p3)
 
 
 cdef inline double _weighted_sum(const double *x, const double *w,
@@ -1485,7 +1465,8 @@ cdef void _block_distances(const double *z, Py_ssize_t rows, Py_ssize_t n_featur
           &zero, out, &m)
     if with_row_norms:
         for i in range(rows):
-            row_norms[i] = _squared_norm(&z[i * n_features], n_features)
+            # ||z_i||^2 as the weighted sum of z_i with itself.
+            row_norms[i] = _weighted_sum(&z[i * n_features], &z[i * n_features], n_features)
     gmmfast_expand_distances(out, rows, n_centres, row_norms if with_row_norms else NULL,
                              centre_norms)
 

@@ -191,6 +191,29 @@ def test_initialisation_from_a_sample(local_scheduler, small_sample, data, init_
     np.testing.assert_allclose(ours.means_[order[0]], ref.means_[order[1]], atol=1e-2)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_kmeans_iterations_read_every_row(local_scheduler, small_sample, data, weighted):
+    # Seeds from the 300-row sample; the Lloyd iterations and the initial sums over all
+    # 3,000 rows, on the chunks: the in-memory k-means from the same seeds.
+    from gmmfast import _kmeans
+    from gmmfast._rows import InMemoryRows, kmeans_statistics
+
+    w = np.random.RandomState(1).uniform(0.0, 2.0, size=len(data)) if weighted else None
+    X = da.from_array(data, chunks=CHUNKS)
+    rows = _dask.DaskRows.for_fit(GaussianMixture(N_COMPONENTS), X, w)
+    centres = rows.kmeans_centres(N_COMPONENTS, np.random.RandomState(0))
+    state = np.random.RandomState(0)
+    sample, weights = rows._sample(N_COMPONENTS, state)
+    expected = _kmeans.kmeans_centres(InMemoryRows(data, w), N_COMPONENTS, state,
+                                      seeding_rows=InMemoryRows(sample, weights))
+    np.testing.assert_allclose(centres, expected, rtol=1e-10, atol=1e-10)
+    ours = kmeans_statistics(rows, centres, "full")
+    ref = kmeans_statistics(InMemoryRows(data, w), centres, "full")
+    for a, b in zip(ours, ref):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-8)
+    assert ours[0].sum() == pytest.approx(len(data) if w is None else w.sum(), rel=1e-12)
+
+
 # -- the reduction -------------------------------------------------------------------------
 
 

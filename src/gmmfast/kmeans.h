@@ -1,4 +1,5 @@
-/* Element-wise loops of the k-means passes (nearest centre, k-means++ distances).
+/* Element-wise loops of the k-means passes (nearest centre, k-means++ distances), over the
+ * squared distances of a block laid out centre by centre (K x rows).
  *
  * Each loop runs across the rows of a block, which are independent, so that it vectorises
  * without reassociating any sum. Where the loader can choose among compiled versions (GCC on
@@ -28,26 +29,6 @@ static void gmmfast_nearest_update(const double *distance, ptrdiff_t rows, int64
         labels[i] = closer ? k : labels[i];
         nearest[i] = closer ? distance[i] : nearest[i];
     }
-}
-
-/* ||z - c||^2 = sum_j (z_j - c_j)^2 in four partial sums over j mod 4, added as
-   (p0 + p1) + (p2 + p3): the same bits in every compiled version and for every row. */
-static inline double gmmfast_squared_distance(const double *z, const double *c,
-                                              ptrdiff_t n) {
-    double p0 = 0.0, p1 = 0.0, p2 = 0.0, p3 = 0.0;
-    ptrdiff_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-        double d0 = z[j] - c[j], d1 = z[j + 1] - c[j + 1];
-        double d2 = z[j + 2] - c[j + 2], d3 = z[j + 3] - c[j + 3];
-        p0 += d0 * d0;
-        p1 += d1 * d1;
-        p2 += d2 * d2;
-        p3 += d3 * d3;
-    }
-    if (j < n) { double d = z[j] - c[j]; p0 += d * d; }
-    if (j + 1 < n) { double d = z[j + 1] - c[j + 1]; p1 += d * d; }
-    if (j + 2 < n) { double d = z[j + 2] - c[j + 2]; p2 += d * d; }
-    return (p0 + p1) + (p2 + p3);
 }
 
 /* Squared distances from the expansion: out[k, i] = max(n_i + out[k, i] + c_k, 0) for
