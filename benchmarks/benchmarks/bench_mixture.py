@@ -72,6 +72,31 @@ class DefaultFit:
     track_lower_bound.unit = "mean log-likelihood"
 
 
+class KMeansStart:
+    """The default start alone: k-means over every row (seeding and Lloyd iterations) and
+    the initial sums, on clusters well apart and overlapping (more Lloyd iterations)."""
+
+    params = (list(SIZES), ["apart", "overlapping"], ["float64", "float32"], [1, 2])
+    param_names = ["size", "clusters", "dtype", "n_threads"]
+    timeout = 300
+
+    def setup(self, size, clusters, dtype, n_threads):
+        quiet()
+        n, d, k = SIZES[size]
+        self.k = k
+        self.X = make_data(n, d, k, dtype, centre_range=8.0 if clusters == "apart" else 2.0)
+
+    def _start(self):
+        return GaussianMixture(self.k, max_iter=0, random_state=0).fit(self.X)
+
+    def time_kmeans_start(self, size, clusters, dtype, n_threads):
+        with threadpool_limits(limits=n_threads, user_api="openmp"):
+            self._start()
+
+    def peakmem_kmeans_start(self, size, clusters, dtype, n_threads):
+        self._start()
+
+
 class Predict:
     """The evaluation pass: labels, responsibilities, per-row log-likelihood."""
 
