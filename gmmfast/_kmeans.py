@@ -145,21 +145,27 @@ def _locate(targets, running, closest, sample_weight, block_rows):
     """
     n_samples = closest.shape[0]
     if closest.dtype == np.float32:
-        mass = closest if sample_weight is None else sample_weight.astype(np.float32) * closest
-        rows = np.searchsorted(np.cumsum(mass), targets)
+        rows = np.searchsorted(np.cumsum(_mass(closest, sample_weight)), targets)
         return np.minimum(rows, n_samples - 1)
     rows = np.empty(len(targets), dtype=np.intp)
     blocks = np.minimum(np.searchsorted(running, targets), len(running) - 1)
     for t, (v, b) in enumerate(zip(targets, blocks)):
         start, stop = b * block_rows, min((b + 1) * block_rows, n_samples)
-        m = closest[start:stop]
-        if sample_weight is not None:
-            m = sample_weight[start:stop] * m
-        within = np.cumsum(m)
+        w = None if sample_weight is None else sample_weight[start:stop]
+        within = np.cumsum(_mass(closest[start:stop], w))
         if b > 0:
             within += running[b - 1]
         rows[t] = min(start + int(np.searchsorted(within, v)), n_samples - 1)
     return rows
+
+
+def _mass(closest, sample_weight):
+    """w_i closest_i in the dtype of closest; a row of zero weight has none, even at an
+    infinite distance."""
+    if sample_weight is None:
+        return closest
+    weight = sample_weight.astype(closest.dtype)
+    return np.multiply(weight, closest, out=np.zeros_like(closest), where=weight != 0)
 
 
 def lloyd(rows, shift, centres, tol, max_iter=MAX_ITER):

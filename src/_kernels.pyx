@@ -110,15 +110,9 @@ cdef extern from *:
         return x <= 1.7976931348623157e308 ? r : x;  /* NaN and +inf as they came */
     }
 
-    /* Where the loader can choose among compiled versions of a function (GCC on glibc),
-       the hot element-wise loops are also built for AVX2 and AVX-512 and the best one for
-       the processor is taken at load time. Without contraction into FMA
-       (-ffp-contract=off) every version computes the same bits. */
-    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__)
-    #define GMMFAST_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-    #else
-    #define GMMFAST_CLONES
-    #endif
+    /* GMMFAST_CLONES: the compiled versions of the hot element-wise loops (AVX-512, AVX2
+       and the baseline, the best taken at load time; see gmmfast/variants.h). */
+    #include "gmmfast/variants.h"
 
     /* Lanes (interleaved partial sums) of the vectorised loops; rows per chunk of
        gmmfast_normalise_rows. */
@@ -1401,7 +1395,7 @@ cdef void _float64_block(const floating[:, :] X, Py_ssize_t start, Py_ssize_t en
 cdef inline double _weighted_sum(const double *x, const double *w,
                                  Py_ssize_t n) noexcept nogil:
     """sum_i w_i x_i (w NULL: ones) in four partial sums over i mod 4, added as
-    (p0 + p1) + (p2 + p3)."""
+    (p0 + p1) + (p2 + p3); a zero weight adds nothing, even against x_i = inf."""
     cdef double p0 = 0.0, p1 = 0.0, p2 = 0.0, p3 = 0.0
     cdef Py_ssize_t i = 0
     if w == NULL:
@@ -1419,17 +1413,17 @@ cdef inline double _weighted_sum(const double *x, const double *w,
             p2 += x[i + 2]
     else:
         while i + 4 <= n:
-            p0 += w[i] * x[i]
-            p1 += w[i + 1] * x[i + 1]
-            p2 += w[i + 2] * x[i + 2]
-            p3 += w[i + 3] * x[i + 3]
+            p0 += w[i] * x[i] if w[i] != 0.0 else 0.0
+            p1 += w[i + 1] * x[i + 1] if w[i + 1] != 0.0 else 0.0
+            p2 += w[i + 2] * x[i + 2] if w[i + 2] != 0.0 else 0.0
+            p3 += w[i + 3] * x[i + 3] if w[i + 3] != 0.0 else 0.0
             i += 4
         if i < n:
-            p0 += w[i] * x[i]
+            p0 += w[i] * x[i] if w[i] != 0.0 else 0.0
         if i + 1 < n:
-            p1 += w[i + 1] * x[i + 1]
+            p1 += w[i + 1] * x[i + 1] if w[i + 1] != 0.0 else 0.0
         if i + 2 < n:
-            p2 += w[i + 2] * x[i + 2]
+            p2 += w[i + 2] * x[i + 2] if w[i + 2] != 0.0 else 0.0
     return (p0 + p1) + (p2 + p3)
 
 

@@ -126,28 +126,36 @@ def test_far_from_origin_float32_has_positive_variances():
     assert np.isfinite(model.lower_bound_)
 
 
-def test_fit_predict_equals_fit_then_predict(blobs):
+@pytest.mark.parametrize("n_init", [1, 3])
+def test_fit_predict_equals_fit_then_predict(blobs, n_init):
     for max_iter in (1, 2, 100):
         for seed in range(3):
-            kwargs = dict(n_components=4, random_state=seed, max_iter=max_iter, tol=1e-8)
+            kwargs = dict(n_components=4, random_state=seed, max_iter=max_iter, tol=1e-8,
+                          n_init=n_init)
             with ignore_convergence():
                 labels = GaussianMixture(**kwargs).fit_predict(blobs)
                 model = GaussianMixture(**kwargs).fit(blobs)
             np.testing.assert_array_equal(labels, model.predict(blobs))
 
 
-def test_n_init_keeps_the_best(blobs):
-    single = [GaussianMixture(4, init_params="random", random_state=s, max_iter=5)
-              for s in range(3)]
-    best = GaussianMixture(4, init_params="random", random_state=0, max_iter=5, n_init=3)
+@pytest.mark.parametrize("init_params", ["kmeans", "random"])
+def test_n_init_keeps_the_best_of_its_own_candidates(blobs, init_params):
+    kwargs = dict(n_components=4, init_params=init_params, max_iter=5)
     with ignore_convergence():
-        best.fit(blobs)
-        ref = SkGaussianMixture(4, init_params="random", random_state=0, max_iter=5,
-                                n_init=3).fit(blobs)
-        for m in single:
-            m.fit(blobs)
+        best = GaussianMixture(n_init=3, random_state=0, **kwargs).fit(blobs)
+        ref = SkGaussianMixture(n_init=3, random_state=0, **kwargs).fit(blobs)
+        # Its candidates: one initialisation after another from the same generator.
+        generator = np.random.RandomState(0)
+        candidates = [GaussianMixture(random_state=generator, **kwargs).fit(blobs)
+                      for _ in range(3)]
+    bounds = [c.lower_bound_ for c in candidates]
+    assert len(set(bounds)) == 3
+    winner = candidates[int(np.argmax(bounds))]
+    assert best.lower_bound_ == max(bounds)
+    np.testing.assert_array_equal(best.means_, winner.means_)
+    assert best.n_iter_ == winner.n_iter_
     np.testing.assert_allclose(best.lower_bound_, ref.lower_bound_, rtol=1e-7)
-    assert best.lower_bound_ >= min(m.lower_bound_ for m in single)
+    np.testing.assert_allclose(best.means_, ref.means_, rtol=1e-7, atol=1e-7)
 
 
 def test_warm_start_continues(blobs):
@@ -163,6 +171,37 @@ def test_warm_start_continues(blobs):
             ref.fit(blobs)
     np.testing.assert_allclose(warm.means_, cold.means_, rtol=1e-10)
     np.testing.assert_allclose(warm.lower_bound_, ref.lower_bound_, rtol=1e-7)
+
+
+def test_warm_start_ignores_n_init_and_continues_from_the_last_lower_bound(blobs):
+    # With tol > 0, the first iteration of a warm fit compares its bound with the one the
+    # last fit ended on: it may converge at once, as scikit-learn does.
+    kwargs = dict(n_components=N_COMPONENTS, random_state=0, max_iter=4, tol=1e-3,
+                  n_init=5, warm_start=True)
+    ours, ref = GaussianMixture(**kwargs), SkGaussianMixture(**kwargs)
+    with ignore_convergence():
+        for _ in range(3):
+            ours.fit(blobs)
+            ref.fit(blobs)
+            assert ours.n_iter_ == ref.n_iter_ and ours.converged_ == ref.converged_
+            np.testing.assert_allclose(ours.lower_bounds_, ref.lower_bounds_, rtol=1e-7)
+    assert ours.converged_ and ours.n_iter_ == 1
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_rows_of_zero_weight_with_no_density_give_a_finite_model(covariance_type):
+    # Rows so far away that their squared distances overflow: log p(x) = -inf, and with
+    # weight zero they must add nothing (no 0 * inf) to k-means or EM.
+    X = make_blobs_data(n_samples=3000, n_features=3)
+    far = np.full((20, 3), 1e200)
+    w = np.concatenate([np.ones(len(X)), np.zeros(len(far))])
+    kwargs = dict(n_components=N_COMPONENTS, covariance_type=covariance_type, random_state=0)
+    with ignore_convergence():
+        ours = GaussianMixture(**kwargs).fit(np.vstack([X, far]), sample_weight=w)
+        alone = GaussianMixture(**kwargs).fit(X)
+    for name in ("weights_", "means_", "covariances_"):
+        assert np.all(np.isfinite(getattr(ours, name))), name
+    np.testing.assert_allclose(ours.lower_bound_, alone.lower_bound_, rtol=1e-9)
 
 
 def test_convergence_warning_and_flags(blobs):
@@ -221,12 +260,24 @@ def test_sample_matches_scikit_learn(covariance_type, blobs):
     assert Xo.dtype == np.float64
 
 
-def test_float32_input_is_not_copied_and_stays_float32(blobs):
-    X = np.ascontiguousarray(blobs, dtype=np.float32)
+def test_float32_input_is_not_copied_and_stays_float32():
+    import tracemalloc
+
+    X = np.ascontiguousarray(make_blobs_data(n_samples=200_000, n_features=8),
+                             dtype=np.float32)
     X.setflags(write=False)
-    model = GaussianMixture(N_COMPONENTS, random_state=0).fit(X)
+    kwargs = dict(n_components=N_COMPONENTS, max_iter=3, tol=0.0, init_params="random",
+                  random_state=0)
+    with ignore_convergence():
+        GaussianMixture(**kwargs).fit(X[:1000])  # imports and caches
+        tracemalloc.start()
+        model = GaussianMixture(**kwargs).fit(X)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    # X is 6.4 MB; a float64 copy would be 12.8 MB.
+    assert peak < X.nbytes / 4, peak
     assert model.means_.dtype == np.float32
-    assert model.score_samples(X).dtype == np.float32
+    assert model.score_samples(X[:100]).dtype == np.float32
 
 
 @pytest.mark.parametrize("init_params", ["random_from_data", "kmeans", "random"])
@@ -270,20 +321,19 @@ def test_start_far_from_the_data_matches_scikit_learn(covariance_type):
 
 
 @pytest.mark.parametrize("covariance_type", ["full", "diag"])
-def test_kmeans_start_on_many_rows_is_as_good_as_scikit_learn(covariance_type):
-    # Beyond 20,000 rows k-means runs on a sample; EM from there reaches the same optimum.
+def test_kmeans_start_on_many_rows_is_scikit_learns(covariance_type):
     from sklearn.datasets import make_blobs
     from sklearn.metrics import adjusted_rand_score
 
     X, truth = make_blobs(n_samples=60_000, n_features=4, centers=5, cluster_std=1.0,
                           center_box=(-20, 20), random_state=8)
-    ours = GaussianMixture(5, covariance_type=covariance_type, random_state=0).fit(X)
-    ref = SkGaussianMixture(5, covariance_type=covariance_type, random_state=0).fit(X)
-    assert ours.converged_
-    assert ours.lower_bound_ >= ref.lower_bound_ - 1e-6
-    assert adjusted_rand_score(ours.predict(X), truth) == 1.0
-    # On overlapping clusters the optimum reached is as good as scikit-learn's.
-    X = make_blobs_data(n_samples=60_000, n_features=4, n_components=5, random_state=8)
-    ours = GaussianMixture(5, covariance_type=covariance_type, random_state=0).fit(X)
-    ref = SkGaussianMixture(5, covariance_type=covariance_type, random_state=0).fit(X)
-    assert ours.lower_bound_ >= ref.lower_bound_ - 1e-3
+    overlapping = make_blobs_data(n_samples=60_000, n_features=4, n_components=5,
+                                  random_state=8)
+    for data in (X, overlapping):
+        ours = GaussianMixture(5, covariance_type=covariance_type, random_state=0).fit(data)
+        ref = SkGaussianMixture(5, covariance_type=covariance_type, random_state=0).fit(data)
+        assert ours.converged_ and ours.n_iter_ == ref.n_iter_
+        np.testing.assert_allclose(ours.lower_bound_, ref.lower_bound_, rtol=1e-9)
+        np.testing.assert_allclose(ours.means_, ref.means_, rtol=1e-7, atol=1e-7)
+    assert adjusted_rand_score(GaussianMixture(5, random_state=0).fit(X).predict(X),
+                               truth) == 1.0

@@ -2,9 +2,8 @@
  * squared distances of a block laid out centre by centre (K x rows).
  *
  * Each loop runs across the rows of a block, which are independent, so that it vectorises
- * without reassociating any sum. Where the loader can choose among compiled versions (GCC on
- * glibc, x86-64), each is also built for AVX2 and AVX-512 and the best one for the processor
- * is taken at load time; they compute the same bits (no FMA contraction: -ffp-contract=off).
+ * without reassociating any sum; each is built in the versions of gmmfast/variants.h, which
+ * compute the same bits.
  */
 #ifndef GMMFAST_KMEANS_H
 #define GMMFAST_KMEANS_H
@@ -12,16 +11,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__)
-#define GMMFAST_KMEANS_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define GMMFAST_KMEANS_CLONES
-#endif
+#include "gmmfast/variants.h"
 
 /* The nearest of the centres seen so far, given the squared distances to centre k:
    where distance[i] < nearest[i] (strictly: the first of equal centres stays), row i's
    nearest centre becomes k. */
-GMMFAST_KMEANS_CLONES
+GMMFAST_CLONES
 static void gmmfast_nearest_update(const double *distance, ptrdiff_t rows, int64_t k,
                                    double *nearest, int64_t *labels) {
     for (ptrdiff_t i = 0; i < rows; i++) {
@@ -34,7 +29,7 @@ static void gmmfast_nearest_update(const double *distance, ptrdiff_t rows, int64
 /* Squared distances from the expansion: out[k, i] = max(n_i + out[k, i] + c_k, 0) for
    out = -2 Z C^T (K x rows), n_i = ||z_i||^2 and c_k = ||c_k||^2; without row norms
    (n NULL), out[k, i] + c_k, which orders the centres of a row alike. */
-GMMFAST_KMEANS_CLONES
+GMMFAST_CLONES
 static void gmmfast_expand_distances(double *out, ptrdiff_t rows, ptrdiff_t n_centres,
                                      const double *row_norms, const double *centre_norms) {
     for (ptrdiff_t k = 0; k < n_centres; k++) {

@@ -1,0 +1,211 @@
+"""The compiled passes on data that exercises every structure of their blocks and sums.
+
+The fits of the estimator tests run on a few thousand rows: one block per group of partial
+sums, statistics smaller than one reduction chunk. Here the rows span many blocks per group,
+a partial last block and a partial last group, a row count that is not a multiple of 8 (the
+AVX2 listing's tail); the sums span several reduction chunks; full covariances with many
+components and features shrink their blocks. Each pass is compared with a plain NumPy
+reference at tolerances that a float64 accumulation meets and a float32 one does not.
+"""
+
+import math
+import os
+
+import numpy as np
+import pytest
+from scipy.special import logsumexp
+
+from gmmfast import GaussianMixture, _kernels
+from gmmfast._passes import PassArguments, s2_shape, statistics
+
+from helpers import COVARIANCE_TYPES, DTYPES, ignore_convergence, make_blobs_data
+from test_kernels import (
+    assert_masses_close,
+    random_model,
+    reference_log_prob,
+    reference_statistics,
+)
+
+# 40,003 rows: 157 blocks of 256 rows in 64 groups (two or three blocks each), the last block
+# of 67 rows, and 40,003 = 8 * 5000 + 3.
+N_SAMPLES = 40_003
+# Entries of the second-moment sums per share of the reduction (see _kernels.pyx).
+REDUCTION_CHUNK = 4096
+
+
+def dyadic_data(n_samples, n_features, rng):
+    """Rows whose values, differences, squares and sums are exact in float64 (and the values
+    in float32): multiples of 2^-10 in [-8, 8]. A block's sums of their squares already
+    need more than float32's 24 bits."""
+    return rng.randint(-8192, 8193, size=(n_samples, n_features)) / 1024.0
+
+
+def structure(n_samples, n_features, n_components, covariance_type):
+    code = _kernels.COVARIANCE_CODES[covariance_type]
+    rows, n_blocks, n_groups = _kernels.block_layout(n_samples, n_features, n_components, code)
+    s2_size = math.prod(s2_shape(covariance_type, n_components, n_features))
+    return rows, n_blocks, n_groups, s2_size
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_the_data_spans_every_structure(covariance_type):
+    rows, n_blocks, n_groups, _ = structure(N_SAMPLES, 20, 12, covariance_type)
+    assert n_blocks > 2 * n_groups and n_blocks % n_groups != 0
+    assert N_SAMPLES % rows != 0 and N_SAMPLES % 8 != 0
+    if covariance_type == "full":
+        assert structure(N_SAMPLES, 20, 12, "full")[3] > REDUCTION_CHUNK
+        rows, n_blocks, n_groups, s2_size = structure(3001, 65, 64, "full")
+        assert rows < 256 and s2_size > 10 * REDUCTION_CHUNK and n_blocks % n_groups != 0
+
+
+def given_statistics(X, w, resp, base, covariance_type, n_threads=2):
+    n_components, n_features = base.shape
+    dtype = X.dtype
+    code = _kernels.COVARIANCE_CODES[covariance_type]
+    s0 = np.empty(n_components)
+    s1 = np.empty(n_components * n_features)
+    s2 = np.empty(math.prod(s2_shape(covariance_type, n_components, n_features)))
+    offsets = np.ascontiguousarray(base, dtype=dtype)
+    _kernels.statistics_pass(
+        X, np.empty(0) if w is None else w, np.zeros(n_features, dtype=dtype),
+        np.empty(0, dtype=dtype), offsets, np.empty(0), np.empty((0, n_components)),
+        offsets, code, s0, s1, s2, n_threads, resp,
+    )
+    return s0, s1.reshape(n_components, n_features), s2.reshape(
+        s2_shape(covariance_type, n_components, n_features))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("n_features, n_components", [(3, 5), (20, 12)])
+def test_moments_of_given_responsibilities_are_exact(dtype, covariance_type, weighted,
+                                                     n_features, n_components):
+    # Every term is exact and every float64 sum of them too: any lost term, any term added
+    # twice, any partial sum kept in float32 changes the result.
+    rng = np.random.RandomState(7)
+    X = dyadic_data(N_SAMPLES, n_features, rng)
+    labels = rng.randint(n_components, size=N_SAMPLES)
+    resp = np.eye(n_components)[labels]
+    # Weights whose square roots are exact (the full Gram matrices scale rows by them).
+    w = rng.choice([0.25, 1.0, 4.0], size=N_SAMPLES) if weighted else None
+    base = rng.randint(-16, 17, size=(n_components, n_features)) / 4.0
+    s0, s1, s2 = given_statistics(X.astype(dtype), w, resp, base, covariance_type)
+    r0, r1, r2 = reference_statistics(X, np.ones(N_SAMPLES) if w is None else w, resp, base,
+                                      covariance_type)
+    np.testing.assert_array_equal(s0, r0)
+    np.testing.assert_array_equal(s1, r1)
+    if dtype == np.float32 and covariance_type in ("full", "tied"):
+        # float32 rows: each component's Gram matrix of a block is a float32 product (by
+        # design), added to float64 sums: one float32 rounding per block and entry.
+        np.testing.assert_allclose(s2, r2, rtol=0, atol=4e-7 * np.abs(r2).max())
+    else:
+        np.testing.assert_array_equal(s2, r2)
+
+
+def em_reference(X, w, weights, means, cov, covariance_type, base):
+    log_prob = reference_log_prob(X, weights, means, cov, covariance_type)
+    norm = logsumexp(log_prob, axis=1)
+    resp = np.exp(log_prob - norm[:, None])
+    return (w @ norm, resp) + reference_statistics(X, w, resp, base, covariance_type)
+
+
+# float64: sums of many rows in float64 around the means, the exponential and logarithm
+# within a few ulps. float32: the rows' own rounding (x - shift and the log-density products
+# in float32) moves each responsibility by about 1e-7.
+EM_RTOL = {np.float64: 1e-11, np.float32: 2e-5}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("n_features, n_components", [(2, 3), (20, 12)])
+def test_e_step_over_many_blocks_per_group_matches_reference(dtype, covariance_type,
+                                                             weighted, n_features,
+                                                             n_components):
+    rng = np.random.RandomState(8)
+    X = make_blobs_data(N_SAMPLES + 5, n_features, n_components=6, random_state=9)[:N_SAMPLES]
+    weights, means, cov, chol = random_model(covariance_type, n_features, rng, n_components)
+    w = rng.uniform(0.0, 3.0, size=N_SAMPLES) if weighted else None
+    Xd = X.astype(dtype)
+    args = PassArguments(weights, means, chol, covariance_type, dtype)
+    s0, s1, s2, loglik = statistics(Xd, w, args, n_threads=2)
+    wr = np.ones(N_SAMPLES) if w is None else w
+    ref_ll, resp, r0, r1, r2 = em_reference(Xd.astype(np.float64), wr, weights, means, cov,
+                                            covariance_type, args.base)
+    rtol = EM_RTOL[dtype]
+    np.testing.assert_allclose(loglik, ref_ll, rtol=rtol)
+    assert_masses_close(s0, r0, wr, rtol)
+    # Sums of terms of both signs: on the scale of the sums of their magnitudes.
+    v = resp * wr[:, None]
+    scale1 = np.stack([v[:, k] @ np.abs(X - args.base[k]) for k in range(n_components)])
+    np.testing.assert_allclose(s1, r1, rtol=0, atol=rtol * scale1.max())
+    np.testing.assert_allclose(s2, r2, rtol=0, atol=rtol * np.abs(r2).max())
+
+
+def test_full_covariances_with_shrunk_blocks_and_many_reduction_chunks():
+    rng = np.random.RandomState(10)
+    n_samples, n_features, n_components = 3001, 65, 64
+    X = rng.standard_normal((n_samples, n_features))
+    weights, means, cov, chol = random_model("full", n_features, rng, n_components)
+    means *= 0.1  # components that overlap, so that every one has rows
+    w = rng.uniform(0.5, 2.0, size=n_samples)
+    args = PassArguments(weights, means, chol, "full", np.float64)
+    s0, s1, s2, loglik = statistics(X, w, args, n_threads=2)
+    ref_ll, resp, r0, r1, r2 = em_reference(X, w, weights, means, cov, "full", args.base)
+    rtol = EM_RTOL[np.float64]
+    np.testing.assert_allclose(loglik, ref_ll, rtol=rtol)
+    assert_masses_close(s0, r0, w, rtol)
+    np.testing.assert_allclose(s2, r2, rtol=0, atol=rtol * np.abs(r2).max())
+    # Exact moments of given responsibilities through the same shrunk blocks and chunks.
+    Xq = dyadic_data(n_samples, n_features, rng)
+    labels = rng.randint(n_components, size=n_samples)
+    onehot = np.eye(n_components)[labels]
+    base = np.zeros((n_components, n_features))
+    g0, g1, g2 = given_statistics(Xq, None, onehot, base, "full")
+    e0, e1, e2 = reference_statistics(Xq, np.ones(n_samples), onehot, base, "full")
+    np.testing.assert_array_equal(g0, e0)
+    np.testing.assert_array_equal(g1, e1)
+    np.testing.assert_array_equal(g2, e2)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_lower_bound_is_the_log_likelihood_before_the_last_m_step(dtype, covariance_type):
+    # lower_bound_ of a fit of n iterations is the mean log-likelihood of the parameters
+    # that the fit of n - 1 iterations returns (the same start, tol=0).
+    X = make_blobs_data(N_SAMPLES + 1, 3, n_components=4, random_state=11)[:N_SAMPLES]
+    X = X.astype(dtype)
+    w = np.random.RandomState(12).uniform(0.5, 2.0, size=N_SAMPLES)
+    kwargs = dict(n_components=4, covariance_type=covariance_type, tol=0.0, random_state=3)
+    with ignore_convergence():
+        before = GaussianMixture(max_iter=3, **kwargs).fit(X, sample_weight=w)
+        after = GaussianMixture(max_iter=4, **kwargs).fit(X, sample_weight=w)
+    cov = np.asarray(before.covariances_, dtype=np.float64)
+    log_prob = reference_log_prob(X.astype(np.float64), before.weights_.astype(np.float64),
+                                  before.means_.astype(np.float64), cov, covariance_type)
+    expected = w @ logsumexp(log_prob, axis=1) / w.sum()
+    np.testing.assert_allclose(after.lower_bound_, expected, rtol=EM_RTOL[dtype])
+    np.testing.assert_allclose(after.lower_bounds_[:3], before.lower_bounds_, rtol=0)
+
+
+def test_release_build_runs_in_parallel():
+    """A build without OpenMP runs every pass on one thread: not a release build."""
+    import gmmfast
+
+    if os.environ.get("GMMFAST_ALLOW_NO_OPENMP") == "1":
+        pytest.skip("GMMFAST_ALLOW_NO_OPENMP=1: a build without OpenMP is expected")
+    assert gmmfast.parallel_info()["openmp"], (
+        "gmmfast was built without OpenMP; install an OpenMP runtime and rebuild (or set "
+        "GMMFAST_ALLOW_NO_OPENMP=1 for a deliberately serial build)"
+    )
+
+
+def test_build_keeps_each_multiplication_and_addition_rounded_apart():
+    """The compiled versions of a loop give the same bits only without FMA contraction."""
+    import gmmfast
+
+    flags = gmmfast.show_config(mode="dicts")["build"]["c_flags"]
+    if "MSVC" in gmmfast.show_config(mode="dicts")["build"].get("compiler", ""):
+        pytest.skip("MSVC: no contraction flag is recorded")
+    assert "-ffp-contract=off" in flags, flags

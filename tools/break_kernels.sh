@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Break the compiled passes on purpose, one way at a time, and list the tests that catch it.
+#
+# Each breakage is a known plausible bug (a sum that keeps only its last term, an off-by-one
+# in a reduction, float32 accumulators, partial sums shared between threads). For each one a
+# copy of the checkout is patched, built into its own folder and run against the kernel tests
+# (tests/test_kernels.py, tests/test_kernel_structures.py). A breakage that no test catches
+# is a hole in the tests: fill it before the kernel change lands.
+#
+#     bash tools/break_kernels.sh            # every breakage (a few minutes on 2 cores)
+#     bash tools/break_kernels.sh NAME ...   # only these
+#
+# Needs the build tools of a local build (pip install --no-build-isolation works in the
+# project's environment). Exits 1 if some breakage went unnoticed.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# name | file | text | replacement
+breakages=(
+  "loglik-keeps-last-block|src/_kernels.pyx|part_ll[g] += gmmfast_weighted_total|part_ll[g] = gmmfast_weighted_total"
+  "reduction-chunk-off-by-one|src/_kernels.pyx|min((c + 1) * REDUCTION_CHUNK, s2_size)|min((c + 1) * REDUCTION_CHUNK - 1, s2_size)"
+  "float32-diag-accumulators|src/_kernels.pyx|double af[GMMFAST_LANES], as[GMMFAST_LANES], ok[GMMFAST_LANES];|float af[GMMFAST_LANES], as[GMMFAST_LANES]; double ok[GMMFAST_LANES];"
+  "partial-sums-shared-by-threads|src/_kernels.pyx|&part_s0[g, 0], &part_s1[g, 0], &part_s2[g, 0]|&part_s0[0, 0], &part_s1[0, 0], &part_s2[0, 0]"
+  "kmeans-sums-shared-by-threads|src/_kernels.pyx|part_s0[g, label] += v|part_s0[0, label] += v"
+)
+
+unnoticed=0
+for entry in "${breakages[@]}"; do
+  IFS='|' read -r name file text replacement <<<"$entry"
+  if [ $# -gt 0 ] && [[ ! " $* " =~ " $name " ]]; then continue; fi
+  rm -rf "$work/src" "$work/site"
+  mkdir -p "$work/src"
+  (cd "$root" && git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$work/src")
+  python - "$work/src/$file" "$text" "$replacement" <<'PY' || { echo "$name: the text to break is gone from $file: update this script"; unnoticed=1; continue; }
+import sys
+path, text, replacement = sys.argv[1:]
+source = open(path).read()
+if text not in source:
+    sys.exit(1)
+open(path, "w").write(source.replace(text, replacement))
+PY
+  if ! (cd "$work/src" && python -m pip install -q --no-build-isolation --no-deps --target "$work/site" . \
+        >"$work/build.log" 2>&1); then
+    echo "$name: the broken build failed"; tail -5 "$work/build.log"; unnoticed=1; continue
+  fi
+  result=$(cd "$work" && PYTHONPATH="$work/site" python -m pytest -q -p no:cacheprovider \
+           "$work/src/tests/test_kernels.py" "$work/src/tests/test_kernel_structures.py" \
+           "$work/src/tests/test_kmeans.py" 2>&1)
+  caught=$(grep -c '^FAILED' <<<"$result")
+  echo "$name: $caught failing tests"
+  grep '^FAILED' <<<"$result" | sed 's/ - .*//; s/^FAILED .*tests\//    /' | head -5
+  if [ "$caught" -eq 0 ]; then unnoticed=1; fi
+done
+exit $unnoticed
