@@ -254,8 +254,9 @@ cdef extern from *:
        8 rows compared at once and the ones that count packed together by a permutation
        looked up from the 8-bit mask; the last rows mod 8 go through the plain loop. Each
        store of 8 stays inside the first (k + 1) rows entries. (An AVX-512 version with
-       vpcompressd measured no faster.) gmmfast_pair_listing() says which one the
-       processor can run: 1 AVX2, 0 plain. */
+       vpcompressd measured no faster.) gmmfast_pair_listing() says which one is used: 1
+       AVX2 where the processor has it, 0 plain (always in the baseline test build,
+       GMMFAST_VARIANT 1, so that tools/compare_variants.sh compares the two). */
     #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
     #include <immintrin.h>
     /* Row m of the table: the positions of the bits set in m, in order, then zeros. */
@@ -294,8 +295,12 @@ cdef extern from *:
             for (int b = 0; b < 8; b++)
                 if ((m >> b) & 1) gmmfast_pack_table[m][n++] = b;
         }
+    #if GMMFAST_VARIANT == 1
+        return 0;
+    #else
         __builtin_cpu_init();
         return __builtin_cpu_supports("avx2") ? 1 : 0;
+    #endif
     }
     #else
     static void gmmfast_list_rows_avx2(const double *a, const double *cutoff,
@@ -633,24 +638,14 @@ cdef Py_ssize_t TRIANGLE_BLOCKS = 8
 cdef Py_ssize_t TRIANGLE_MIN_BLOCK = 4
 # Responsibilities at or below this add nothing to the sums (2^-64).
 cdef double NEGLIGIBLE = 5.421010862427522e-20
-# The listings of (row, component) pairs, fastest first; the processor's best one is used.
-PAIR_LISTINGS = ("avx2", "plain")
-cdef int BEST_PAIR_LISTING = gmmfast_pair_listing()   # 1 AVX2, 0 plain
-cdef int PAIR_LISTING = BEST_PAIR_LISTING
+# The listing of each component's rows that count, chosen once at load time: 1 AVX2 where
+# the processor has it, 0 plain. Both give the same buckets (tools/compare_variants.sh).
+cdef int PAIR_LISTING = gmmfast_pair_listing()
 
 
-def pair_listing(str which=None):
-    """The listing of (row, component) pairs in use ("avx2" or "plain"); with ``which``,
-    use that one from now on (for tests: all must give the same statistics)."""
-    global PAIR_LISTING
-    if which is not None:
-        if which not in PAIR_LISTINGS:
-            raise ValueError("which must be one of %s, got %r" % (PAIR_LISTINGS, which))
-        code = 1 - PAIR_LISTINGS.index(which)
-        if code > BEST_PAIR_LISTING:
-            raise ValueError("this processor cannot run the %s listing" % which)
-        PAIR_LISTING = code
-    return PAIR_LISTINGS[1 - PAIR_LISTING]
+def pair_listing():
+    """The listing of each component's rows that count in use: "avx2" or "plain"."""
+    return "avx2" if PAIR_LISTING == 1 else "plain"
 
 
 cdef inline void _list_rows(const double *a, Py_ssize_t i_stride, Py_ssize_t k_stride,

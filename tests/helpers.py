@@ -30,3 +30,40 @@ def ignore_convergence():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         yield
+
+
+def reference_mean_log_likelihood(model, X, sample_weight=None):
+    """sum_i w_i log p(x_i) / sum_i w_i under a fitted model's parameters, in plain NumPy
+    (float64), straight from the Gaussian density."""
+    from scipy.special import logsumexp
+
+    X = np.asarray(X, dtype=np.float64)
+    weights = np.asarray(model.weights_, dtype=np.float64)
+    means = np.asarray(model.means_, dtype=np.float64)
+    cov = np.asarray(model.covariances_, dtype=np.float64)
+    n_features = X.shape[1]
+    log_prob = np.empty((len(X), len(weights)))
+    for k in range(len(weights)):
+        ck = {"full": lambda: cov[k], "tied": lambda: cov,
+              "diag": lambda: np.diag(cov[k]),
+              "spherical": lambda: cov[k] * np.eye(n_features)}[model.covariance_type]()
+        diff = X - means[k]
+        maha = np.einsum("ij,ij->i", diff @ np.linalg.inv(ck), diff)
+        logdet = np.linalg.slogdet(ck)[1]
+        log_prob[:, k] = np.log(weights[k]) - 0.5 * (n_features * np.log(2 * np.pi) + logdet
+                                                     + maha)
+    w = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, float)
+    return float(w @ logsumexp(log_prob, axis=1) / w.sum())
+
+
+def assert_lower_bound_invariant(cls, kwargs, model, X, sample_weight=None, rtol=1e-7):
+    """lower_bound_ of ``model`` (fitted with ``cls(**kwargs)``, n iterations) is the mean
+    log-likelihood of the parameters a fit of n - 1 iterations from the same start returns:
+    the bound of the E-step before the last M-step."""
+    if model.n_iter_ < 2:
+        return
+    with ignore_convergence():
+        before = cls(**{**kwargs, "max_iter": model.n_iter_ - 1, "tol": 0.0}).fit(
+            X, sample_weight=sample_weight)
+    expected = reference_mean_log_likelihood(before, X, sample_weight)
+    np.testing.assert_allclose(model.lower_bound_, expected, rtol=rtol)

@@ -7,7 +7,14 @@ from sklearn.mixture import GaussianMixture as SkGaussianMixture
 
 from gmmfast import GaussianMixture
 
-from helpers import COVARIANCE_TYPES, DTYPES, RTOL, ignore_convergence, make_blobs_data
+from helpers import (
+    COVARIANCE_TYPES,
+    DTYPES,
+    RTOL,
+    assert_lower_bound_invariant,
+    ignore_convergence,
+    make_blobs_data,
+)
 
 N_COMPONENTS = 3
 
@@ -46,6 +53,7 @@ def test_same_model_as_scikit_learn_from_same_start(dtype, covariance_type, n_fe
     ref = SkGaussianMixture(**kwargs).fit(X)
     rtol = RTOL[dtype]
     assert ours.n_iter_ == ref.n_iter_ == 15
+    assert_lower_bound_invariant(GaussianMixture, kwargs, ours, X, rtol=rtol)
     np.testing.assert_allclose(ours.lower_bounds_, ref.lower_bounds_, rtol=rtol)
     np.testing.assert_allclose(ours.lower_bound_, ref.lower_bound_, rtol=rtol)
     np.testing.assert_allclose(ours.weights_, ref.weights_, rtol=10 * rtol, atol=1e-6)
@@ -90,13 +98,14 @@ def test_initialisations_match_scikit_learn(init_params, covariance_type, blobs)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_default_fit_matches_scikit_learn(dtype, covariance_type, blobs):
     X = blobs.astype(dtype)
-    ours = GaussianMixture(N_COMPONENTS, covariance_type=covariance_type, random_state=0).fit(X)
-    ref = SkGaussianMixture(N_COMPONENTS, covariance_type=covariance_type,
-                            random_state=0).fit(X)
+    kwargs = dict(n_components=N_COMPONENTS, covariance_type=covariance_type, random_state=0)
+    ours = GaussianMixture(**kwargs).fit(X)
+    ref = SkGaussianMixture(**kwargs).fit(X)
     assert ours.converged_ and ref.converged_
     assert ours.n_iter_ == ref.n_iter_
     np.testing.assert_allclose(ours.lower_bound_, ref.lower_bound_, rtol=RTOL[dtype])
     np.testing.assert_array_equal(ours.predict(X), ref.predict(X))
+    assert_lower_bound_invariant(GaussianMixture, kwargs, ours, X, rtol=RTOL[dtype])
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)

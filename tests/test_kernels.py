@@ -102,47 +102,26 @@ def test_statistics_pass_matches_reference(dtype, covariance_type, weighted, n_f
     np.testing.assert_allclose(s2, r2, rtol=rtol, atol=rtol * np.abs(r2).max())
 
 
-@pytest.fixture
-def pair_listings():
-    """The listings of (row, component) pairs this processor can run; restored afterwards."""
-    before = _kernels.pair_listing()
-    available = []
-    for which in _kernels.PAIR_LISTINGS:
-        try:
-            _kernels.pair_listing(which)
-        except ValueError:
-            continue
-        available.append(which)
-    assert "plain" in available and before in available
-    yield available
-    _kernels.pair_listing(before)
-
-
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 # 8 components at a time in the AVX2 listing: fewer, exactly 8 or 16, one more, several.
+# The AVX2 and plain listings give the same bits: tools/compare_variants.sh builds the
+# plain one (GMMFAST_VARIANT 1) and compares whole fits.
 @pytest.mark.parametrize("n_components", [1, 7, 8, 16, 17, 40])
-def test_pair_listings_give_the_same_statistics(pair_listings, dtype, covariance_type,
-                                                n_components):
+def test_listing_of_the_rows_that_count(dtype, covariance_type, n_components):
+    assert _kernels.pair_listing() in ("avx2", "plain")
     rng = np.random.RandomState(3)
     X = make_blobs_data(n_samples=3003, n_features=6, random_state=4).astype(dtype)
     weights, means, cov, chol = random_model(covariance_type, 6, rng, n_components)
     args = PassArguments(weights, means, chol, covariance_type, dtype)
-    results = {}
-    for which in pair_listings:
-        _kernels.pair_listing(which)
-        results[which] = statistics(X, None, args, n_threads=2)
+    s0, _, s2, _ = statistics(X, None, args, n_threads=2)
     Xr = X.astype(np.float64)
     log_prob = reference_log_prob(Xr, weights, means, cov, covariance_type)
     resp = np.exp(log_prob - logsumexp(log_prob, axis=1)[:, None])
     r0, _, r2 = reference_statistics(Xr, np.ones(len(X)), resp, args.base, covariance_type)
     rtol = RTOL[dtype] * 10
-    s0, _, s2, _ = results["plain"]
     assert_masses_close(s0, r0, np.ones(len(X)), rtol)
     np.testing.assert_allclose(s2, r2, rtol=rtol, atol=rtol * np.abs(r2).max())
-    for which, got in results.items():
-        for a, b in zip(got, results["plain"]):
-            np.testing.assert_array_equal(a, b, err_msg=which)
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)

@@ -133,4 +133,6 @@ def test_memmap_through_dask_memory_does_not_grow_with_rows(tmp_path, monkeypatc
         peak_small = peak_memory_of_fit(small, **kwargs)
         peak_large = peak_memory_of_fit(large, **kwargs)
     assert peak_large < large.nbytes / 10
-    assert peak_large <= peak_small + 128 * 1024
+    # Dask's own bookkeeping grows with the number of k-means iterations, which differ
+    # between the two data sets; one number per row would be 1.6 MB.
+    assert peak_large <= peak_small + 256 * 1024
