@@ -1,0 +1,37 @@
+/* Shared definitions of the compiled passes' C helpers: portability macros, the compiled
+ * versions of the element-wise loops, the lanes of their interleaved sums, OpenMP. */
+#ifndef GMMFAST_COMMON_H
+#define GMMFAST_COMMON_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(_MSC_VER)
+#define GMMFAST_INLINE static __forceinline
+#define GMMFAST_RESTRICT __restrict
+#else
+#define GMMFAST_INLINE static inline __attribute__((always_inline))
+#define GMMFAST_RESTRICT __restrict__
+#endif
+
+/* GMMFAST_CLONES: the compiled versions of the hot element-wise loops (AVX-512, AVX2
+   and the baseline, the best taken at load time; see gmmfast/variants.h). */
+#include "gmmfast/variants.h"
+
+/* Lanes (interleaved partial sums) of the vectorised loops; rows per chunk of
+   gmmfast_normalise_rows. */
+#define GMMFAST_LANES 8
+#define GMMFAST_CHUNK_ROWS 64
+
+#ifdef _OPENMP
+#include <omp.h>
+#define GMMFAST_OPENMP 1
+static int gmmfast_max_threads(void) { return omp_get_max_threads(); }
+#else
+#define GMMFAST_OPENMP 0
+static int gmmfast_max_threads(void) { return 1; }
+#endif
+
+#endif
