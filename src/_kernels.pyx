@@ -584,6 +584,13 @@ cdef double _add_groups(const double[:, ::1] part_s0, const double[:, ::1] part_
     return total
 
 
+def _allocation_error():
+    return MemoryError(
+        "gmmfast could not allocate the working buffers of a pass (per thread, a few blocks "
+        "of rows by components and features); free memory, or use fewer threads, "
+        "components or features.")
+
+
 cdef inline int _resolve_threads(int n_threads, Py_ssize_t n_units):
     if n_threads <= 0:
         n_threads = gmmfast_max_threads()
@@ -655,6 +662,9 @@ def statistics_pass(
     cdef double[::1] part_ll = part_ll_arr
     n_threads = _resolve_threads(n_threads, n_groups)
 
+    failed_arr = np.zeros(1, dtype=np.intc)
+    cdef int[::1] failed = failed_arr
+    cdef bint ok
     with nogil, parallel(num_threads=n_threads):
         z = <floating *> malloc(rows * n_features * sizeof(floating))
         product = <floating *> malloc(rows * width * sizeof(floating))
@@ -669,7 +679,17 @@ def statistics_pass(
         bucket_start = <int *> malloc((n_components + 1) * sizeof(int))
         bucket_value = <double *> malloc(rows * n_components * sizeof(double))
         row_work = <double *> malloc(3 * rows * sizeof(double))
+        # A buffer that could not be allocated: this thread skips its share and the
+        # pass raises MemoryError after the region.
+        ok = (z != NULL and product != NULL and scaled != NULL and small != NULL and
+              tied_rows != NULL and diag_scratch != NULL and squares != NULL and
+              row_total != NULL and log_prob != NULL and bucket != NULL and
+              bucket_start != NULL and bucket_value != NULL and row_work != NULL)
+        if not ok:
+            failed[0] = 1
         for g in prange(n_groups, schedule='dynamic'):
+            if not ok:
+                continue
             for blk in range(g * n_blocks // n_groups, (g + 1) * n_blocks // n_groups):
                 start = blk * rows
                 end = min(start + rows, n_samples)
@@ -714,6 +734,8 @@ def statistics_pass(
         free(bucket_start)
         free(bucket_value)
         free(row_work)
+    if failed[0]:
+        raise _allocation_error()
 
     # Ordered reduction over groups: every sum adds the groups in order, whichever thread
     # runs it. The second moments are split into chunks of entries across threads.
@@ -797,6 +819,9 @@ def evaluate_pass(
     width = n_features * n_components if covariance_code == FULL else n_features
     n_threads = _resolve_threads(n_threads, n_blocks)
 
+    failed_arr = np.zeros(1, dtype=np.intc)
+    cdef int[::1] failed = failed_arr
+    cdef bint ok
     with nogil, parallel(num_threads=n_threads):
         z = <floating *> malloc(rows * n_features * sizeof(floating))
         product = <floating *> malloc(rows * width * sizeof(floating))
@@ -807,7 +832,16 @@ def evaluate_pass(
         bucket = <int *> malloc(rows * n_components * sizeof(int))
         bucket_start = <int *> malloc((n_components + 1) * sizeof(int))
         bucket_value = <double *> malloc(rows * n_components * sizeof(double))
+        # A buffer that could not be allocated: this thread skips its share and the
+        # pass raises MemoryError after the region.
+        ok = (z != NULL and product != NULL and squares != NULL and row_total != NULL and
+              log_prob != NULL and row_work != NULL and bucket != NULL and
+              bucket_start != NULL and bucket_value != NULL)
+        if not ok:
+            failed[0] = 1
         for blk in prange(n_blocks, schedule='static'):
+            if not ok:
+                continue
             start = blk * rows
             end = min(start + rows, n_samples)
             _shifted_block(X, start, end, shift, z)
@@ -841,6 +875,8 @@ def evaluate_pass(
         free(bucket)
         free(bucket_start)
         free(bucket_value)
+    if failed[0]:
+        raise _allocation_error()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1016,13 +1052,23 @@ def nearest_centre_pass(
     cdef double[::1] part_inertia = part_inertia_arr
     n_threads = _resolve_threads(n_threads, n_groups)
 
+    failed_arr = np.zeros(1, dtype=np.intc)
+    cdef int[::1] failed = failed_arr
+    cdef bint ok
     with nogil, parallel(num_threads=n_threads):
         z = <floating *> malloc(rows * n_features * sizeof(floating))
         zd = <double *> malloc(rows * n_features * sizeof(double))
         dist = <double *> malloc(rows * n_centres * sizeof(double))
         nearest = <double *> malloc(rows * sizeof(double))
         labels = <int64_t *> malloc(rows * sizeof(int64_t))
+        # A buffer that could not be allocated: this thread skips its share and the
+        # pass raises MemoryError after the region.
+        ok = (z != NULL and zd != NULL and dist != NULL and nearest != NULL and labels != NULL)
+        if not ok:
+            failed[0] = 1
         for g in prange(n_groups, schedule='dynamic'):
+            if not ok:
+                continue
             for blk in range(g * n_blocks // n_groups, (g + 1) * n_blocks // n_groups):
                 start = blk * rows
                 end = min(start + rows, n_samples)
@@ -1055,6 +1101,8 @@ def nearest_centre_pass(
         free(dist)
         free(nearest)
         free(labels)
+    if failed[0]:
+        raise _allocation_error()
 
     return _add_groups(part_s0, part_s1, part_inertia, s0, s1)
 
@@ -1110,12 +1158,22 @@ def seeding_pass(
         raise ValueError("seed must be the index of a candidate")
     n_threads = _resolve_threads(n_threads, n_blocks)
 
+    failed_arr = np.zeros(1, dtype=np.intc)
+    cdef int[::1] failed = failed_arr
+    cdef bint ok
     with nogil, parallel(num_threads=n_threads):
         z = <floating *> malloc(rows * n_features * sizeof(floating))
         zd = <double *> malloc(rows * n_features * sizeof(double))
         dist = <double *> malloc(rows * n_candidates * sizeof(double))
         row_norms = <double *> malloc(rows * sizeof(double))
+        # A buffer that could not be allocated: this thread skips its share and the
+        # pass raises MemoryError after the region.
+        ok = (z != NULL and zd != NULL and dist != NULL and row_norms != NULL)
+        if not ok:
+            failed[0] = 1
         for blk in prange(n_blocks, schedule='static'):
+            if not ok:
+                continue
             start = blk * rows
             end = min(start + rows, n_samples)
             n = end - start
@@ -1140,5 +1198,7 @@ def seeding_pass(
         free(zd)
         free(dist)
         free(row_norms)
+    if failed[0]:
+        raise _allocation_error()
 
 

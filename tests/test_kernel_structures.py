@@ -209,3 +209,55 @@ def test_build_keeps_each_multiplication_and_addition_rounded_apart():
     if "MSVC" in gmmfast.show_config(mode="dicts")["build"].get("compiler", ""):
         pytest.skip("MSVC: no contraction flag is recorded")
     assert "-ffp-contract=off" in flags, flags
+
+
+ALLOCATION_FAILURE = r"""
+import resource, sys
+import numpy as np
+from gmmfast import _passes
+from gmmfast._passes import PassArguments, statistics
+
+def vm_size():
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmSize:"))
+
+rng = np.random.RandomState(0)
+X = rng.standard_normal((1000, 1))
+K = 4000   # per thread: log-densities, buckets and values of 256 rows x K, ~20 MB
+args = PassArguments(np.full(K, 1.0 / K), rng.standard_normal((K, 1)), np.ones((K, 1)),
+                     "diag", np.float64)
+centres = rng.standard_normal((K, 1))
+calls = {
+    "statistics": lambda: statistics(X, None, args, n_threads=1),
+    "evaluate": lambda: _passes.evaluate(X, args, log_prob=True, n_threads=1),
+    "nearest": lambda: _passes.nearest_centre_sums(X, None, X.mean(axis=0), centres,
+                                                   n_threads=1),
+}
+for name, call in calls.items():
+    call()   # works without a limit; its imports and caches are made
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    resource.setrlimit(resource.RLIMIT_AS, (vm_size() + 4 * 1024 * 1024, hard))
+    try:
+        call()
+    except MemoryError as error:
+        print(name, "MemoryError", "free memory" in str(error))
+    else:
+        print(name, "no error")
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux's /proc")
+def test_an_allocation_failure_in_a_pass_is_a_memory_error():
+    # Under a memory limit just above what the process uses, the passes' per-thread
+    # buffers cannot be allocated: a MemoryError that says what to do, not a crash.
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", ALLOCATION_FAILURE], capture_output=True,
+                            text=True, timeout=120, cwd="/")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split("\n")[:3] == [
+        "statistics MemoryError True", "evaluate MemoryError True", "nearest MemoryError True",
+    ], result.stdout
