@@ -21,7 +21,7 @@ trap 'rm -rf "$work"' EXIT
 breakages=(
   "loglik-keeps-last-block|src/_kernels.pyx|part_ll[g] += gmmfast_weighted_total|part_ll[g] = gmmfast_weighted_total"
   "reduction-chunk-off-by-one|src/_kernels.pyx|min((c + 1) * REDUCTION_CHUNK, s2_size)|min((c + 1) * REDUCTION_CHUNK - 1, s2_size)"
-  "float32-diag-accumulators|src/_kernels.pyx|double af[GMMFAST_LANES], as[GMMFAST_LANES], ok[GMMFAST_LANES];|float af[GMMFAST_LANES], as[GMMFAST_LANES]; double ok[GMMFAST_LANES];"
+  "float32-diag-accumulators|src/gmmfast/moments.h|double af[GMMFAST_LANES], as[GMMFAST_LANES], ok[GMMFAST_LANES];|float af[GMMFAST_LANES], as[GMMFAST_LANES]; double ok[GMMFAST_LANES];"
   "partial-sums-shared-by-threads|src/_kernels.pyx|&part_s0[g, 0], &part_s1[g, 0], &part_s2[g, 0]|&part_s0[0, 0], &part_s1[0, 0], &part_s2[0, 0]"
   "kmeans-sums-shared-by-threads|src/_kernels.pyx|part_s0[g, label] += v|part_s0[0, label] += v"
 )
