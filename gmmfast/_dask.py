@@ -239,19 +239,10 @@ def _chunk_nearest(block, weight, shift, centres, inertia):
 
 
 def _chunk_farthest(block, weight, shift, centres, n_rows):
-    """A chunk's ``n_rows`` rows farthest from their nearest centre: (squared distances,
-    rows around the shift, weights, nearest centres), at most as many as it has."""
-    weight = _weight_block(weight, block)
-    _, _, distance, _ = _passes.nearest_centre_sums(
-        block, weight, shift, centres, distances=True, n_threads=1
-    )
-    n_rows = min(n_rows, len(distance))
-    far = np.argpartition(distance, -n_rows)[-n_rows:]
-    z = (block[far] - shift).astype(np.float64)
-    w = np.ones(n_rows) if weight is None else weight[far]
-    labels = np.array([_kmeans.nearest_label(block[i : i + 1], shift, centres) for i in far],
-                      dtype=int)
-    return distance[far], z, w, labels
+    """A chunk's ``n_rows`` rows farthest from their nearest centre (see
+    :func:`gmmfast._kmeans.farthest_candidates`), at most as many as it has."""
+    return _kmeans.farthest_candidates(block, _weight_block(weight, block), shift, centres,
+                                       n_rows, n_threads=1)
 
 
 def _chunk_statistics_of_nearest(block, weight, centres, base, covariance_type):
@@ -407,13 +398,7 @@ class DaskRows:
 
     def statistics(self, args):
         """(s0, s1, s2, loglik) of one E-step under the model ``args``, summed over chunks."""
-        args = dask.delayed(args)
-        parts = [
-            _delayed(_chunk_statistics)(block, weight, args)
-            for block, weight, n in self._pieces
-            if n > 0
-        ]
-        s0, s1, s2, loglik = _reduce_in_order(parts)
+        s0, s1, s2, loglik = self._over_chunks(_chunk_statistics, args)
         return s0, s1, s2, float(loglik)
 
     def labels(self, args):

@@ -4,14 +4,16 @@ The same k-means++ seeding (the same random draws in the same order, so that the
 are chosen), then Lloyd iterations with scikit-learn's stopping rule: strict convergence
 (no label changes) or a total squared centre shift within ``1e-4`` times the mean feature
 variance, at most 300 iterations, and empty clusters moved to the rows farthest from their
-centres. Like scikit-learn, everything is computed around the column mean of X. Unlike it,
-distances and sums are taken in float64 for float32 data too, and the sums are added in a
-fixed order (bit-for-bit the same for any number of threads).
+centres. Like scikit-learn, everything is computed around the mean of X, and the seeding
+keeps float32 data's distances and running sums in float32 as it does. Unlike it, the Lloyd
+iterations take their distances and sums in float64 for float32 data too, and every sum is
+added in a fixed order (bit-for-bit the same for any number of threads).
 
 The rows answer what the iterations need (:func:`lloyd`): the nearest-centre sums of every
 row, and the rows farthest from their centres; the seeding reads rows in memory
 (:func:`kmeans_plusplus`). Nothing with one entry per row and per cluster is allocated; the
-seeding keeps a few numbers per row (the distance to the nearest seed and its running sum).
+seeding keeps each row's distance to its nearest seed and, while they fit in SEEDING_BYTES,
+the distances of the step's 2 + ln K trials.
 """
 
 import numpy as np
@@ -217,18 +219,27 @@ def _updated_centres(rows, shift, centres, s0, s1):
     return sums
 
 
+def farthest_candidates(X, sample_weight, shift, centres, n_rows, n_threads=0):
+    """The ``n_rows`` rows of X farthest from their nearest centre (fewer if X has fewer),
+    in scikit-learn's order: (their squared distances, the rows around the shift, their
+    weights, their nearest centres)."""
+    _, _, distance, _ = _passes.nearest_centre_sums(X, sample_weight, shift, centres,
+                                                    distances=True, n_threads=n_threads)
+    n_rows = min(n_rows, len(distance))
+    far = np.argpartition(distance, -n_rows)[: -n_rows - 1 : -1]
+    weight = np.ones(n_rows) if sample_weight is None else sample_weight[far]
+    labels = np.array([nearest_label(X[i : i + 1], shift, centres) for i in far], dtype=int)
+    return distance[far], _centred(X, far, shift), weight, labels
+
+
 def farthest_rows(X, sample_weight, shift, centres, n_rows):
     """The ``n_rows`` rows farthest from their nearest centre, as scikit-learn picks them:
     (rows around the shift, their weights, their nearest centres), or None when every row
     sits on its centre."""
-    _, _, distance, _ = _passes.nearest_centre_sums(X, sample_weight, shift, centres,
-                                                    distances=True)
-    far = np.argpartition(distance, -n_rows)[: -n_rows - 1 : -1]
+    distance, z, weight, labels = farthest_candidates(X, sample_weight, shift, centres,
+                                                      n_rows)
     if np.max(distance) == 0:
         return None
-    z = _centred(X, far, shift)
-    weight = np.ones(n_rows) if sample_weight is None else sample_weight[far]
-    labels = np.array([nearest_label(X[i : i + 1], shift, centres) for i in far], dtype=int)
     return z, weight, labels
 
 

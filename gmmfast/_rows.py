@@ -44,7 +44,8 @@ class InMemoryRows:
         X, sample_weight = self.X, self.sample_weight
         n_samples = self.n_samples
         if init_params == "kmeans":
-            return self._kmeans_statistics(n_components, covariance_type, random_state)
+            centres = self.kmeans_centres(n_components, random_state)
+            return kmeans_statistics(self, centres, covariance_type)
         if init_params == "random":
             state = random_state.get_state()
 
@@ -114,11 +115,6 @@ class InMemoryRows:
     def kmeans_centres(self, n_components, random_state):
         """Centres of the 'kmeans' initialisation: k-means over every row."""
         return _kmeans.kmeans_centres(self, n_components, random_state)
-
-    def _kmeans_statistics(self, n_components, covariance_type, random_state):
-        """Sums of the rows given to their nearest k-means centre, around that centre."""
-        centres = self.kmeans_centres(n_components, random_state)
-        return kmeans_statistics(self, centres, covariance_type)
 
 
 def kmeans_statistics(rows, centres, covariance_type):

@@ -24,6 +24,9 @@ breakages=(
   "float32-diag-accumulators|src/gmmfast/moments.h|double af[GMMFAST_LANES], as[GMMFAST_LANES], ok[GMMFAST_LANES];|float af[GMMFAST_LANES], as[GMMFAST_LANES]; double ok[GMMFAST_LANES];"
   "partial-sums-shared-by-threads|src/_kernels.pyx|&part_s0[g, 0], &part_s1[g, 0], &part_s2[g, 0]|&part_s0[0, 0], &part_s1[0, 0], &part_s2[0, 0]"
   "kmeans-sums-shared-by-threads|src/_kernels.pyx|part_s0[g, label] += v|part_s0[0, label] += v"
+  "seeding-mass-drops-last-row|src/_kernels.pyx|row, &sample_weight[start] if weighted else NULL, n)|row, &sample_weight[start] if weighted else NULL, n - 1)"
+  "inertia-drops-last-row|src/_kernels.pyx|nearest, &sample_weight[start] if weighted else NULL, end - start)|nearest, &sample_weight[start] if weighted else NULL, end - start - 1)"
+  "group-reduction-drops-last-group|src/_kernels.pyx|for g in range(part_s0.shape[0]):|for g in range(part_s0.shape[0] - 1):"
 )
 
 unnoticed=0
