@@ -27,7 +27,12 @@ def log_det_cholesky(precisions_cholesky, covariance_type, n_features):
 
 
 class PassArguments:
-    """The model in the layout the compiled passes read, in the data's dtype.
+    """The model in the layout the compiled passes read, in the data's dtype: ``model``,
+    the compiled passes' :class:`Model`, and ``offsets`` / ``base``, where the sums of the
+    M-step are centred.
+
+    ``log_offset`` (K,), if given, is added to every log p(x, k) of component k: an
+    estimator whose E-step differs only by per-component constants passes them here.
 
     For full and tied covariances the Mahalanobis term is ||(x - c) P_k - (mu_k - c) P_k||^2
     with c a common centre, so that one matrix product (x - c) [P_1 | ... | P_K] serves all
@@ -35,14 +40,14 @@ class PassArguments:
     upper-triangular Cholesky factor of the precision; the pass reads only its upper triangle.
     """
 
-    def __init__(self, weights, means, precisions_cholesky, covariance_type, dtype):
+    def __init__(self, weights, means, precisions_cholesky, covariance_type, dtype,
+                 log_offset=None):
         n_components, n_features = means.shape
         weights = np.asarray(weights, dtype=np.float64)
         means = np.asarray(means, dtype=np.float64)
         chol = np.asarray(precisions_cholesky, dtype=np.float64)
         self.covariance_type = covariance_type
         self.n_components = n_components
-        self.code = _kernels.COVARIANCE_CODES[covariance_type]
         self.shift = np.average(means, axis=0, weights=weights).astype(dtype)
         offsets = means - self.shift
         self.offsets = np.ascontiguousarray(offsets, dtype=dtype)
@@ -60,17 +65,23 @@ class PassArguments:
         else:
             precision = chol
             centers = offsets
-        self.precision = np.ascontiguousarray(precision, dtype=dtype).ravel()
-        self.centers = np.ascontiguousarray(centers.T, dtype=dtype)
         with np.errstate(divide="ignore"):
             log_weights = np.log(weights)
-        self.log_norm = np.ascontiguousarray(
+        log_norm = (
             log_weights
             + log_det_cholesky(chol, covariance_type, n_features)
-            - 0.5 * n_features * _LOG_2PI,
-            dtype=np.float64,
+            - 0.5 * n_features * _LOG_2PI
         )
-        self.quadratic = quadratic_form(chol, centers, covariance_type, self.log_norm)
+        if log_offset is not None:
+            log_norm = log_norm + np.asarray(log_offset, dtype=np.float64)
+        self.model = _kernels.Model(
+            covariance_type,
+            self.shift,
+            np.ascontiguousarray(precision, dtype=dtype).ravel(),
+            np.ascontiguousarray(centers.T, dtype=dtype),
+            np.ascontiguousarray(log_norm, dtype=np.float64),
+            quadratic_form(chol, centers, covariance_type, log_norm),
+        )
         # The points the statistics are centred on, as the compiled pass sees them.
         self.base = self.offsets.astype(np.float64) + self.shift.astype(np.float64)
 
@@ -113,23 +124,20 @@ def s2_shape(covariance_type, n_components, n_features):
     return (n_components, n_features)
 
 
-def statistics(X, sample_weight, args, n_threads=0):
+def statistics(X, sample_weight, args, n_threads=0, entropy=False):
     """One E-step and the M-step's sums over the rows of X.
 
     Returns ``(s0, s1, s2, loglik)``: s0 (K,), s1 (K, D) and s2 taken around ``args.base``,
-    and loglik = sum_i w_i log p(x_i), all float64.
+    and loglik = sum_i w_i log p(x_i), all float64; with ``entropy``, also
+    sum_i w_i sum_k r_ik log r_ik as a fifth value.
     """
     n_features = X.shape[1]
     shape = s2_shape(args.covariance_type, args.n_components, n_features)
-    s0 = np.empty(args.n_components)
-    s1 = np.empty(args.n_components * n_features)
-    s2 = np.empty(math.prod(shape))
-    loglik = _kernels.statistics_pass(
-        X, _EMPTY if sample_weight is None else sample_weight, args.shift, args.precision,
-        args.centers, args.log_norm, args.quadratic, args.offsets,
-        args.code, s0, s1, s2, n_threads,
+    s0, s1, s2, loglik, total_entropy = _kernels.e_step(
+        X, sample_weight, args.model, args.offsets, n_threads, entropy
     )
-    return s0, s1.reshape(args.n_components, n_features), s2.reshape(shape), loglik
+    sums = (s0, s1.reshape(args.n_components, n_features), s2.reshape(shape), loglik)
+    return sums + (total_entropy,) if entropy else sums
 
 
 def statistics_of_responsibilities(X, sample_weight, chunks, base, covariance_type):
@@ -142,22 +150,14 @@ def statistics_of_responsibilities(X, sample_weight, chunks, base, covariance_ty
     dtype = X.dtype
     shift = np.zeros(n_features, dtype=dtype)
     offsets = np.ascontiguousarray(base, dtype=dtype)
-    code = _kernels.COVARIANCE_CODES[covariance_type]
     shape = s2_shape(covariance_type, n_components, n_features)
     s0 = np.zeros(n_components)
     s1 = np.zeros((n_components, n_features))
     s2 = np.zeros(shape)
-    part0 = np.empty(n_components)
-    part1 = np.empty(n_components * n_features)
-    part2 = np.empty(math.prod(shape))
-    no_precision = np.empty(0, dtype=dtype)
-    no_quadratic = np.empty((0, n_components))
     for start, stop, resp in chunks:
-        weight = _EMPTY if sample_weight is None else sample_weight[start:stop]
-        _kernels.statistics_pass(
-            X[start:stop], weight, shift, no_precision, offsets, _EMPTY, no_quadratic,
-            offsets, code, part0, part1, part2, 0,
-            np.ascontiguousarray(resp, dtype=np.float64),
+        weight = None if sample_weight is None else sample_weight[start:stop]
+        part0, part1, part2 = _kernels.moments_of_responsibilities(
+            X[start:stop], weight, resp, shift, offsets, covariance_type
         )
         s0 += part0
         s1 += part1.reshape(s1.shape)
@@ -181,19 +181,17 @@ def statistics_of_nearest(X, sample_weight, centres, base, covariance_type, n_th
     n_components, n_features = centres.shape
     dtype = X.dtype
     shift, offsets, base = nearest_layout(centres, base, dtype)
-    shape = s2_shape(covariance_type, n_components, n_features)
-    s0 = np.empty(n_components)
-    s1 = np.empty(n_components * n_features)
-    s2 = np.empty(math.prod(shape))
     local = centres - shift.astype(np.float64)
     log_norm = np.zeros(n_components)
-    quadratic = quadratic_form(np.ones(n_components), local, "spherical", log_norm)
-    _kernels.statistics_pass(
-        X, _EMPTY if sample_weight is None else sample_weight, shift,
-        np.ones(n_components, dtype=dtype), np.ascontiguousarray(local.T, dtype=dtype),
-        log_norm, quadratic, offsets,
-        _kernels.COVARIANCE_CODES[covariance_type], s0, s1, s2, n_threads, None, True,
+    nearest = _kernels.Model(
+        "spherical", shift, np.ones(n_components, dtype=dtype),
+        np.ascontiguousarray(local.T, dtype=dtype), log_norm,
+        quadratic_form(np.ones(n_components), local, "spherical", log_norm),
     )
+    s0, s1, s2 = _kernels.moments_of_nearest(
+        X, sample_weight, nearest, offsets, covariance_type, n_threads
+    )
+    shape = s2_shape(covariance_type, n_components, n_features)
     return s0, s1.reshape(n_components, n_features), s2.reshape(shape), base
 
 
@@ -225,15 +223,7 @@ def evaluate(X, args, labels=False, resp=False, log_prob=False, n_threads=0):
     ``resp`` comes in the dtype of X, ``log_prob`` (log p(x)) in float64; outputs not
     asked for are empty arrays.
     """
-    n_samples = X.shape[0]
-    out_labels = np.empty(n_samples if labels else 0, dtype=np.intp)
-    out_resp = np.empty((n_samples, args.n_components) if resp else (0, 0), dtype=X.dtype)
-    out_log_prob = np.empty(n_samples if log_prob else 0)
-    _kernels.evaluate_pass(
-        X, args.shift, args.precision, args.centers, args.log_norm, args.quadratic, args.code,
-        out_labels, out_resp, out_log_prob, n_threads,
-    )
-    return out_labels, out_resp, out_log_prob
+    return _kernels.evaluate(X, args.model, labels, resp, log_prob, n_threads)
 
 
 def nearest_centre_sums(X, sample_weight, shift, centres, distances=False, inertia=False,

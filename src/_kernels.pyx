@@ -1,84 +1,45 @@
 # Compiled passes over the rows of X for Gaussian mixtures.
 #
-# Two passes share one block worker that computes, for a block of rows,
-#     log p(x_i, k) = log w_k + log det P_k - D/2 log(2 pi) - 1/2 ||(x_i - mu_k) P_k||^2
-# where P_k is the Cholesky factor of the precision of component k (P P^T = Sigma^-1):
-#   - statistics_pass: the E-step and the sufficient statistics of the M-step in one read of X,
-#       s0[k]  = sum_i w_i r_ik
-#       s1[k]  = sum_i w_i r_ik (x_i - mu_k)
-#       s2[k]  = sum_i w_i r_ik (x_i - mu_k)(x_i - mu_k)^T   (its diagonal for diag/spherical,
-#                                                            summed over k for tied)
-#       loglik = sum_i w_i log sum_k p(x_i, k)
-#     accumulated in float64 around the current means mu_k (never raw moments), over the
-#     (i, k) with r_ik > 2^-64 only (the others cannot change a float64 sum);
-#   - evaluate_pass: labels, responsibilities and per-sample log-likelihood, each only if asked.
+# Every pass runs through one block driver (_drive): the rows are cut into fixed blocks,
+# each thread works on whole blocks with its own scratch buffers (allocated and checked in
+# one place, _allocate), and sums are kept per group of consecutive blocks, added in block
+# order into the group's slot; the slots are then added in group order. The blocks and
+# groups depend on (N, D, K) only, so every result is bit-for-bit the same for any number
+# of threads.
 #
-# Rows are cut into blocks that depend on (N, D, K) only; consecutive blocks form a fixed number
-# of groups, each summed in block order into its own slot, and the slots are added in group
-# order. The result is therefore bit-for-bit the same for any number of threads.
+# The mixture's log-density, described by a Model (built once per EM step), is
+#     log p(x_i, k) = log_norm_k - 1/2 ||(x_i - mu_k) P_k||^2
+# where P_k is the Cholesky factor of the precision of component k (P P^T = Sigma^-1) and
+# log_norm_k = log w_k + log det P_k - D/2 log(2 pi) plus any per-component constant the
+# estimator adds. The purposes of a pass, one entry each:
+#   - e_step: the E-step and the sufficient statistics of the M-step in one read of X,
+#       s0[k]  = sum_i w_i r_ik
+#       s1[k]  = sum_i w_i r_ik (x_i - o_k)
+#       s2[k]  = sum_i w_i r_ik (x_i - o_k)(x_i - o_k)^T   (its diagonal for diag/spherical,
+#                                                          summed over k for tied)
+#       loglik = sum_i w_i log sum_k p(x_i, k)
+#       and, when asked, sum_i w_i sum_k r_ik log r_ik,
+#     accumulated in float64 around given points o_k (the current means; never raw
+#     moments), over the (i, k) with r_ik > 2^-64 only: the others add less than 2^-64 of
+#     their row's weight to any sum (see _block_statistics for what this means for a
+#     component all of whose responsibilities are below it);
+#   - moments_of_responsibilities, moments_of_nearest: the same sums for responsibilities
+#     given, or one-hot on each row's most likely component of a model (its nearest
+#     centre);
+#   - evaluate: labels, responsibilities and per-sample log-likelihood, each only if asked;
+#   - nearest_centre_pass, seeding_pass: the k-means steps (at the end of this file).
 
 from cython cimport floating
 from cython.parallel cimport parallel, prange
 from libc.math cimport sqrt
 from libc.stdint cimport int64_t
 from libc.stdlib cimport calloc, free, malloc
-from scipy.linalg.cython_blas cimport dgemm, dsyrk, sgemm, ssyrk
+from libc.string cimport memset
+
+from _blas cimport Lower, NoTrans, RowMajor, Trans, gemm, syrk
+from _helpers cimport *
 
 import numpy as np
-
-# The C helpers: src/gmmfast/*.h (see passes.h).
-cdef extern from "gmmfast/passes.h":
-    int GMMFAST_OPENMP
-    int gmmfast_max_threads() noexcept nogil
-    double gmmfast_exp(double) noexcept nogil
-    double gmmfast_log_from_one(double) noexcept nogil
-    void gmmfast_normalise_rows(double *log_prob, Py_ssize_t rows, Py_ssize_t n_components,
-                                double *log_total) noexcept nogil
-    void gmmfast_shifted_d(const char *x, Py_ssize_t row_stride, Py_ssize_t column_stride,
-                           Py_ssize_t rows, Py_ssize_t n_features, const double *shift,
-                           double *z) noexcept nogil
-    void gmmfast_shifted_f(const char *x, Py_ssize_t row_stride, Py_ssize_t column_stride,
-                           Py_ssize_t rows, Py_ssize_t n_features, const float *shift,
-                           float *z) noexcept nogil
-    double gmmfast_weighted_total(const double *x, const double *w, Py_ssize_t n) noexcept nogil
-    int gmmfast_pair_listing() noexcept nogil
-    void gmmfast_squares_d(const double *z, Py_ssize_t rows, Py_ssize_t n_features,
-                           int spherical, double *squares) noexcept nogil
-    void gmmfast_squares_f(const float *z, Py_ssize_t rows, Py_ssize_t n_features,
-                           int spherical, double *squares) noexcept nogil
-    void gmmfast_column_cutoffs(double *log_prob, Py_ssize_t rows, Py_ssize_t n_components,
-                                double *top, double *shift, double *cutoff) noexcept nogil
-    void gmmfast_list_rows_plain(const double *a, Py_ssize_t i_stride, Py_ssize_t k_stride,
-                                 const double *cutoff, Py_ssize_t rows,
-                                 Py_ssize_t n_components, int *bucket,
-                                 int *start) noexcept nogil
-    void gmmfast_list_rows_avx2(const double *a, const double *cutoff, Py_ssize_t rows,
-                                Py_ssize_t n_components, int *bucket,
-                                int *start) noexcept nogil
-    void gmmfast_listed_values(const double *a, Py_ssize_t i_stride, Py_ssize_t k_stride,
-                               Py_ssize_t n_components, const int *bucket, const int *start,
-                               double *value) noexcept nogil
-    void gmmfast_listed_responsibilities(const double *log_prob, const double *top,
-                                         const double *shift, const double *weight,
-                                         Py_ssize_t rows, Py_ssize_t n_components,
-                                         const int *bucket, const int *start, double *value,
-                                         double *total, double *log_total) noexcept nogil
-    void gmmfast_diag_moments_d(const double *z, const double *offsets,
-                                Py_ssize_t n_features, Py_ssize_t n_components,
-                                const int *bucket, const double *value, const int *start,
-                                double *s0, double *s1, double *s2) noexcept nogil
-    void gmmfast_diag_moments_f(const float *z, const float *offsets,
-                                Py_ssize_t n_features, Py_ssize_t n_components,
-                                const int *bucket, const double *value, const int *start,
-                                double *s0, double *s1, double *s2) noexcept nogil
-    void gmmfast_sum_squares_d(const double *y, const double *c, Py_ssize_t rows,
-                               Py_ssize_t n_features, Py_ssize_t n_components,
-                               int per_component, int by_component, const double *log_norm,
-                               double *log_prob) noexcept nogil
-    void gmmfast_sum_squares_f(const float *y, const float *c, Py_ssize_t rows,
-                               Py_ssize_t n_features, Py_ssize_t n_components,
-                               int per_component, int by_component, const double *log_norm,
-                               double *log_prob) noexcept nogil
 
 
 def elementwise(str function, double[::1] x):
@@ -123,26 +84,20 @@ cdef Py_ssize_t TRIANGLE_BLOCKS = 8
 cdef Py_ssize_t TRIANGLE_MIN_BLOCK = 4
 # Responsibilities at or below this add nothing to the sums (2^-64).
 cdef double NEGLIGIBLE = 5.421010862427522e-20
-# The listing of each component's rows that count, chosen once at load time: 1 AVX2 where
-# the processor has it, 0 plain. Both give the same buckets (tools/compare_variants.sh).
-cdef int PAIR_LISTING = gmmfast_pair_listing()
+# Rows per block of the k-means passes (their products have few columns: larger blocks
+# spread each BLAS call's fixed cost; measured 256 to 4096 rows).
+cdef Py_ssize_t KMEANS_BLOCK_ROWS = 1024
+
+# The listing of each component's rows that count (see _list_rows): the AVX2 one where
+# the processor has it, chosen once at load time; both list the same rows.
+gmmfast_fill_pack_table()
+cdef bint HAS_AVX2 = gmmfast_has_avx2()
 
 
-def pair_listing():
-    """The listing of each component's rows that count in use: "avx2" or "plain"."""
-    return "avx2" if PAIR_LISTING == 1 else "plain"
-
-
-cdef inline void _list_rows(const double *a, Py_ssize_t i_stride, Py_ssize_t k_stride,
-                            const double *cutoff, Py_ssize_t rows, Py_ssize_t n_components,
-                            int *bucket, int *start) noexcept nogil:
-    """Each component's rows i with a_ik above the row's cutoff, a_ik at a[i * i_stride +
-    k * k_stride], into packed buckets (see gmmfast_list_rows_plain)."""
-    if PAIR_LISTING == 1 and i_stride == 1:
-        gmmfast_list_rows_avx2(a, cutoff, rows, n_components, bucket, start)
-    else:
-        gmmfast_list_rows_plain(a, i_stride, k_stride, cutoff, rows, n_components, bucket,
-                                start)
+def row_listing():
+    """The listing of each component's rows that count used by default: "avx2" or
+    "plain"."""
+    return "avx2" if HAS_AVX2 else "plain"
 
 
 def openmp_enabled():
@@ -174,6 +129,12 @@ def block_layout(Py_ssize_t n_samples, Py_ssize_t n_features, Py_ssize_t n_compo
     return int(rows), int(n_blocks), int(n_groups)
 
 
+def kmeans_layout(Py_ssize_t n_samples):
+    """Rows per block, blocks and partial-sum groups of the k-means passes (sizes only)."""
+    cdef Py_ssize_t n_blocks = max(1, (n_samples + KMEANS_BLOCK_ROWS - 1) // KMEANS_BLOCK_ROWS)
+    return int(KMEANS_BLOCK_ROWS), int(n_blocks), int(min(MAX_GROUPS, n_blocks))
+
+
 cdef inline Py_ssize_t _s2_size(Py_ssize_t n_features, Py_ssize_t n_components,
                                 int covariance_code) noexcept nogil:
     if covariance_code == FULL:
@@ -183,39 +144,108 @@ cdef inline Py_ssize_t _s2_size(Py_ssize_t n_features, Py_ssize_t n_components,
     return n_components * n_features
 
 
+def _covariance_code(str covariance_type):
+    if covariance_type not in COVARIANCE_CODES:
+        raise ValueError("covariance_type must be one of %s, got %r"
+                         % (sorted(COVARIANCE_CODES), covariance_type))
+    return COVARIANCE_CODES[covariance_type]
+
+
 # ---------------------------------------------------------------------------------------------
-# BLAS on row-major arrays: a row-major matrix is the transpose of the same memory read
-# column-major, so C = A B (row-major) is computed as C^T = B^T A^T (column-major).
+# The model the passes read.
 
-cdef inline void _gemm_rowmajor(int m, int n, int k, const floating *a, int lda,
-                                const floating *b, int ldb, floating *c,
-                                int ldc) noexcept nogil:
-    """C (m x n) = A (m x k) @ B (k x n), all row-major."""
-    cdef char no = b'N'
-    cdef floating one = 1.0
-    cdef floating zero = 0.0
-    if floating is float:
-        sgemm(&no, &no, &n, &m, &k, &one, <float *> b, &ldb, <float *> a, &lda,
-              &zero, c, &ldc)
-    else:
-        dgemm(&no, &no, &n, &m, &k, &one, <double *> b, &ldb, <double *> a, &lda,
-              &zero, c, &ldc)
+cdef class Model:
+    """A mixture's log-density as the passes read it, in the rows' dtype.
+
+    log p(x, k) = log_norm_k - 1/2 ||(x - shift) P_k - centers_k||^2 for full and tied
+    covariances (centers_k = (mu_k - shift) P_k), log_norm_k - 1/2 ||((x - shift) -
+    centers_k) * p_k||^2 for diag and spherical (centers_k = mu_k - shift), with the
+    component index innermost:
+
+    - ``precision``: full D x (D*K), column j*K + k = P_k[:, j] (upper triangle read);
+      tied D x D; diag D x K (p_k[j] at j*K + k); spherical K;
+    - ``centers``: D x K;
+    - ``log_norm``: K, float64, every per-component constant of log p(x, k);
+    - ``quadratic``: diag (2D + 1) x K, spherical (D + 2) x K, float64: the same
+      log-density as one product with [z^2, z, 1] (or [|z|^2, z, 1]); see
+      _quadratic_log_prob. Empty for full and tied.
+
+    Shapes and dtypes are checked here, once; the passes read the arrays without checks.
+    """
+    cdef readonly str covariance_type
+    cdef readonly int code
+    cdef readonly Py_ssize_t n_features, n_components
+    cdef readonly object dtype, shift, precision, centers, log_norm, quadratic
+
+    def __init__(self, str covariance_type, shift, precision, centers, log_norm,
+                 quadratic=None):
+        self.code = _covariance_code(covariance_type)
+        self.covariance_type = covariance_type
+        shift = np.ascontiguousarray(shift)
+        if shift.ndim != 1 or shift.dtype not in (np.float32, np.float64):
+            raise TypeError("shift must be a float32 or float64 vector")
+        self.dtype = shift.dtype
+        self.shift = shift
+        self.n_features = shift.shape[0]
+        self.centers = _checked_array(centers, self.dtype, "centers")
+        if self.centers.ndim != 2 or self.centers.shape[0] != self.n_features:
+            raise ValueError("centers must be (n_features, n_components)")
+        self.n_components = self.centers.shape[1]
+        D, K = self.n_features, self.n_components
+        size = {FULL: D * D * K, TIED: D * D, DIAG: D * K, SPHERICAL: K}[self.code]
+        self.precision = _checked_array(precision, self.dtype, "precision").ravel()
+        if self.precision.shape[0] != size:
+            raise ValueError("precision must hold %d numbers for %s covariances of %d "
+                             "features and %d components" % (size, covariance_type, D, K))
+        self.log_norm = _checked_array(log_norm, np.float64, "log_norm")
+        if self.log_norm.shape != (K,):
+            raise ValueError("log_norm must be (n_components,)")
+        width = {DIAG: 2 * D + 1, SPHERICAL: D + 2}.get(self.code, 0)
+        if quadratic is None:
+            quadratic = np.empty((width, K))
+        self.quadratic = _checked_array(quadratic, np.float64, "quadratic")
+        if self.quadratic.shape != (width, K):
+            raise ValueError("quadratic must be (%d, n_components) for %s covariances"
+                             % (width, covariance_type))
 
 
-cdef inline void _gram_rowmajor(int m, int d, const floating *a, floating *c,
-                                bint accumulate) noexcept nogil:
-    """Lower triangle (row-major) of C (d x d) = A^T A, or C += A^T A, for A (m x d)."""
-    cdef char uplo = b'U'
-    cdef char trans = b'N'
-    cdef floating one = 1.0
-    cdef floating beta = 1.0 if accumulate else 0.0
-    # Column-major, A's memory is M = A^T (d x m); M M^T filled in its upper triangle,
-    # which is the lower triangle of the row-major view.
-    if floating is float:
-        ssyrk(&uplo, &trans, &d, &m, &one, <float *> a, &d, &beta, c, &d)
-    else:
-        dsyrk(&uplo, &trans, &d, &m, &one, <double *> a, &d, &beta, c, &d)
 
+def _checked_array(values, dtype, name):
+    values = np.asarray(values)
+    if values.dtype != dtype:
+        raise TypeError("%s must be %s, like the rows, got %s"
+                        % (name, np.dtype(dtype), values.dtype))
+    return np.ascontiguousarray(values)
+
+
+# What a block needs of a Model, as raw pointers (data in the rows' dtype where void).
+cdef struct Density:
+    int code
+    const void *precision
+    const void *centers                 # D x K
+    const double *log_norm              # K
+    const double *quadratic             # width x K
+    int quadratic_rows
+
+
+cdef Density _density(Model model, floating kind):
+    """The model's arrays for a pass over rows of ``kind``'s type (checked here)."""
+    cdef Density d
+    cdef const floating[::1] precision = model.precision
+    cdef const floating[:, ::1] centers = model.centers
+    cdef const double[::1] log_norm = model.log_norm
+    cdef const double[:, ::1] quadratic = model.quadratic
+    d.code = model.code
+    d.precision = &precision[0]
+    d.centers = &centers[0, 0]
+    d.log_norm = &log_norm[0]
+    d.quadratic = &quadratic[0, 0] if quadratic.shape[0] > 0 else NULL
+    d.quadratic_rows = <int> quadratic.shape[0]
+    return d
+
+
+# ---------------------------------------------------------------------------------------------
+# Products with the precision factors.
 
 cdef inline Py_ssize_t _column_block(Py_ssize_t n_features) noexcept nogil:
     """Features per column block of the triangular product (see _triangular_product)."""
@@ -239,39 +269,19 @@ cdef void _triangular_product(const floating *z, Py_ssize_t rows, Py_ssize_t n_f
     cdef int width = <int> (n_features * per_feature)
     while j0 < n_features:
         j1 = min(j0 + step, n_features)
-        _gemm_rowmajor(<int> rows, <int> ((j1 - j0) * per_feature), <int> j1, z,
-                       <int> n_features, &precision[j0 * per_feature], width,
-                       &product[j0 * per_feature], width)
+        gemm(RowMajor, NoTrans, NoTrans, <int> rows, <int> ((j1 - j0) * per_feature),
+             <int> j1, <floating> 1.0, z, <int> n_features, &precision[j0 * per_feature],
+             width, <floating> 0.0, &product[j0 * per_feature], width)
         j0 = j1
 
 
 # ---------------------------------------------------------------------------------------------
-# The block worker.
-
-cdef void _shifted_block(const floating[:, :] X, Py_ssize_t start, Py_ssize_t end,
-                         const floating[::1] shift, floating *z) noexcept nogil:
-    """z = X[start:end] - shift, row-major, whatever the strides of X."""
-    cdef const char *first = <const char *> &X[start, 0]
-    if floating is double:
-        gmmfast_shifted_d(first, X.strides[0], X.strides[1], end - start, X.shape[1],
-                          &shift[0], z)
-    else:
-        gmmfast_shifted_f(first, X.strides[0], X.strides[1], end - start, X.shape[1],
-                          &shift[0], z)
-
+# Log-densities of a block.
 
 cdef void _block_log_prob(
         const floating *z,                   # IN  rows x D, X - shift
         Py_ssize_t rows, Py_ssize_t n_features, Py_ssize_t n_components,
-        int covariance_code,
-        const floating[::1] precision,       # IN  full: D x (D*K), column j*K + k = P_k[:, j]
-                                             #     tied: D x D; diag: D x K (p_k[j] at j*K + k);
-                                             #     spherical: K
-        const floating[:, ::1] centers,      # IN  D x K: (mu_k - shift) P_k for full/tied,
-                                             #     else mu_k - shift, component innermost
-        const double[::1] log_norm,          # IN  K: log w_k + log det P_k - D/2 log(2 pi)
-        const double[:, ::1] quadratic,      # IN  diag: (2D+1) x K, spherical: (D+2) x K,
-                                             #     else unused (see _quadratic_log_prob)
+        const Density *m,                    # IN  the model (see Model)
         bint by_component,                   # IN  log_prob K x rows instead
         floating *product,                   # TMP rows x (D*K) for full, rows x D for tied
         double *squares,                     # TMP rows x (2D+1)
@@ -288,15 +298,19 @@ cdef void _block_log_prob(
     cdef Py_ssize_t a
     cdef floating za
     cdef floating *out
-    if (covariance_code == DIAG or covariance_code == SPHERICAL) and n_features > TINY_FEATURES:
-        _quadratic_log_prob(z, rows, n_features, n_components, covariance_code, quadratic,
-                            by_component, squares, log_prob)
+    cdef int code = m.code
+    cdef const floating *precision = <const floating *> m.precision
+    cdef const floating *centers = <const floating *> m.centers
+    cdef const double *log_norm = m.log_norm
+    if (code == DIAG or code == SPHERICAL) and n_features > TINY_FEATURES:
+        _quadratic_log_prob(z, rows, n_features, n_components, code, m, by_component,
+                            squares, log_prob)
         return
-    if covariance_code == FULL or covariance_code == TIED:
+    if code == FULL or code == TIED:
         # Z P for all components at once: Z @ [P_1 | ... | P_K], columns interleaved by k.
-        width = n_features * n_components if covariance_code == FULL else n_features
+        width = n_features * n_components if code == FULL else n_features
         if n_features > TINY_FEATURES:
-            _triangular_product(z, rows, n_features, width // n_features, &precision[0],
+            _triangular_product(z, rows, n_features, width // n_features, precision,
                                 product)
         else:
             # A few features: the same product in plain loops, cheaper than a BLAS call.
@@ -310,13 +324,11 @@ cdef void _block_log_prob(
                     for k in range(width):
                         out[k] += za * p[k]
         if floating is float:
-            gmmfast_sum_squares_f(product, &centers[0, 0], rows, n_features, n_components,
-                                  covariance_code == FULL, by_component, &log_norm[0],
-                                  log_prob)
+            gmmfast_sum_squares_f(product, centers, rows, n_features, n_components,
+                                  code == FULL, by_component, log_norm, log_prob)
         else:
-            gmmfast_sum_squares_d(product, &centers[0, 0], rows, n_features, n_components,
-                                  covariance_code == FULL, by_component, &log_norm[0],
-                                  log_prob)
+            gmmfast_sum_squares_d(product, centers, rows, n_features, n_components,
+                                  code == FULL, by_component, log_norm, log_prob)
         return
     if by_component:
         # A few features, diag or spherical: the same sums over j in the same order.
@@ -325,12 +337,12 @@ cdef void _block_log_prob(
             for i in range(rows):
                 acc[i] = 0.0
             for j in range(n_features):
-                c_kj = centers[j, k]
-                p_kj = precision[j * n_components + k] if covariance_code == DIAG else 1.0
+                c_kj = centers[j * n_components + k]
+                p_kj = precision[j * n_components + k] if code == DIAG else 1.0
                 for i in range(rows):
                     diff = (z[i * n_features + j] - c_kj) * p_kj
                     acc[i] += diff * diff
-            p_kj = 1.0 if covariance_code == DIAG else precision[k]
+            p_kj = 1.0 if code == DIAG else precision[k]
             for i in range(rows):
                 acc[i] = log_norm[k] - 0.5 * acc[i] * p_kj * p_kj
         return
@@ -339,8 +351,8 @@ cdef void _block_log_prob(
         for k in range(n_components):
             acc[k] = 0.0
         for j in range(n_features):
-            c = &centers[j, 0]
-            if covariance_code == DIAG:
+            c = &centers[j * n_components]
+            if code == DIAG:
                 scale = z[i * n_features + j]
                 p = &precision[j * n_components]
                 for k in range(n_components):
@@ -351,7 +363,7 @@ cdef void _block_log_prob(
                 for k in range(n_components):
                     diff = scale - c[k]
                     acc[k] += diff * diff
-        if covariance_code == SPHERICAL:
+        if code == SPHERICAL:
             for k in range(n_components):
                 acc[k] = log_norm[k] - 0.5 * acc[k] * precision[k] * precision[k]
         else:
@@ -361,8 +373,8 @@ cdef void _block_log_prob(
 
 cdef void _quadratic_log_prob(
         const floating *z, Py_ssize_t rows, Py_ssize_t n_features, Py_ssize_t n_components,
-        int covariance_code, const double[:, ::1] quadratic, bint by_component,
-        double *squares, double *log_prob) noexcept nogil:
+        int code, const Density *m, bint by_component, double *squares,
+        double *log_prob) noexcept nogil:
     """Diagonal and spherical log-densities as one float64 matrix product.
 
     diag:      sum_j p_kj^2 (z_j - c_kj)^2 = [z^2, z] @ [p^2 ; -2 p^2 c] + sum_j p_kj^2 c_kj^2
@@ -372,22 +384,19 @@ cdef void _quadratic_log_prob(
     z is centred on the mixture's mean, so the expansion loses only digits of order
     eps (distance between components / their spread)^2, in float64.
     """
-    cdef Py_ssize_t width = quadratic.shape[0]
-    cdef char no = b'N', yes = b'T'
-    cdef double one = 1.0, zero = 0.0
-    cdef int m = <int> rows, n = <int> n_components, kk = <int> width
+    cdef int width = m.quadratic_rows, n = <int> n_components
     if floating is double:
-        gmmfast_squares_d(z, rows, n_features, covariance_code == SPHERICAL, squares)
+        gmmfast_squares_d(z, rows, n_features, code == SPHERICAL, squares)
     else:
-        gmmfast_squares_f(z, rows, n_features, covariance_code == SPHERICAL, squares)
-    # log_prob (rows x K) = squares (rows x width) @ quadratic (width x K), row-major;
-    # by component, its transpose (K x rows), which column-major is the product itself.
+        gmmfast_squares_f(z, rows, n_features, code == SPHERICAL, squares)
+    # log_prob (rows x K) = squares (rows x width) @ Q (width x K); by component, its
+    # transpose Q^T squares^T (K x rows).
     if by_component:
-        dgemm(&yes, &yes, &m, &n, &kk, &one, squares, &kk, <double *> &quadratic[0, 0], &n,
-              &zero, log_prob, &m)
+        gemm(RowMajor, Trans, Trans, n, <int> rows, width, 1.0, m.quadratic, n, squares,
+             width, 0.0, log_prob, <int> rows)
     else:
-        dgemm(&no, &no, &n, &m, &kk, &one, <double *> &quadratic[0, 0], &n, squares, &kk,
-              &zero, log_prob, &n)
+        gemm(RowMajor, NoTrans, NoTrans, <int> rows, n, width, 1.0, squares, width,
+             m.quadratic, n, 0.0, log_prob, n)
 
 
 cdef inline Py_ssize_t _argmax(const double *row, Py_ssize_t n_components) noexcept nogil:
@@ -407,83 +416,48 @@ cdef inline void _one_hot_row(double *row, Py_ssize_t n_components) noexcept nog
     row[best] = 1.0
 
 
-cdef inline void _diag_moments(const floating *z, const floating[:, ::1] offsets,
+# ---------------------------------------------------------------------------------------------
+# The sums of a block.
+
+cdef inline void _list_rows(bint avx2, const double *a, Py_ssize_t i_stride,
+                            Py_ssize_t k_stride, const double *cutoff, Py_ssize_t rows,
+                            Py_ssize_t n_components, int *bucket, int *start) noexcept nogil:
+    """Each component's rows i with a_ik above the row's cutoff, a_ik at a[i * i_stride +
+    k * k_stride], into packed buckets (see gmmfast_list_rows_plain); with ``avx2`` (and
+    i_stride 1) by the AVX2 listing, which lists the same rows."""
+    if avx2 and i_stride == 1:
+        gmmfast_list_rows_avx2(a, cutoff, rows, n_components, bucket, start)
+    else:
+        gmmfast_list_rows_plain(a, i_stride, k_stride, cutoff, rows, n_components, bucket,
+                                start)
+
+
+cdef inline void _diag_moments(const floating *z, const floating *offsets,
+                               Py_ssize_t n_features, Py_ssize_t n_components,
                                const int *bucket, const double *bucket_value,
                                const int *bucket_start, double *s0, double *s1,
                                double *s2) noexcept nogil:
     """s0, s1 and the diagonal of s2 from the pairs in buckets (see gmmfast_diag_moments)."""
     if floating is double:
-        gmmfast_diag_moments_d(z, &offsets[0, 0], offsets.shape[1], offsets.shape[0],
-                               bucket, bucket_value, bucket_start, s0, s1, s2)
+        gmmfast_diag_moments_d(z, offsets, n_features, n_components, bucket, bucket_value,
+                               bucket_start, s0, s1, s2)
     else:
-        gmmfast_diag_moments_f(z, &offsets[0, 0], offsets.shape[1], offsets.shape[0],
-                               bucket, bucket_value, bucket_start, s0, s1, s2)
+        gmmfast_diag_moments_f(z, offsets, n_features, n_components, bucket, bucket_value,
+                               bucket_start, s0, s1, s2)
 
 
-cdef inline void _listed_e_step(double *log_prob, Py_ssize_t rows, Py_ssize_t n_components,
-                                const double *weight, double *row_work, int *bucket,
-                                double *bucket_value, int *bucket_start,
-                                double *log_total) noexcept nogil:
-    """The E-step of a block from its log-densities (K x rows, scratch after), over the
-    responsibilities that count only: each component's rows with r_ik > 2^-64 are listed
-    (see gmmfast_column_cutoffs) with their w_i r_ik, and only their exponentials are
-    taken; log_total[i] = log p(x_i). row_work: 3 x rows."""
-    gmmfast_column_cutoffs(log_prob, rows, n_components, row_work, row_work + rows,
-                           row_work + 2 * rows)
-    _list_rows(log_prob, 1, rows, row_work + 2 * rows, rows, n_components, bucket,
-               bucket_start)
-    gmmfast_listed_responsibilities(log_prob, row_work, row_work + rows, weight, rows,
-                                    n_components, bucket, bucket_start, bucket_value,
-                                    row_work + 2 * rows, log_total)
-
-
-cdef void _block_statistics(
-        const floating *z,                   # IN  rows x D, X - shift
-        Py_ssize_t rows, Py_ssize_t n_features, Py_ssize_t n_components,
-        int covariance_code,
-        bint from_log_prob,                  # IN  what a holds
-        double *a,                           # IN  K x rows log p(x_i, k) at [k, i], or rows x K
-                                             #     responsibilities; scratch after
-        const double *weight,                # IN  rows sample weights, or NULL for ones
-        const floating[:, ::1] offsets,      # IN  K x D, o_k = mu_k - shift
-        double *row_work,                    # TMP 3 x rows
-        floating *scaled,                    # TMP rows x D
-        floating *small,                     # TMP D x D
-        double *tied_rows,                   # TMP rows x D
-        double *diag_scratch,                # TMP K x D
-        int *bucket,                         # TMP rows x K
-        double *bucket_value,                # TMP rows x K
-        int *bucket_start,                   # TMP K + 1
-        double *log_total,                   # OUT rows, log p(x_i) (from log-densities only)
-        double *s0, double *s1, double *s2) noexcept nogil:   # INOUT group sums
-    # From log-densities, the E-step takes the responsibilities that count only (see
-    # _listed_e_step); each of the others would add less than 2^-64 of its row's weight to
-    # any sum. Given responsibilities are listed the same way, w_i r_ik against w_i 2^-64.
-    # The sums are taken over the lists (see _bucket_moments).
-    cdef double *cutoff = row_work
-    cdef Py_ssize_t i, k
-    if from_log_prob:
-        _listed_e_step(a, rows, n_components, weight, row_work, bucket, bucket_value,
-                       bucket_start, log_total)
-    else:
-        for i in range(rows):
-            cutoff[i] = NEGLIGIBLE * (weight[i] if weight != NULL else 1.0)
-            if weight != NULL:
-                for k in range(n_components):
-                    a[i * n_components + k] = a[i * n_components + k] * weight[i]
-        _list_rows(a, n_components, 1, cutoff, rows, n_components, bucket, bucket_start)
-        gmmfast_listed_values(a, n_components, 1, n_components, bucket, bucket_start,
-                              bucket_value)
-    _bucket_moments(z, rows, n_features, n_components, covariance_code, offsets, bucket,
-                    bucket_value, bucket_start, scaled, small, tied_rows, diag_scratch,
-                    row_work + rows, s0, s1, s2)
+cdef inline void _gram(int m, int d, const floating *a, floating *c,
+                       bint accumulate) noexcept nogil:
+    """Lower triangle (row-major) of C (d x d) = A^T A, or C += A^T A, for A (m x d)."""
+    syrk(RowMajor, Lower, Trans, d, m, <floating> 1.0, a, d,
+         <floating> (1.0 if accumulate else 0.0), c, d)
 
 
 cdef void _bucket_moments(
         const floating *z,                   # IN  rows x D, X - shift
         Py_ssize_t rows, Py_ssize_t n_features, Py_ssize_t n_components,
-        int covariance_code,
-        const floating[:, ::1] offsets,      # IN  K x D, o_k = mu_k - shift
+        int code,                            # IN  covariance type of the sums
+        const floating *offsets,             # IN  K x D, o_k = mu_k - shift
         const int *bucket,                   # IN  each component's rows (see _list_rows)
         const double *bucket_value,          # IN  their v_ik = w_i r_ik
         const int *bucket_start,             # IN  K + 1
@@ -502,21 +476,20 @@ cdef void _bucket_moments(
     # s2_k is the Gram matrix of the rows sqrt(v_ik) (z_i - o_k); for tied, one Gram matrix
     # sum_i u_i z_i z_i^T with u_i = sum_k v_ik, which the reduction turns into sums around
     # o_k (see _tied_around_means).
-    # The pairs with r_ik at or below 2^-64 are not listed: on separated clusters most
-    # (i, k) are, and each would add less than 2^-64 of its row's weight -- nothing that
-    # float64 sums of O(1) terms can hold.
     cdef Py_ssize_t i, k, a, b, q, n_used
     cdef double v, diff, root
     cdef double *s2k
     cdef const floating *o
-    if covariance_code == DIAG or covariance_code == SPHERICAL:
-        _diag_moments(z, offsets, bucket, bucket_value, bucket_start, s0, s1, s2)
+    if code == DIAG or code == SPHERICAL:
+        _diag_moments(z, offsets, n_features, n_components, bucket, bucket_value,
+                      bucket_start, s0, s1, s2)
         return
     # s0 and s1 in the same loop as a diagonal of s2 that is not needed (diag_scratch,
     # never read; measured: letting that loop skip s2 slows the diag and spherical pass).
-    _diag_moments(z, offsets, bucket, bucket_value, bucket_start, s0, s1, diag_scratch)
+    _diag_moments(z, offsets, n_features, n_components, bucket, bucket_value, bucket_start,
+                  s0, s1, diag_scratch)
 
-    if covariance_code == TIED:
+    if code == TIED:
         for i in range(rows):
             row_mass[i] = 0.0
         for q in range(bucket_start[n_components]):
@@ -525,13 +498,13 @@ cdef void _bucket_moments(
             root = sqrt(row_mass[i])
             for a in range(n_features):
                 tied_rows[i * n_features + a] = root * z[i * n_features + a]
-        _gram_rowmajor(<int> rows, <int> n_features, tied_rows, s2, True)
+        _gram(<int> rows, <int> n_features, tied_rows, s2, True)
         return
 
     if n_features <= TINY_FEATURES:
         # A few features: v (z - o)(z - o)^T term by term, the lower triangle.
         for k in range(n_components):
-            o = &offsets[k, 0]
+            o = &offsets[k * n_features]
             s2k = s2 + k * n_features * n_features
             for q in range(bucket_start[k], bucket_start[k + 1]):
                 i = bucket[q]
@@ -544,7 +517,7 @@ cdef void _bucket_moments(
 
     for k in range(n_components):
         s2k = s2 + k * n_features * n_features
-        o = &offsets[k, 0]
+        o = &offsets[k * n_features]
         n_used = 0
         for q in range(bucket_start[k], bucket_start[k + 1]):
             i = bucket[q]
@@ -555,17 +528,416 @@ cdef void _bucket_moments(
         if n_used == 0:
             continue
         if floating is double:
-            _gram_rowmajor(<int> n_used, <int> n_features, scaled, s2k, True)
+            _gram(<int> n_used, <int> n_features, scaled, s2k, True)
         else:
             # float32 rows: their Gram matrix in float32, added to the float64 sums.
-            _gram_rowmajor(<int> n_used, <int> n_features, scaled, small, False)
+            _gram(<int> n_used, <int> n_features, scaled, small, False)
             for a in range(n_features):
                 for b in range(a + 1):
                     s2k[a * n_features + b] += small[a * n_features + b]
 
 
 # ---------------------------------------------------------------------------------------------
-# The passes.
+# The block driver: one pass of any purpose over the blocks of rows.
+
+cdef enum Purpose:
+    E_STEP = 0        # log-densities, listed responsibilities, sums and log-likelihood
+    GIVEN = 1         # sums of given responsibilities
+    NEAREST = 2       # sums of one-hot responsibilities on each row's most likely component
+    EVALUATE = 3      # per-row labels, responsibilities, log p(x)
+    LLOYD = 4         # k-means: the sums of each row's nearest centre
+    SEEDING = 5       # k-means++: candidates' potentials
+
+
+cdef struct Job:
+    int purpose
+    Py_ssize_t n_samples, n_features, n_components, rows, n_blocks, n_groups
+    int by_group                        # prange over groups (sums) or over blocks
+    const char *x                       # the rows: x[i, j] at x + i * row_stride + j *
+    Py_ssize_t row_stride, column_stride  # column_stride (bytes, any sign)
+    const void *shift                   # D: z = x - shift (rows' dtype)
+    const double *weight                # N sample weights, or NULL for ones
+    int avx2                            # the AVX2 listing
+    # The log-density (E_STEP, NEAREST, EVALUATE) and the sums (E_STEP, GIVEN, NEAREST).
+    Density density
+    int sums_code                       # covariance type of the sums
+    const void *offsets                 # K x D, o_k = mu_k - shift (rows' dtype)
+    Py_ssize_t s1_size, s2_size
+    double *part_s0                     # n_groups x K
+    double *part_s1                     # n_groups x s1_size
+    double *part_s2                     # n_groups x s2_size
+    double *part_total                  # n_groups: log-likelihood or inertia
+    double *part_entropy                # n_groups, or NULL: not asked
+    const double *resp                  # GIVEN: N x K
+    # EVALUATE: each output, or NULL
+    Py_ssize_t *labels
+    void *resp_out                      # N x K (rows' dtype)
+    double *log_prob_out
+    # LLOYD, SEEDING: centres (K x D, float64, around the shift) and their squared norms
+    const double *centres
+    const double *centre_norms
+    double *distance                    # LLOYD: N nearest squared distances, or NULL
+    int with_inertia
+    void *closest                       # SEEDING: N (rows' dtype)
+    double *block_mass                  # SEEDING: T x n_blocks
+    void *minima                        # SEEDING: T x N (rows' dtype), or NULL
+    Py_ssize_t seed
+
+
+# One thread's scratch buffers (those its purpose needs; the others NULL).
+cdef struct Scratch:
+    bint ok                             # every buffer asked for was allocated
+    void *z                             # rows x D (rows' dtype)
+    void *product                       # rows x width
+    void *scaled                        # rows x D
+    void *small                         # D x D
+    double *tied_rows                   # rows x D
+    double *diag_scratch                # K x D
+    double *squares                     # rows x (2D + 1)
+    double *row_total                   # rows
+    double *log_prob                    # rows x K
+    double *row_work                    # 3 x rows
+    int *bucket                         # rows x K
+    int *bucket_start                   # K + 1
+    double *bucket_value                # rows x K
+    double *zd                          # rows x D (k-means, float64)
+    double *dist                        # rows x K (k-means)
+    double *nearest                     # rows
+    int64_t *nearest_label              # rows
+
+
+cdef inline void *_take(size_t count, size_t size, bint zeroed, bint *ok) noexcept nogil:
+    """count items of size bytes (at least one byte); ok becomes false if not allocated."""
+    cdef void *p = calloc(max(count, 1), size) if zeroed else malloc(max(count, 1) * size)
+    if p == NULL:
+        ok[0] = False
+    return p
+
+
+cdef Scratch _allocate(const Job *job, size_t item) noexcept nogil:
+    """The scratch buffers of one thread for job's purpose; ``ok`` false if any failed
+    (then the thread skips its share and the pass raises MemoryError after the region)."""
+    cdef Scratch scratch
+    cdef Scratch *s = &scratch
+    cdef bint ok = True
+    cdef size_t rows = job.rows, D = job.n_features, K = job.n_components
+    cdef size_t width = D * K if job.density.code == FULL else D
+    memset(s, 0, sizeof(Scratch))
+    s.z = _take(rows * D, item, False, &ok)
+    if job.purpose == LLOYD or job.purpose == SEEDING:
+        s.zd = <double *> _take(rows * D, sizeof(double), False, &ok)
+        s.dist = <double *> _take(rows * K, sizeof(double), False, &ok)
+        s.nearest = <double *> _take(rows, sizeof(double), False, &ok)
+        if job.purpose == LLOYD:
+            s.nearest_label = <int64_t *> _take(rows, sizeof(int64_t), False, &ok)
+        s.ok = ok
+        return scratch
+    s.product = _take(rows * width, item, False, &ok)
+    s.squares = <double *> _take(rows * (2 * D + 1), sizeof(double), False, &ok)
+    s.row_total = <double *> _take(rows, sizeof(double), False, &ok)
+    s.log_prob = <double *> _take(rows * K, sizeof(double), False, &ok)
+    s.row_work = <double *> _take(3 * rows, sizeof(double), False, &ok)
+    s.bucket = <int *> _take(rows * K, sizeof(int), False, &ok)
+    s.bucket_start = <int *> _take(K + 1, sizeof(int), False, &ok)
+    s.bucket_value = <double *> _take(rows * K, sizeof(double), False, &ok)
+    if job.purpose != EVALUATE:
+        s.scaled = _take(rows * D, item, False, &ok)
+        s.small = _take(D * D, item, False, &ok)
+        s.tied_rows = <double *> _take(rows * D, sizeof(double), False, &ok)
+        s.diag_scratch = <double *> _take(K * D, sizeof(double), True, &ok)
+    s.ok = ok
+    return scratch
+
+
+cdef void _release(Scratch *s) noexcept nogil:
+    free(s.z)
+    free(s.product)
+    free(s.scaled)
+    free(s.small)
+    free(s.tied_rows)
+    free(s.diag_scratch)
+    free(s.squares)
+    free(s.row_total)
+    free(s.log_prob)
+    free(s.row_work)
+    free(s.bucket)
+    free(s.bucket_start)
+    free(s.bucket_value)
+    free(s.zd)
+    free(s.dist)
+    free(s.nearest)
+    free(s.nearest_label)
+
+
+def _allocation_error():
+    return MemoryError(
+        "gmmfast could not allocate the working buffers of a pass (per thread, a few blocks "
+        "of rows by components and features); free memory, or use fewer threads, "
+        "components or features.")
+
+
+cdef inline int _resolve_threads(int n_threads, Py_ssize_t n_units):
+    if n_threads <= 0:
+        n_threads = gmmfast_max_threads()
+    if n_threads > n_units:
+        n_threads = <int> n_units
+    return max(1, n_threads)
+
+
+cdef int _drive(const Job *job, int n_threads, floating kind) except -1:
+    """Runs job over every block: with by_group, each group's blocks in order on one
+    thread (its sums into its own slot); otherwise block by block. ``kind`` only selects
+    the rows' dtype."""
+    cdef Scratch s
+    cdef Py_ssize_t g, blk, b
+    failed_arr = np.zeros(1, dtype=np.intc)
+    cdef int[::1] failed = failed_arr
+    n_threads = _resolve_threads(n_threads, job.n_groups if job.by_group else job.n_blocks)
+    with nogil, parallel(num_threads=n_threads):
+        s = _allocate(job, sizeof(floating))
+        if not s.ok:
+            failed[0] = 1
+        if job.by_group:
+            for g in prange(job.n_groups, schedule='dynamic'):
+                if s.ok:
+                    for blk in range(g * job.n_blocks // job.n_groups,
+                                     (g + 1) * job.n_blocks // job.n_groups):
+                        _block(job, &s, g, blk, <floating *> s.z)
+        else:
+            for b in prange(job.n_blocks, schedule='static'):
+                if s.ok:
+                    _block(job, &s, 0, b, <floating *> s.z)
+        _release(&s)
+    if failed[0]:
+        raise _allocation_error()
+    return 0
+
+
+cdef void _block(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t blk,
+                 floating *z) noexcept nogil:
+    """The work of job's purpose on block blk (of group g)."""
+    cdef Py_ssize_t start = blk * job.rows
+    cdef Py_ssize_t end = min(start + job.rows, job.n_samples)
+    cdef Py_ssize_t n = end - start, K = job.n_components, i, k
+    cdef const double *w = job.weight + start if job.weight != NULL else NULL
+    if job.purpose == LLOYD or job.purpose == SEEDING:
+        _kmeans_block(job, s, g, blk, start, n, w, z)
+        return
+    _shifted(job, start, n, z)
+    if job.purpose == EVALUATE:
+        _evaluate_block(job, s, start, n, z)
+        return
+    if job.purpose == E_STEP:
+        _block_log_prob(z, n, job.n_features, K, &job.density, True,
+                        <floating *> s.product, s.squares, s.log_prob)
+    elif job.purpose == GIVEN:
+        for i in range(n):
+            for k in range(K):
+                s.log_prob[i * K + k] = job.resp[(start + i) * K + k]
+    else:
+        _block_log_prob(z, n, job.n_features, K, &job.density, False,
+                        <floating *> s.product, s.squares, s.log_prob)
+        for i in range(n):
+            _one_hot_row(&s.log_prob[i * K], K)
+    _block_statistics(job, s, g, n, w, z)
+
+
+cdef inline void _shifted(const Job *job, Py_ssize_t start, Py_ssize_t rows,
+                          floating *z) noexcept nogil:
+    """z = x - shift for rows start .. start + rows - 1, row-major."""
+    if floating is double:
+        gmmfast_shifted_d(job.x + start * job.row_stride, job.row_stride, job.column_stride,
+                          rows, job.n_features, <const double *> job.shift, z)
+    else:
+        gmmfast_shifted_f(job.x + start * job.row_stride, job.row_stride, job.column_stride,
+                          rows, job.n_features, <const float *> job.shift, z)
+
+
+cdef inline void _listed_e_step(const Job *job, Scratch *s, Py_ssize_t rows,
+                                const double *weight) noexcept nogil:
+    """The E-step of a block from its log-densities (s.log_prob, K x rows), over the
+    responsibilities that count only: each component's rows with r_ik > 2^-64 are listed
+    (see gmmfast_column_cutoffs) with their w_i r_ik (s.bucket_value), and only their
+    exponentials are taken; s.row_total[i] = log p(x_i). s.row_work: the rows' maxima,
+    their shifts and their cutoffs, then scratch."""
+    cdef double *work = s.row_work
+    gmmfast_column_cutoffs(s.log_prob, rows, job.n_components, work, work + rows,
+                           work + 2 * rows)
+    _list_rows(job.avx2, s.log_prob, 1, rows, work + 2 * rows, rows, job.n_components,
+               s.bucket, s.bucket_start)
+    gmmfast_listed_responsibilities(s.log_prob, work, work + rows, weight, rows,
+                                    job.n_components, s.bucket, s.bucket_start,
+                                    s.bucket_value, work + 2 * rows, s.row_total)
+
+
+cdef void _block_statistics(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t rows,
+                            const double *weight, const floating *z) noexcept nogil:
+    """The sums of a block into group g's slots, from s.log_prob: K x rows log-densities
+    (E_STEP) or rows x K responsibilities (scratch after).
+
+    From log-densities, the E-step takes the responsibilities that count only: each
+    component's rows with r_ik > 2^-64 are listed (see gmmfast_column_cutoffs) with their
+    v_ik = w_i r_ik, and only their exponentials are taken. Given responsibilities are
+    listed the same way, w_i r_ik against w_i 2^-64. The sums are taken over the lists
+    (see _bucket_moments). On separated clusters most (i, k) are left out, and each would
+    add less than 2^-64 of its row's weight -- nothing that a float64 sum of O(1) terms
+    can hold. A component all of whose responsibilities are left out gets s0 = s1 = s2 =
+    0 where its exact sums would be below 2^-64 of the rows' total weight; the M-step
+    then keeps it where its sums were centred (its previous mean).
+    """
+    cdef Py_ssize_t K = job.n_components, i, k
+    cdef double *a = s.log_prob
+    cdef double *work = s.row_work
+    cdef double *s0 = job.part_s0 + g * K
+    cdef double *s1 = job.part_s1 + g * job.s1_size
+    cdef double *s2 = job.part_s2 + g * job.s2_size
+    if job.purpose == E_STEP:
+        _listed_e_step(job, s, rows, weight)
+        job.part_total[g] += gmmfast_weighted_total(s.row_total, weight, rows)
+        if job.part_entropy != NULL:
+            job.part_entropy[g] += gmmfast_listed_entropy(a, s.row_total, rows, K, s.bucket,
+                                                          s.bucket_start, s.bucket_value)
+    else:
+        for i in range(rows):
+            work[i] = NEGLIGIBLE * (weight[i] if weight != NULL else 1.0)
+            if weight != NULL:
+                for k in range(K):
+                    a[i * K + k] = a[i * K + k] * weight[i]
+        _list_rows(job.avx2, a, K, 1, work, rows, K, s.bucket, s.bucket_start)
+        gmmfast_listed_values(a, K, 1, K, s.bucket, s.bucket_start, s.bucket_value)
+    _bucket_moments(z, rows, job.n_features, K, job.sums_code, <const floating *> job.offsets,
+                    s.bucket, s.bucket_value, s.bucket_start, <floating *> s.scaled,
+                    <floating *> s.small, s.tied_rows, s.diag_scratch, work + rows, s0, s1, s2)
+
+
+cdef void _evaluate_block(const Job *job, Scratch *s, Py_ssize_t start, Py_ssize_t rows,
+                          const floating *z) noexcept nogil:
+    """Labels, responsibilities and log p(x) of a block, those asked for."""
+    cdef Py_ssize_t K = job.n_components, i, k
+    cdef floating *resp = <floating *> job.resp_out
+    # log p(x) alone from the terms that count, with the log-densities component by
+    # component as in the fit pass; row by row otherwise (measured faster for labels and
+    # responsibilities).
+    cdef bint by_component = (job.log_prob_out != NULL and job.resp_out == NULL
+                              and job.labels == NULL)
+    _block_log_prob(z, rows, job.n_features, K, &job.density, by_component,
+                    <floating *> s.product, s.squares, s.log_prob)
+    if job.labels != NULL:
+        for i in range(rows):
+            job.labels[start + i] = _argmax(&s.log_prob[i * K], K)
+    if by_component:
+        # The sum over the terms that count is the sum over all of them (see
+        # gmmfast_column_cutoffs).
+        _listed_e_step(job, s, rows, NULL)
+    elif resp != NULL or job.log_prob_out != NULL:
+        gmmfast_normalise_rows(s.log_prob, rows, K, s.row_total)
+    if job.log_prob_out != NULL:
+        for i in range(rows):
+            job.log_prob_out[start + i] = s.row_total[i]
+    if resp != NULL:
+        # Every responsibility, however small.
+        for i in range(rows):
+            for k in range(K):
+                resp[(start + i) * K + k] = <floating> s.log_prob[i * K + k]
+
+
+# ---------------------------------------------------------------------------------------------
+# The passes of the mixtures.
+
+cdef Job _job(int purpose, const floating[:, :] X, sample_weight, const floating[::1] shift,
+              Py_ssize_t n_components, listing):
+    """A job over the rows of X (N x D, any strides) in the blocks of block_layout (or of
+    kmeans_layout for the k-means purposes)."""
+    cdef Job job
+    cdef const double[::1] w
+    if X.shape[0] == 0:
+        raise ValueError("a pass needs at least one row")
+    if shift.shape[0] != X.shape[1]:
+        raise ValueError("the model has %d features but the rows %d"
+                         % (shift.shape[0], X.shape[1]))
+    memset(&job, 0, sizeof(Job))
+    job.purpose = purpose
+    job.n_samples = X.shape[0]
+    job.n_features = X.shape[1]
+    job.n_components = n_components
+    job.x = <const char *> &X[0, 0]
+    job.row_stride = X.strides[0]
+    job.column_stride = X.strides[1]
+    job.shift = &shift[0]
+    if sample_weight is not None and len(sample_weight) > 0:
+        w = sample_weight
+        if w.shape[0] != X.shape[0]:
+            raise ValueError("sample_weight must have one entry per row")
+        job.weight = &w[0]
+    if listing is None:
+        job.avx2 = HAS_AVX2
+    elif listing in ("avx2", "plain"):
+        job.avx2 = listing == "avx2" and HAS_AVX2
+    else:
+        raise ValueError("listing must be 'avx2', 'plain' or None, got %r" % (listing,))
+    return job
+
+
+cdef _weights_of(sample_weight):
+    """A float64 contiguous view of the weights (kept alive by the caller), or None."""
+    if sample_weight is None or len(sample_weight) == 0:
+        return None
+    return np.ascontiguousarray(sample_weight, dtype=np.float64)
+
+
+cdef tuple _moments_pass(Job *job, const floating[:, :] X, const floating[:, ::1] offsets,
+                         int sums_code, int n_threads, bint with_entropy):
+    """Runs a job of the sums' purposes; returns (s0, s1, s2, total, entropy)."""
+    cdef Py_ssize_t K = job.n_components, D = job.n_features
+    if offsets.shape[0] != K or offsets.shape[1] != D:
+        raise ValueError("offsets must be (n_components, n_features) = (%d, %d)" % (K, D))
+    job.sums_code = sums_code
+    job.offsets = &offsets[0, 0]
+    job.s1_size = K * D
+    job.s2_size = _s2_size(D, K, sums_code)
+    job.rows, job.n_blocks, job.n_groups = block_layout(job.n_samples, D, K, sums_code)
+    job.by_group = True
+    part_s0_arr = np.zeros((job.n_groups, K))
+    part_s1_arr = np.zeros((job.n_groups, job.s1_size))
+    part_s2_arr = np.zeros((job.n_groups, job.s2_size))
+    part_total_arr = np.zeros(job.n_groups)
+    part_entropy_arr = np.zeros(job.n_groups)
+    cdef double[:, ::1] part_s0 = part_s0_arr
+    cdef double[:, ::1] part_s1 = part_s1_arr
+    cdef double[:, ::1] part_s2 = part_s2_arr
+    cdef double[::1] part_total = part_total_arr
+    cdef double[::1] part_entropy = part_entropy_arr
+    job.part_s0 = &part_s0[0, 0]
+    job.part_s1 = &part_s1[0, 0]
+    job.part_s2 = &part_s2[0, 0]
+    job.part_total = &part_total[0]
+    job.part_entropy = &part_entropy[0] if with_entropy else NULL
+    _drive(job, n_threads, <floating> 0)
+
+    s0_arr = np.empty(K)
+    s1_arr = np.empty(job.s1_size)
+    s2_arr = np.zeros(job.s2_size)
+    cdef double[::1] s0 = s0_arr
+    cdef double[::1] s1 = s1_arr
+    cdef double[::1] s2 = s2_arr
+    total = _add_groups(part_s0, part_s1, part_total, s0, s1)
+    cdef double entropy = 0.0
+    cdef Py_ssize_t g
+    if with_entropy:
+        for g in range(job.n_groups):
+            entropy += part_entropy[g]
+    _add_second_moments(part_s2, s2, n_threads)
+    cdef Py_ssize_t k, i, j
+    if sums_code == FULL or sums_code == TIED:
+        # Only the lower triangles were summed; the matrices are symmetric.
+        for k in range(job.s2_size // (D * D)):
+            for i in range(D):
+                for j in range(i):
+                    s2[k * D * D + j * D + i] = s2[k * D * D + i * D + j]
+    if sums_code == TIED:
+        _tied_around_means(s0, s1, s2, offsets)
+    return s0_arr, s1_arr, s2_arr, total, entropy
+
 
 cdef double _add_groups(const double[:, ::1] part_s0, const double[:, ::1] part_s1,
                         const double[::1] part_total, double[::1] s0, double[::1] s1):
@@ -584,180 +956,17 @@ cdef double _add_groups(const double[:, ::1] part_s0, const double[:, ::1] part_
     return total
 
 
-def _allocation_error():
-    return MemoryError(
-        "gmmfast could not allocate the working buffers of a pass (per thread, a few blocks "
-        "of rows by components and features); free memory, or use fewer threads, "
-        "components or features.")
-
-
-cdef inline int _resolve_threads(int n_threads, Py_ssize_t n_units):
-    if n_threads <= 0:
-        n_threads = gmmfast_max_threads()
-    if n_threads > n_units:
-        n_threads = <int> n_units
-    return max(1, n_threads)
-
-
-def statistics_pass(
-        const floating[:, :] X,              # IN  N x D, any strides
-        const double[::1] sample_weight,     # IN  N, or empty for ones
-        const floating[::1] shift,           # IN  D, a centre for the log-density products
-        const floating[::1] precision,       # IN  see _block_log_prob
-        const floating[:, ::1] centers,      # IN  D x K, see _block_log_prob
-        const double[::1] log_norm,          # IN  K
-        const double[:, ::1] quadratic,      # IN  see _block_log_prob
-        const floating[:, ::1] offsets,      # IN  K x D, mu_k - shift
-        int covariance_code,
-        double[::1] s0,                      # OUT K
-        double[::1] s1,                      # OUT K*D
-        double[::1] s2,                      # OUT see _s2_size
-        int n_threads=0,
-        const double[:, ::1] resp=None,      # IN  N x K: use these instead of the E-step
-        bint nearest=False):
-    """E-step and M-step sufficient statistics in one pass; returns sum_i w_i log p(x_i).
-
-    With ``resp`` given, the log-densities are not computed and the statistics are those
-    of the given responsibilities. With ``nearest``, ``precision``, ``centers`` and
-    ``log_norm`` describe a spherical model and each row's responsibility is one for its
-    most likely component (with unit precisions and equal weights: the nearest centre, as
-    in k-means). In both cases the returned log-likelihood is 0.
-    """
-    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
-    cdef Py_ssize_t n_components = offsets.shape[0]
-    cdef Py_ssize_t rows, n_blocks, n_groups, g, blk, start, end, i, k, j, c, n_chunks
-    cdef Py_ssize_t s1_size = n_components * n_features
-    cdef Py_ssize_t s2_size = _s2_size(n_features, n_components, covariance_code)
-    cdef Py_ssize_t width
-    cdef bint given = resp is not None
-    cdef bint weighted = sample_weight.shape[0] > 0
-    cdef double ll
-    cdef floating *z
-    cdef floating *product
-    cdef floating *scaled
-    cdef floating *small
-    cdef double *tied_rows
-    cdef double *diag_scratch
-    cdef double *squares
-    cdef double *row_total
-    cdef double *log_prob
-    cdef int *bucket
-    cdef int *bucket_start
-    cdef double *bucket_value
-    cdef double *row_work
-    cdef const double *w
-
-    if X.shape[0] == 0:
-        raise ValueError("statistics_pass needs at least one row")
-    rows, n_blocks, n_groups = block_layout(n_samples, n_features, n_components,
-                                            covariance_code)
-    width = n_features * n_components if covariance_code == FULL else n_features
-    part_s0_arr = np.zeros((n_groups, n_components))
-    part_s1_arr = np.zeros((n_groups, s1_size))
-    part_s2_arr = np.zeros((n_groups, s2_size))
-    part_ll_arr = np.zeros(n_groups)
-    cdef double[:, ::1] part_s0 = part_s0_arr
-    cdef double[:, ::1] part_s1 = part_s1_arr
-    cdef double[:, ::1] part_s2 = part_s2_arr
-    cdef double[::1] part_ll = part_ll_arr
-    n_threads = _resolve_threads(n_threads, n_groups)
-
-    failed_arr = np.zeros(1, dtype=np.intc)
-    cdef int[::1] failed = failed_arr
-    cdef bint ok
-    with nogil, parallel(num_threads=n_threads):
-        z = <floating *> malloc(rows * n_features * sizeof(floating))
-        product = <floating *> malloc(rows * width * sizeof(floating))
-        scaled = <floating *> malloc(rows * n_features * sizeof(floating))
-        small = <floating *> malloc(n_features * n_features * sizeof(floating))
-        tied_rows = <double *> malloc(rows * n_features * sizeof(double))
-        diag_scratch = <double *> calloc(n_components * n_features, sizeof(double))
-        squares = <double *> malloc(rows * (2 * n_features + 1) * sizeof(double))
-        row_total = <double *> malloc(rows * sizeof(double))
-        log_prob = <double *> malloc(rows * n_components * sizeof(double))
-        bucket = <int *> malloc(rows * n_components * sizeof(int))
-        bucket_start = <int *> malloc((n_components + 1) * sizeof(int))
-        bucket_value = <double *> malloc(rows * n_components * sizeof(double))
-        row_work = <double *> malloc(3 * rows * sizeof(double))
-        # A buffer that could not be allocated: this thread skips its share and the
-        # pass raises MemoryError after the region.
-        ok = (z != NULL and product != NULL and scaled != NULL and small != NULL and
-              tied_rows != NULL and diag_scratch != NULL and squares != NULL and
-              row_total != NULL and log_prob != NULL and bucket != NULL and
-              bucket_start != NULL and bucket_value != NULL and row_work != NULL)
-        if not ok:
-            failed[0] = 1
-        for g in prange(n_groups, schedule='dynamic'):
-            if not ok:
-                continue
-            for blk in range(g * n_blocks // n_groups, (g + 1) * n_blocks // n_groups):
-                start = blk * rows
-                end = min(start + rows, n_samples)
-                w = &sample_weight[start] if weighted else NULL
-                _shifted_block(X, start, end, shift, z)
-                if given or nearest:
-                    if given:
-                        for i in range(end - start):
-                            for k in range(n_components):
-                                log_prob[i * n_components + k] = resp[start + i, k]
-                    else:
-                        _block_log_prob(z, end - start, n_features, n_components, SPHERICAL,
-                                        precision, centers, log_norm, quadratic, False,
-                                        product, squares, log_prob)
-                        for i in range(end - start):
-                            _one_hot_row(&log_prob[i * n_components], n_components)
-                    _block_statistics(z, end - start, n_features, n_components,
-                                      covariance_code, False, log_prob, w, offsets, row_work,
-                                      scaled, small, tied_rows, diag_scratch, bucket,
-                                      bucket_value, bucket_start, NULL,
-                                      &part_s0[g, 0], &part_s1[g, 0], &part_s2[g, 0])
-                else:
-                    _block_log_prob(z, end - start, n_features, n_components,
-                                    covariance_code, precision, centers, log_norm,
-                                    quadratic, True, product, squares, log_prob)
-                    _block_statistics(z, end - start, n_features, n_components,
-                                      covariance_code, True, log_prob, w, offsets, row_work,
-                                      scaled, small, tied_rows, diag_scratch, bucket,
-                                      bucket_value, bucket_start, row_total,
-                                      &part_s0[g, 0], &part_s1[g, 0], &part_s2[g, 0])
-                    part_ll[g] += gmmfast_weighted_total(row_total, w, end - start)
-        free(z)
-        free(product)
-        free(scaled)
-        free(small)
-        free(tied_rows)
-        free(diag_scratch)
-        free(squares)
-        free(row_total)
-        free(log_prob)
-        free(bucket)
-        free(bucket_start)
-        free(bucket_value)
-        free(row_work)
-    if failed[0]:
-        raise _allocation_error()
-
-    # Ordered reduction over groups: every sum adds the groups in order, whichever thread
-    # runs it. The second moments are split into chunks of entries across threads.
-    ll = _add_groups(part_s0, part_s1, part_ll, s0, s1)
-    s2[:] = 0.0
-    n_chunks = (s2_size + REDUCTION_CHUNK - 1) // REDUCTION_CHUNK
+cdef void _add_second_moments(const double[:, ::1] part_s2, double[::1] s2, int n_threads):
+    """s2 += the groups' partial sums in group order, entry by entry; the entries are cut
+    into chunks of REDUCTION_CHUNK shared among threads."""
+    cdef Py_ssize_t size = s2.shape[0], c, g, j
+    cdef Py_ssize_t n_chunks = (size + REDUCTION_CHUNK - 1) // REDUCTION_CHUNK
     n_threads = _resolve_threads(n_threads, n_chunks)
     with nogil:
         for c in prange(n_chunks, schedule='static', num_threads=n_threads):
-            for g in range(n_groups):
-                for j in range(c * REDUCTION_CHUNK, min((c + 1) * REDUCTION_CHUNK, s2_size)):
+            for g in range(part_s2.shape[0]):
+                for j in range(c * REDUCTION_CHUNK, min((c + 1) * REDUCTION_CHUNK, size)):
                     s2[j] += part_s2[g, j]
-    if covariance_code == FULL or covariance_code == TIED:
-        # Only the lower triangles were summed; the matrices are symmetric.
-        for k in range(s2_size // (n_features * n_features)):
-            for i in range(n_features):
-                for j in range(i):
-                    s2[k * n_features * n_features + j * n_features + i] = \
-                        s2[k * n_features * n_features + i * n_features + j]
-    if covariance_code == TIED:
-        _tied_around_means(s0, s1, s2, offsets)
-    return ll
 
 
 cdef void _tied_around_means(const double[::1] s0, const double[::1] s1, double[::1] s2,
@@ -779,104 +988,96 @@ cdef void _tied_around_means(const double[::1] s0, const double[::1] s1, double[
                                            + oa * s1[k * n_features + b] + s0[k] * oa * ob)
 
 
-def evaluate_pass(
-        const floating[:, :] X,              # IN  N x D, any strides
-        const floating[::1] shift,           # IN  D
-        const floating[::1] precision,       # IN  see _block_log_prob
-        const floating[:, ::1] centers,      # IN  D x K, see _block_log_prob
-        const double[::1] log_norm,          # IN  K
-        const double[:, ::1] quadratic,      # IN  see _block_log_prob
-        int covariance_code,
-        Py_ssize_t[::1] labels,              # OUT N argmax_k log p(x, k), or empty
-        floating[:, ::1] resp,               # OUT N x K responsibilities, or empty
-        double[::1] log_prob_norm,           # OUT N log p(x), or empty
-        int n_threads=0):
-    """Per-sample outputs of the model; each output is written only if it is non-empty."""
-    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
-    cdef Py_ssize_t n_components = centers.shape[1]
-    cdef Py_ssize_t rows, n_blocks, n_groups, blk, start, end, i, k, width
-    cdef bint want_labels = labels.shape[0] > 0
-    cdef bint want_resp = resp.shape[0] > 0
-    cdef bint want_norm = log_prob_norm.shape[0] > 0
-    # log p(x) alone from the terms that count, with the log-densities component by
-    # component as in the fit pass; row by row otherwise (measured faster for labels and
-    # responsibilities).
-    cdef bint by_component = want_norm and not want_resp and not want_labels
-    cdef floating *z
-    cdef floating *product
-    cdef double *squares
-    cdef double *row_total
-    cdef double *log_prob
-    cdef double *row_work
-    cdef int *bucket
-    cdef int *bucket_start
-    cdef double *bucket_value
+cdef _check_dtype(Model model, const floating[:, :] X):
+    if floating is float:
+        rows_dtype = np.dtype(np.float32)
+    else:
+        rows_dtype = np.dtype(np.float64)
+    if model.dtype != rows_dtype:
+        raise TypeError("the model is %s but the rows are %s; build the model in the "
+                        "rows' dtype" % (model.dtype, rows_dtype))
 
-    if n_samples == 0:
-        return
-    rows, n_blocks, n_groups = block_layout(n_samples, n_features, n_components,
-                                            covariance_code)
-    width = n_features * n_components if covariance_code == FULL else n_features
-    n_threads = _resolve_threads(n_threads, n_blocks)
 
-    failed_arr = np.zeros(1, dtype=np.intc)
-    cdef int[::1] failed = failed_arr
-    cdef bint ok
-    with nogil, parallel(num_threads=n_threads):
-        z = <floating *> malloc(rows * n_features * sizeof(floating))
-        product = <floating *> malloc(rows * width * sizeof(floating))
-        squares = <double *> malloc(rows * (2 * n_features + 1) * sizeof(double))
-        row_total = <double *> malloc(rows * sizeof(double))
-        log_prob = <double *> malloc(rows * n_components * sizeof(double))
-        row_work = <double *> malloc(3 * rows * sizeof(double))
-        bucket = <int *> malloc(rows * n_components * sizeof(int))
-        bucket_start = <int *> malloc((n_components + 1) * sizeof(int))
-        bucket_value = <double *> malloc(rows * n_components * sizeof(double))
-        # A buffer that could not be allocated: this thread skips its share and the
-        # pass raises MemoryError after the region.
-        ok = (z != NULL and product != NULL and squares != NULL and row_total != NULL and
-              log_prob != NULL and row_work != NULL and bucket != NULL and
-              bucket_start != NULL and bucket_value != NULL)
-        if not ok:
-            failed[0] = 1
-        for blk in prange(n_blocks, schedule='static'):
-            if not ok:
-                continue
-            start = blk * rows
-            end = min(start + rows, n_samples)
-            _shifted_block(X, start, end, shift, z)
-            _block_log_prob(z, end - start, n_features, n_components, covariance_code,
-                            precision, centers, log_norm, quadratic, by_component, product,
-                            squares, log_prob)
-            if want_labels:
-                for i in range(end - start):
-                    labels[start + i] = _argmax(&log_prob[i * n_components], n_components)
-            if by_component:
-                # The sum over the terms that count is the sum over all of them (see
-                # gmmfast_column_cutoffs).
-                _listed_e_step(log_prob, end - start, n_components, NULL, row_work, bucket,
-                               bucket_value, bucket_start, row_total)
-            elif want_resp or want_norm:
-                gmmfast_normalise_rows(log_prob, end - start, n_components, row_total)
-            if want_norm:
-                for i in range(end - start):
-                    log_prob_norm[start + i] = row_total[i]
-            if want_resp:
-                # Every responsibility, however small.
-                for i in range(end - start):
-                    for k in range(n_components):
-                        resp[start + i, k] = <floating> log_prob[i * n_components + k]
-        free(z)
-        free(product)
-        free(squares)
-        free(row_total)
-        free(log_prob)
-        free(row_work)
-        free(bucket)
-        free(bucket_start)
-        free(bucket_value)
-    if failed[0]:
-        raise _allocation_error()
+def e_step(const floating[:, :] X, sample_weight, Model model,
+           const floating[:, ::1] offsets, int n_threads=0, bint entropy=False,
+           listing=None):
+    """The E-step and the M-step's sums in one pass over the rows of X (N x D, any
+    strides): ``(s0, s1, s2, loglik, entropy)``.
+
+    s0 (K,), s1 (K*D,) and s2 (see block_layout's sizes) are taken around the points
+    ``offsets`` + shift (``offsets``: K x D in the rows' dtype, o_k = mu_k - shift);
+    loglik = sum_i w_i log p(x_i); with ``entropy``, also sum_i w_i sum_k r_ik log r_ik
+    over the responsibilities that count (0.0 otherwise, at no cost). ``listing`` ("avx2"
+    or "plain", for tests) overrides the listing of the terms that count.
+    """
+    _check_dtype(model, X)
+    weights = _weights_of(sample_weight)
+    cdef const floating[::1] shift = model.shift
+    cdef Job job = _job(E_STEP, X, weights, shift, model.n_components, listing)
+    job.density = _density(model, <floating> 0)
+    s0, s1, s2, loglik, total_entropy = _moments_pass(&job, X, offsets, model.code,
+                                                      n_threads, entropy)
+    return s0, s1, s2, loglik, total_entropy
+
+
+def moments_of_responsibilities(const floating[:, :] X, sample_weight, resp,
+                                const floating[::1] shift, const floating[:, ::1] offsets,
+                                str covariance_type, int n_threads=0, listing=None):
+    """The sums s0, s1, s2 (as e_step's) of responsibilities ``resp`` (N x K) given for the
+    rows of X: ``(s0, s1, s2)``. The rows are read as X - shift."""
+    cdef const double[:, ::1] r = np.ascontiguousarray(resp, dtype=np.float64)
+    if r.shape[0] != X.shape[0] or r.shape[1] != offsets.shape[0]:
+        raise ValueError("resp must be (n_samples, n_components)")
+    weights = _weights_of(sample_weight)
+    cdef Job job = _job(GIVEN, X, weights, shift, offsets.shape[0], listing)
+    job.resp = &r[0, 0]
+    job.density.code = _covariance_code(covariance_type)
+    s0, s1, s2, _, _ = _moments_pass(&job, X, offsets, job.density.code, n_threads, False)
+    return s0, s1, s2
+
+
+def moments_of_nearest(const floating[:, :] X, sample_weight, Model model,
+                       const floating[:, ::1] offsets, str covariance_type, int n_threads=0,
+                       listing=None):
+    """The sums s0, s1, s2 (as e_step's, for ``covariance_type``) with each row's
+    responsibility one for its most likely component under ``model`` (a spherical model
+    with unit precisions and equal weights: the nearest centre): ``(s0, s1, s2)``."""
+    _check_dtype(model, X)
+    weights = _weights_of(sample_weight)
+    cdef const floating[::1] shift = model.shift
+    cdef Job job = _job(NEAREST, X, weights, shift, model.n_components, listing)
+    job.density = _density(model, <floating> 0)
+    cdef int sums_code = _covariance_code(covariance_type)
+    s0, s1, s2, _, _ = _moments_pass(&job, X, offsets, sums_code, n_threads, False)
+    return s0, s1, s2
+
+
+def evaluate(const floating[:, :] X, Model model, bint labels=False, bint resp=False,
+             bint log_prob=False, int n_threads=0, listing=None):
+    """Per-row outputs of the model, those asked for: ``(labels, resp, log_prob)``.
+
+    labels (N,) intp, argmax_k log p(x, k); resp (N, K) in the rows' dtype; log_prob (N,)
+    float64, log p(x). Outputs not asked for are empty arrays.
+    """
+    _check_dtype(model, X)
+    cdef Py_ssize_t N = X.shape[0], K = model.n_components
+    out_labels = np.empty(N if labels else 0, dtype=np.intp)
+    out_resp = np.empty((int(N), int(K)) if resp else (0, 0), dtype=model.dtype)
+    out_log_prob = np.empty(N if log_prob else 0)
+    if N == 0 or not (labels or resp or log_prob):
+        return out_labels, out_resp, out_log_prob
+    cdef Py_ssize_t[::1] label_view = out_labels
+    cdef floating[:, ::1] resp_view = out_resp
+    cdef double[::1] log_prob_view = out_log_prob
+    cdef const floating[::1] shift = model.shift
+    cdef Job job = _job(EVALUATE, X, None, shift, K, listing)
+    job.density = _density(model, <floating> 0)
+    job.rows, job.n_blocks, job.n_groups = block_layout(N, X.shape[1], K, model.code)
+    job.labels = &label_view[0] if labels else NULL
+    job.resp_out = &resp_view[0, 0] if resp else NULL
+    job.log_prob_out = &log_prob_view[0] if log_prob else NULL
+    _drive(&job, n_threads, <floating> 0)
+    return out_labels, out_resp, out_log_prob
 
 
 # ---------------------------------------------------------------------------------------------
@@ -885,37 +1086,9 @@ def evaluate_pass(
 # Squared distances to the centres c_k, all taken around a shift (z = x - shift, in the data's
 # dtype, then in float64): ||z - c_k||^2 term by term for a few features, otherwise the
 # expansion ||z||^2 - 2 z.c_k + ||c_k||^2 with z.c_k from one product per block (rounded
-# below zero at most by eps ||z||^2; clamped at zero). The same fixed blocks, groups and
-# ordered reduction as the EM passes: bit-for-bit the same for any number of threads.
-
-cdef extern from "gmmfast/kmeans.h" nogil:
-    void gmmfast_nearest_update(const double *distance, Py_ssize_t rows, int64_t k,
-                                double *nearest, int64_t *labels)
-    void gmmfast_expand_distances(double *out, Py_ssize_t rows, Py_ssize_t n_centres,
-                                  const double *row_norms, const double *centre_norms)
-
-# Rows per block of the k-means passes (their products have few columns: larger blocks
-# spread each BLAS call's fixed cost; measured 256 to 4096 rows).
-cdef Py_ssize_t KMEANS_BLOCK_ROWS = 1024
-
-
-def kmeans_layout(Py_ssize_t n_samples):
-    """Rows per block, blocks and partial-sum groups of the k-means passes (sizes only)."""
-    cdef Py_ssize_t n_blocks = max(1, (n_samples + KMEANS_BLOCK_ROWS - 1) // KMEANS_BLOCK_ROWS)
-    return int(KMEANS_BLOCK_ROWS), int(n_blocks), int(min(MAX_GROUPS, n_blocks))
-
-
-cdef void _float64_block(const floating[:, :] X, Py_ssize_t start, Py_ssize_t end,
-                         const floating[::1] shift, floating *z, double *zd) noexcept nogil:
-    """zd = X[start:end] - shift in float64, the difference rounded in the data's dtype."""
-    cdef Py_ssize_t i, n = (end - start) * X.shape[1]
-    if floating is double:
-        _shifted_block(X, start, end, shift, zd)
-    else:
-        _shifted_block(X, start, end, shift, z)
-        for i in range(n):
-            zd[i] = z[i]
-
+# below zero at most by eps ||z||^2; clamped at zero). The same driver, fixed blocks, groups
+# and ordered reduction as the mixtures' passes: bit-for-bit the same for any number of
+# threads.
 
 cdef inline double _weighted_sum(const double *x, const double *w,
                                  Py_ssize_t n) noexcept nogil:
@@ -964,9 +1137,6 @@ cdef void _block_distances(const double *z, Py_ssize_t rows, Py_ssize_t n_featur
     cdef Py_ssize_t i, j, k
     cdef double c_kj, diff
     cdef double *o
-    cdef char no = b'N', yes = b'T'
-    cdef double minus_two = -2.0, zero = 0.0
-    cdef int m = <int> rows, n = <int> n_centres, kk = <int> n_features
     if n_features <= TINY_FEATURES:
         for k in range(n_centres):
             o = &out[k * rows]
@@ -978,10 +1148,9 @@ cdef void _block_distances(const double *z, Py_ssize_t rows, Py_ssize_t n_featur
                     diff = z[i * n_features + j] - c_kj
                     o[i] += diff * diff
         return
-    # out (row-major K x rows) is column-major rows x K: -2 Z C^T, with z (row-major
-    # rows x D) read as the column-major Z^T and centres (row-major K x D) as C^T.
-    dgemm(&yes, &no, &m, &n, &kk, &minus_two, <double *> z, &kk, <double *> centres, &kk,
-          &zero, out, &m)
+    # out = -2 C Z^T (K x rows), then the norms added.
+    gemm(RowMajor, NoTrans, Trans, <int> n_centres, <int> rows, <int> n_features, -2.0,
+         centres, <int> n_features, z, <int> n_features, 0.0, out, <int> rows)
     if with_row_norms:
         for i in range(rows):
             # ||z_i||^2 as the weighted sum of z_i with itself.
@@ -990,14 +1159,76 @@ cdef void _block_distances(const double *z, Py_ssize_t rows, Py_ssize_t n_featur
                              centre_norms)
 
 
+cdef void _kmeans_block(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t blk,
+                        Py_ssize_t start, Py_ssize_t n, const double *w,
+                        floating *z) noexcept nogil:
+    """A k-means step on a block: the sums of each row's nearest centre (LLOYD), or the
+    candidates' potentials (SEEDING); see nearest_centre_pass and seeding_pass."""
+    cdef Py_ssize_t i, j, k, t, D = job.n_features, K = job.n_components
+    cdef double v
+    cdef double *acc
+    cdef double *row
+    cdef floating d
+    cdef floating *closest = <floating *> job.closest
+    cdef floating *minima = <floating *> job.minima
+    cdef bint full_distance = job.distance != NULL or job.with_inertia
+    # z - shift in float64, the difference rounded in the data's dtype.
+    if floating is double:
+        _shifted(job, start, n, s.zd)
+    else:
+        _shifted(job, start, n, z)
+        for i in range(n * D):
+            s.zd[i] = z[i]
+    if job.purpose == LLOYD:
+        _block_distances(s.zd, n, D, K, job.centres, job.centre_norms, full_distance,
+                         s.nearest, s.dist)
+        # The nearest centre across the rows, centre by centre (the first of equals: only
+        # a strictly smaller distance replaces it).
+        for i in range(n):
+            s.nearest[i] = s.dist[i]
+            s.nearest_label[i] = 0
+        for k in range(1, K):
+            gmmfast_nearest_update(&s.dist[k * n], n, k, s.nearest, s.nearest_label)
+        for i in range(n):
+            k = s.nearest_label[i]
+            v = w[i] if w != NULL else 1.0
+            job.part_s0[g * K + k] += v
+            acc = &job.part_s1[g * job.s1_size + k * D]
+            for j in range(D):
+                acc[j] += v * s.zd[i * D + j]
+        if job.distance != NULL:
+            for i in range(n):
+                job.distance[start + i] = s.nearest[i]
+        if job.with_inertia:
+            job.part_total[g] += _weighted_sum(s.nearest, w, n)
+        return
+    _block_distances(s.zd, n, D, K, job.centres, job.centre_norms, True, s.nearest, s.dist)
+    for t in range(K):
+        row = &s.dist[t * n]
+        for i in range(n):
+            d = <floating> row[i]
+            row[i] = closest[start + i] if closest[start + i] < d else d
+        job.block_mass[t * job.n_blocks + blk] = _weighted_sum(row, w, n)
+        if minima != NULL:
+            for i in range(n):
+                minima[t * job.n_samples + start + i] = <floating> row[i]
+    if job.seed >= 0:
+        row = &s.dist[job.seed * n]
+        for i in range(n):
+            closest[start + i] = <floating> row[i]
+
+
 cdef class _Centres:
     """Centres (K x D, around the shift) and their squared norms, as _block_distances
     reads them."""
     cdef public object rows_
     cdef public object norms
 
-    def __init__(self, centres):
+    def __init__(self, centres, Py_ssize_t n_features):
         self.rows_ = np.ascontiguousarray(centres, dtype=np.float64)
+        if self.rows_.ndim != 2 or self.rows_.shape[1] != n_features:
+            raise ValueError("centres must be (n_centres, n_features) with the rows' "
+                             "%d features" % n_features)
         self.norms = np.einsum("kd,kd->k", self.rows_, self.rows_)
 
 
@@ -1015,95 +1246,32 @@ def nearest_centre_pass(
 
     Returns the inertia sum_i w_i ||x_i - c_nearest||^2 if ``with_inertia``, else 0.
     """
-    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
-    cdef Py_ssize_t rows, n_blocks, n_groups, g, blk, start, end, i, j, k, label
-    cdef bint weighted = sample_weight.shape[0] > 0
-    cdef bint want_distance = distance.shape[0] > 0
-    cdef bint full_distance = want_distance or with_inertia
-    cdef double v, inertia
-    cdef floating *z
-    cdef double *zd
-    cdef double *dist
-    cdef double *acc
-    cdef double *row
-    cdef double *nearest
-    cdef int64_t *labels
-
-    layout = _Centres(centres)
+    layout = _Centres(centres, X.shape[1])
     cdef const double[:, ::1] c_rows = layout.rows_
     cdef const double[::1] c_norms = layout.norms
-    cdef Py_ssize_t n_centres = c_rows.shape[0]
-    if n_samples == 0:
-        raise ValueError("nearest_centre_pass needs at least one row")
-    if c_rows.shape[1] != n_features or shift.shape[0] != n_features:
-        raise ValueError("centres must be (n_centres, n_features) and shift (n_features,)")
+    cdef Py_ssize_t n_centres = c_rows.shape[0], n_features = X.shape[1]
+    cdef Job job = _job(LLOYD, X, sample_weight, shift, n_centres, None)
     if s0.shape[0] != n_centres or s1.shape[0] != n_centres * n_features:
         raise ValueError("s0 must hold n_centres entries and s1 n_centres * n_features")
-    if want_distance and distance.shape[0] != n_samples:
+    if distance.shape[0] > 0 and distance.shape[0] != X.shape[0]:
         raise ValueError("distance must have one entry per row")
-    if weighted and sample_weight.shape[0] != n_samples:
-        raise ValueError("sample_weight must have one entry per row")
-    rows, n_blocks, n_groups = kmeans_layout(n_samples)
-    part_s0_arr = np.zeros((n_groups, n_centres))
-    part_s1_arr = np.zeros((n_groups, n_centres * n_features))
-    part_inertia_arr = np.zeros(n_groups)
+    job.rows, job.n_blocks, job.n_groups = kmeans_layout(X.shape[0])
+    job.by_group = True
+    job.centres = &c_rows[0, 0]
+    job.centre_norms = &c_norms[0]
+    job.distance = &distance[0] if distance.shape[0] > 0 else NULL
+    job.with_inertia = with_inertia
+    job.s1_size = n_centres * n_features
+    part_s0_arr = np.zeros((job.n_groups, n_centres))
+    part_s1_arr = np.zeros((job.n_groups, job.s1_size))
+    part_inertia_arr = np.zeros(job.n_groups)
     cdef double[:, ::1] part_s0 = part_s0_arr
     cdef double[:, ::1] part_s1 = part_s1_arr
     cdef double[::1] part_inertia = part_inertia_arr
-    n_threads = _resolve_threads(n_threads, n_groups)
-
-    failed_arr = np.zeros(1, dtype=np.intc)
-    cdef int[::1] failed = failed_arr
-    cdef bint ok
-    with nogil, parallel(num_threads=n_threads):
-        z = <floating *> malloc(rows * n_features * sizeof(floating))
-        zd = <double *> malloc(rows * n_features * sizeof(double))
-        dist = <double *> malloc(rows * n_centres * sizeof(double))
-        nearest = <double *> malloc(rows * sizeof(double))
-        labels = <int64_t *> malloc(rows * sizeof(int64_t))
-        # A buffer that could not be allocated: this thread skips its share and the
-        # pass raises MemoryError after the region.
-        ok = (z != NULL and zd != NULL and dist != NULL and nearest != NULL and labels != NULL)
-        if not ok:
-            failed[0] = 1
-        for g in prange(n_groups, schedule='dynamic'):
-            if not ok:
-                continue
-            for blk in range(g * n_blocks // n_groups, (g + 1) * n_blocks // n_groups):
-                start = blk * rows
-                end = min(start + rows, n_samples)
-                _float64_block(X, start, end, shift, z, zd)
-                _block_distances(zd, end - start, n_features, n_centres, &c_rows[0, 0],
-                                 &c_norms[0], full_distance, nearest, dist)
-                # The nearest centre across the rows, centre by centre (the first of
-                # equals: only a strictly smaller distance replaces it).
-                for i in range(end - start):
-                    nearest[i] = dist[i]
-                    labels[i] = 0
-                for k in range(1, n_centres):
-                    gmmfast_nearest_update(&dist[k * (end - start)], end - start, k,
-                                           nearest, labels)
-                for i in range(end - start):
-                    label = labels[i]
-                    v = sample_weight[start + i] if weighted else 1.0
-                    part_s0[g, label] += v
-                    acc = &part_s1[g, label * n_features]
-                    for j in range(n_features):
-                        acc[j] += v * zd[i * n_features + j]
-                if want_distance:
-                    for i in range(end - start):
-                        distance[start + i] = nearest[i]
-                if with_inertia:
-                    part_inertia[g] += _weighted_sum(
-                        nearest, &sample_weight[start] if weighted else NULL, end - start)
-        free(z)
-        free(zd)
-        free(dist)
-        free(nearest)
-        free(labels)
-    if failed[0]:
-        raise _allocation_error()
-
+    job.part_s0 = &part_s0[0, 0]
+    job.part_s1 = &part_s1[0, 0]
+    job.part_total = &part_inertia[0]
+    _drive(&job, n_threads, <floating> 0)
     return _add_groups(part_s0, part_s1, part_inertia, s0, s1)
 
 
@@ -1125,80 +1293,26 @@ def seeding_pass(
     ``seed`` written into ``closest`` (the candidate becomes a seed). Each m_it is computed
     alike whichever of these is asked.
     """
-    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
-    cdef Py_ssize_t rows, n_blocks, n_groups, blk, start, end, i, t, n
-    cdef bint weighted = sample_weight.shape[0] > 0
-    cdef bint want_minima = minima.shape[0] > 0
-    cdef floating d
-    cdef floating *z
-    cdef double *zd
-    cdef double *dist
-    cdef double *row
-    cdef double *row_norms
-
-    layout = _Centres(candidates)
+    layout = _Centres(candidates, X.shape[1])
     cdef const double[:, ::1] c_rows = layout.rows_
     cdef const double[::1] c_norms = layout.norms
-    cdef Py_ssize_t n_candidates = c_rows.shape[0]
-    if n_samples == 0:
-        raise ValueError("seeding_pass needs at least one row")
-    rows, n_blocks, n_groups = kmeans_layout(n_samples)
-    if c_rows.shape[1] != n_features or shift.shape[0] != n_features:
-        raise ValueError("candidates must be (n_candidates, n_features) and shift "
-                         "(n_features,)")
+    cdef Py_ssize_t n_candidates = c_rows.shape[0], n_samples = X.shape[0]
+    cdef Job job = _job(SEEDING, X, sample_weight, shift, n_candidates, None)
+    job.rows, job.n_blocks, job.n_groups = kmeans_layout(n_samples)
     if closest.shape[0] != n_samples:
         raise ValueError("closest must have one entry per row")
-    if block_mass.shape[0] != n_candidates or block_mass.shape[1] != n_blocks:
+    if block_mass.shape[0] != n_candidates or block_mass.shape[1] != job.n_blocks:
         raise ValueError("block_mass must be (n_candidates, n_blocks)")
-    if want_minima and (minima.shape[0] != n_candidates or minima.shape[1] != n_samples):
+    if minima.shape[0] > 0 and (minima.shape[0] != n_candidates
+                                or minima.shape[1] != n_samples):
         raise ValueError("minima must be (n_candidates, n_samples) or empty")
-    if weighted and sample_weight.shape[0] != n_samples:
-        raise ValueError("sample_weight must have one entry per row")
     if seed >= n_candidates:
         raise ValueError("seed must be the index of a candidate")
-    n_threads = _resolve_threads(n_threads, n_blocks)
-
-    failed_arr = np.zeros(1, dtype=np.intc)
-    cdef int[::1] failed = failed_arr
-    cdef bint ok
-    with nogil, parallel(num_threads=n_threads):
-        z = <floating *> malloc(rows * n_features * sizeof(floating))
-        zd = <double *> malloc(rows * n_features * sizeof(double))
-        dist = <double *> malloc(rows * n_candidates * sizeof(double))
-        row_norms = <double *> malloc(rows * sizeof(double))
-        # A buffer that could not be allocated: this thread skips its share and the
-        # pass raises MemoryError after the region.
-        ok = (z != NULL and zd != NULL and dist != NULL and row_norms != NULL)
-        if not ok:
-            failed[0] = 1
-        for blk in prange(n_blocks, schedule='static'):
-            if not ok:
-                continue
-            start = blk * rows
-            end = min(start + rows, n_samples)
-            n = end - start
-            _float64_block(X, start, end, shift, z, zd)
-            _block_distances(zd, n, n_features, n_candidates, &c_rows[0, 0], &c_norms[0],
-                             True, row_norms, dist)
-            for t in range(n_candidates):
-                row = &dist[t * n]
-                for i in range(n):
-                    d = <floating> row[i]
-                    row[i] = closest[start + i] if closest[start + i] < d else d
-                block_mass[t, blk] = _weighted_sum(
-                    row, &sample_weight[start] if weighted else NULL, n)
-                if want_minima:
-                    for i in range(n):
-                        minima[t, start + i] = <floating> row[i]
-            if seed >= 0:
-                row = &dist[seed * n]
-                for i in range(n):
-                    closest[start + i] = <floating> row[i]
-        free(z)
-        free(zd)
-        free(dist)
-        free(row_norms)
-    if failed[0]:
-        raise _allocation_error()
-
-
+    job.by_group = False
+    job.centres = &c_rows[0, 0]
+    job.centre_norms = &c_norms[0]
+    job.closest = &closest[0]
+    job.block_mass = &block_mass[0, 0]
+    job.minima = &minima[0, 0] if minima.shape[0] > 0 else NULL
+    job.seed = seed
+    _drive(&job, n_threads, <floating> 0)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 
-from gmmfast import GaussianMixture, _kernels
+from gmmfast import GaussianMixture, _kernels, _passes
 from gmmfast._passes import PassArguments, s2_shape, statistics
 
 from helpers import COVARIANCE_TYPES, DTYPES, ignore_convergence, make_blobs_data
@@ -61,15 +61,9 @@ def test_the_data_spans_every_structure(covariance_type):
 def given_statistics(X, w, resp, base, covariance_type, n_threads=2):
     n_components, n_features = base.shape
     dtype = X.dtype
-    code = _kernels.COVARIANCE_CODES[covariance_type]
-    s0 = np.empty(n_components)
-    s1 = np.empty(n_components * n_features)
-    s2 = np.empty(math.prod(s2_shape(covariance_type, n_components, n_features)))
     offsets = np.ascontiguousarray(base, dtype=dtype)
-    _kernels.statistics_pass(
-        X, np.empty(0) if w is None else w, np.zeros(n_features, dtype=dtype),
-        np.empty(0, dtype=dtype), offsets, np.empty(0), np.empty((0, n_components)),
-        offsets, code, s0, s1, s2, n_threads, resp,
+    s0, s1, s2 = _kernels.moments_of_responsibilities(
+        X, w, resp, np.zeros(n_features, dtype=dtype), offsets, covariance_type, n_threads
     )
     return s0, s1.reshape(n_components, n_features), s2.reshape(
         s2_shape(covariance_type, n_components, n_features))
@@ -141,6 +135,98 @@ def test_e_step_over_many_blocks_per_group_matches_reference(dtype, covariance_t
     scale1 = np.stack([v[:, k] @ np.abs(X - args.base[k]) for k in range(n_components)])
     np.testing.assert_allclose(s1, r1, rtol=0, atol=rtol * scale1.max())
     np.testing.assert_allclose(s2, r2, rtol=0, atol=rtol * np.abs(r2).max())
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("n_features, n_components", [(2, 3), (20, 12)])
+def test_entropy_of_the_responsibilities_matches_reference(dtype, covariance_type,
+                                                           n_features, n_components):
+    # sum_i w_i sum_k r_ik log r_ik, asked of the E-step pass: the reference's over every
+    # responsibility (the left-out ones add less than 45 x 2^-64 of a row's weight each).
+    rng = np.random.RandomState(10)
+    X = make_blobs_data(N_SAMPLES + 5, n_features, n_components=4,
+                        random_state=12)[:N_SAMPLES].astype(dtype)
+    weights, means, cov, chol = random_model(covariance_type, n_features, rng, n_components)
+    w = rng.uniform(0.0, 3.0, size=N_SAMPLES)
+    w[::7] = 0.0
+    args = PassArguments(weights, means, chol, covariance_type, dtype)
+    s0, s1, s2, loglik, entropy = statistics(X, w, args, n_threads=2, entropy=True)
+    _, resp = em_reference(X.astype(np.float64), w, weights, means, cov, covariance_type,
+                           args.base)[:2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r_log_r = np.where(resp > 0, resp * np.log(resp), 0.0)
+    reference = w @ r_log_r.sum(axis=1)
+    assert reference < 0
+    np.testing.assert_allclose(entropy, reference, rtol=EM_RTOL[dtype] * 10)
+    # Asking for it changes nothing else, and it is the same for any number of threads.
+    without = statistics(X, w, args, n_threads=3)
+    for a, b in zip((s0, s1, s2, loglik), without):
+        assert np.array_equal(a, b)
+    assert statistics(X, w, args, n_threads=1, entropy=True)[4] == entropy
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_per_component_log_offset_enters_every_log_density(dtype, covariance_type):
+    # log p(x, k) + c_k: the passes' log p(x), responsibilities and sums are those of the
+    # reference log-densities plus c_k.
+    rng = np.random.RandomState(13)
+    n_components, n_features = 5, 6
+    X = make_blobs_data(N_SAMPLES + 5, n_features, n_components=3,
+                        random_state=14)[:N_SAMPLES].astype(dtype)
+    weights, means, cov, chol = random_model(covariance_type, n_features, rng, n_components)
+    offset = rng.uniform(-3.0, 3.0, size=n_components)
+    args = PassArguments(weights, means, chol, covariance_type, dtype, log_offset=offset)
+    log_prob = reference_log_prob(X.astype(np.float64), weights, means, cov,
+                                  covariance_type) + offset
+    norm = logsumexp(log_prob, axis=1)
+    resp = np.exp(log_prob - norm[:, None])
+    rtol = EM_RTOL[dtype] * 10
+    _, got_resp, got_norm = _passes.evaluate(X, args, resp=True, log_prob=True, n_threads=2)
+    np.testing.assert_allclose(got_norm, norm, rtol=rtol)
+    np.testing.assert_allclose(got_resp, resp, atol=rtol)
+    s0, _, _, loglik = statistics(X, None, args, n_threads=2)
+    np.testing.assert_allclose(loglik, norm.sum(), rtol=rtol)
+    assert_masses_close(s0, resp.sum(axis=0), np.ones(N_SAMPLES), rtol)
+
+
+@pytest.mark.skipif(_kernels.row_listing() != "avx2", reason="the processor has no AVX2")
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_avx2_and_plain_listings_give_the_same_bits(dtype, covariance_type):
+    rng = np.random.RandomState(15)
+    X = make_blobs_data(N_SAMPLES + 5, 7, n_components=9, random_state=16)[:N_SAMPLES]
+    X = X.astype(dtype)
+    weights, means, _, chol = random_model(covariance_type, 7, rng, 17)
+    args = PassArguments(weights, means, chol, covariance_type, dtype)
+    w = rng.uniform(0.0, 2.0, size=N_SAMPLES)
+    results = [
+        _kernels.e_step(X, w, args.model, args.offsets, 2, True, listing)
+        + _kernels.evaluate(X, args.model, log_prob=True, n_threads=2, listing=listing)
+        for listing in ("avx2", "plain")
+    ]
+    for a, b in zip(*results):
+        assert np.array_equal(a, b)
+
+
+def test_a_model_that_does_not_fit_the_rows_is_refused():
+    rng = np.random.RandomState(17)
+    weights, means, _, chol = random_model("full", 3, rng)
+    args = PassArguments(weights, means, chol, "full", np.float64)
+    with pytest.raises(TypeError, match="the model is float64 but the rows are float32"):
+        _kernels.evaluate(np.zeros((5, 3), dtype=np.float32), args.model, labels=True)
+    with pytest.raises(ValueError, match="the model has 3 features but the rows 4"):
+        _kernels.evaluate(np.zeros((5, 4)), args.model, labels=True)
+    model = args.model
+    with pytest.raises(ValueError, match="precision must hold 36 numbers"):
+        _kernels.Model("full", model.shift, model.precision[:-1], model.centers,
+                       model.log_norm)
+    with pytest.raises(TypeError, match="centers must be float64"):
+        _kernels.Model("full", model.shift, model.precision,
+                       model.centers.astype(np.float32), model.log_norm)
+    with pytest.raises(ValueError, match="covariance_type must be one of"):
+        _kernels.Model("round", model.shift, model.precision, model.centers, model.log_norm)
 
 
 def test_full_covariances_with_shrunk_blocks_and_many_reduction_chunks():

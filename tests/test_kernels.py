@@ -109,7 +109,7 @@ def test_statistics_pass_matches_reference(dtype, covariance_type, weighted, n_f
 # plain one (GMMFAST_VARIANT 1) and compares whole fits.
 @pytest.mark.parametrize("n_components", [1, 7, 8, 16, 17, 40])
 def test_listing_of_the_rows_that_count(dtype, covariance_type, n_components):
-    assert _kernels.pair_listing() in ("avx2", "plain")
+    assert _kernels.row_listing() in ("avx2", "plain")
     rng = np.random.RandomState(3)
     X = make_blobs_data(n_samples=3003, n_features=6, random_state=4).astype(dtype)
     weights, means, cov, chol = random_model(covariance_type, 6, rng, n_components)
@@ -142,10 +142,7 @@ def test_every_row_keeps_its_weight_at_extreme_log_densities(covariance_type):
     assert np.isfinite(s1).all() and np.isfinite(s2).all()
     # p(x, k) = 0 for every k: each row goes to its first component, log p(x) = -inf.
     args = PassArguments(np.ones(n_components) / n_components, means, chol / 1e150,
-                         covariance_type, np.float64)
-    args.log_norm[:] = -np.inf
-    if covariance_type in ("diag", "spherical"):
-        args.quadratic[-1] = -np.inf   # the log_norm row of the product
+                         covariance_type, np.float64, log_offset=np.full(n_components, -np.inf))
     s0, s1, s2, loglik = statistics(X, None, args, n_threads=2)
     np.testing.assert_array_equal(s0, [len(X), 0, 0])
     assert loglik == -np.inf
@@ -159,16 +156,9 @@ def test_given_responsibilities(dtype, covariance_type):
     X = rng.standard_normal((1500, 4)).astype(dtype)
     resp = rng.dirichlet(np.ones(N_COMPONENTS), size=len(X))
     base = rng.standard_normal((N_COMPONENTS, 4)).astype(dtype)
-    code = _kernels.COVARIANCE_CODES[covariance_type]
-    s0 = np.empty(N_COMPONENTS)
-    s1 = np.empty(N_COMPONENTS * 4)
-    size = {"full": N_COMPONENTS * 16, "tied": 16}.get(covariance_type, N_COMPONENTS * 4)
-    s2 = np.empty(size)
-    loglik = _kernels.statistics_pass(
-        X, np.empty(0), np.zeros(4, dtype=dtype), np.empty(0, dtype=dtype), base,
-        np.empty(0), np.empty((0, N_COMPONENTS)), base, code, s0, s1, s2, 2, resp,
+    s0, s1, s2 = _kernels.moments_of_responsibilities(
+        X, None, resp, np.zeros(4, dtype=dtype), base, covariance_type, 2
     )
-    assert loglik == 0.0
     r0, r1, r2 = reference_statistics(
         X.astype(np.float64), np.ones(len(X)), resp, base.astype(np.float64), covariance_type
     )
@@ -187,11 +177,8 @@ def test_evaluate_pass_matches_reference(dtype, covariance_type, n_features, n_c
     X = make_blobs_data(n_samples=2000, n_features=n_features, random_state=5).astype(dtype)
     weights, means, cov, chol = random_model(covariance_type, n_features, rng, n_components)
     args = PassArguments(weights, means, chol, covariance_type, dtype)
-    labels = np.empty(len(X), dtype=np.intp)
-    resp = np.empty((len(X), n_components), dtype=dtype)
-    norm = np.empty(len(X))
-    _kernels.evaluate_pass(X, args.shift, args.precision, args.centers, args.log_norm,
-                           args.quadratic, args.code, labels, resp, norm, 2)
+    labels, resp, norm = _kernels.evaluate(X, args.model, True, True, True, 2)
+    assert resp.dtype == dtype
     log_prob = reference_log_prob(X.astype(np.float64), weights, means, cov, covariance_type)
     ref_norm = logsumexp(log_prob, axis=1)
     rtol = RTOL[dtype] * 10
@@ -202,16 +189,11 @@ def test_evaluate_pass_matches_reference(dtype, covariance_type, n_features, n_c
     clear = top2[:, 1] - top2[:, 0] > 1e-3
     np.testing.assert_array_equal(labels[clear], log_prob.argmax(axis=1)[clear])
     # Each output alone (log p(x) alone takes its own path, from the terms that count).
-    alone = np.empty(len(X))
-    _kernels.evaluate_pass(X, args.shift, args.precision, args.centers, args.log_norm,
-                           args.quadratic, args.code, np.empty(0, dtype=np.intp),
-                           np.empty((0, 0), dtype=dtype), alone, 2)
+    no_labels, no_resp, alone = _kernels.evaluate(X, args.model, log_prob=True, n_threads=2)
+    assert no_labels.shape == (0,) and no_resp.shape == (0, 0)
     np.testing.assert_allclose(alone, ref_norm, rtol=rtol)
     np.testing.assert_allclose(alone, norm, rtol=1e-13)
-    only_labels = np.empty(len(X), dtype=np.intp)
-    _kernels.evaluate_pass(X, args.shift, args.precision, args.centers, args.log_norm,
-                           args.quadratic, args.code, only_labels,
-                           np.empty((0, 0), dtype=dtype), np.empty(0), 2)
+    only_labels = _kernels.evaluate(X, args.model, labels=True, n_threads=2)[0]
     np.testing.assert_array_equal(only_labels, labels)
 
 
@@ -220,10 +202,8 @@ def test_evaluate_pass_writes_only_what_is_asked():
     X = rng.standard_normal((700, 2))
     weights, means, _, chol = random_model("diag", 2, rng)
     args = PassArguments(weights, means, chol, "diag", np.float64)
-    labels = np.empty(len(X), dtype=np.intp)
-    _kernels.evaluate_pass(X, args.shift, args.precision, args.centers, args.log_norm,
-                           args.quadratic, args.code, labels,
-                           np.empty((0, 0)), np.empty(0))
+    labels, resp, log_prob = _kernels.evaluate(X, args.model, labels=True)
+    assert resp.shape == (0, 0) and log_prob.shape == (0,)
     assert labels.min() >= 0 and labels.max() < N_COMPONENTS
 
 

@@ -19,14 +19,15 @@ trap 'rm -rf "$work"' EXIT
 
 # name | file | text | replacement
 breakages=(
-  "loglik-keeps-last-block|src/_kernels.pyx|part_ll[g] += gmmfast_weighted_total|part_ll[g] = gmmfast_weighted_total"
-  "reduction-chunk-off-by-one|src/_kernels.pyx|min((c + 1) * REDUCTION_CHUNK, s2_size)|min((c + 1) * REDUCTION_CHUNK - 1, s2_size)"
-  "float32-diag-accumulators|src/gmmfast/moments.h|double af[GMMFAST_LANES], as[GMMFAST_LANES], ok[GMMFAST_LANES];|float af[GMMFAST_LANES], as[GMMFAST_LANES]; double ok[GMMFAST_LANES];"
-  "partial-sums-shared-by-threads|src/_kernels.pyx|&part_s0[g, 0], &part_s1[g, 0], &part_s2[g, 0]|&part_s0[0, 0], &part_s1[0, 0], &part_s2[0, 0]"
-  "kmeans-sums-shared-by-threads|src/_kernels.pyx|part_s0[g, label] += v|part_s0[0, label] += v"
-  "seeding-mass-drops-last-row|src/_kernels.pyx|row, &sample_weight[start] if weighted else NULL, n)|row, &sample_weight[start] if weighted else NULL, n - 1)"
-  "inertia-drops-last-row|src/_kernels.pyx|nearest, &sample_weight[start] if weighted else NULL, end - start)|nearest, &sample_weight[start] if weighted else NULL, end - start - 1)"
+  "loglik-keeps-last-block|src/_kernels.pyx|job.part_total[g] += gmmfast_weighted_total|job.part_total[g] = gmmfast_weighted_total"
+  "reduction-chunk-off-by-one|src/_kernels.pyx|min((c + 1) * REDUCTION_CHUNK, size)|min((c + 1) * REDUCTION_CHUNK - 1, size)"
+  "float32-diag-accumulators|src/gmmfast/moments_typed.h|double af[GMMFAST_LANES], as[GMMFAST_LANES], ok[GMMFAST_LANES];|float af[GMMFAST_LANES], as[GMMFAST_LANES]; double ok[GMMFAST_LANES];"
+  "partial-sums-shared-by-threads|src/_kernels.pyx|cdef double *s0 = job.part_s0 + g * K|cdef double *s0 = job.part_s0"
+  "kmeans-sums-shared-by-threads|src/_kernels.pyx|job.part_s0[g * K + k] += v|job.part_s0[k] += v"
+  "seeding-mass-drops-last-row|src/_kernels.pyx|job.block_mass[t * job.n_blocks + blk] = _weighted_sum(row, w, n)|job.block_mass[t * job.n_blocks + blk] = _weighted_sum(row, w, n - 1)"
+  "inertia-drops-last-row|src/_kernels.pyx|job.part_total[g] += _weighted_sum(s.nearest, w, n)|job.part_total[g] += _weighted_sum(s.nearest, w, n - 1)"
   "group-reduction-drops-last-group|src/_kernels.pyx|for g in range(part_s0.shape[0]):|for g in range(part_s0.shape[0] - 1):"
+  "entropy-keeps-last-block|src/_kernels.pyx|job.part_entropy[g] += gmmfast_listed_entropy|job.part_entropy[g] = gmmfast_listed_entropy"
 )
 
 unnoticed=0

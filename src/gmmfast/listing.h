@@ -32,9 +32,7 @@ GMMFAST_CLONES static void gmmfast_list_rows_plain(
    8 rows compared at once and the ones that count packed together by a permutation
    looked up from the 8-bit mask; the last rows mod 8 go through the plain loop. Each
    store of 8 stays inside the first (k + 1) rows entries. (An AVX-512 version with
-   vpcompressd measured no faster.) gmmfast_pair_listing() says which one is used: 1
-   AVX2 where the processor has it, 0 plain (always in the baseline test build,
-   GMMFAST_VARIANT 1, so that tools/compare_variants.sh compares the two). */
+   vpcompressd measured no faster.) Both list the same rows. */
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
 #include <immintrin.h>
 /* Row m of the table: the positions of the bits set in m, in order, then zeros. */
@@ -66,13 +64,17 @@ __attribute__((target("avx2"))) static void gmmfast_list_rows_avx2(
     }
     start[n_components] = (int) n;
 }
-static int gmmfast_pair_listing(void) {
+/* The table of gmmfast_list_rows_avx2 (once, at load time). */
+static void gmmfast_fill_pack_table(void) {
     for (int m = 0; m < 256; m++) {
         int n = 0;
         for (int b = 0; b < 8; b++) gmmfast_pack_table[m][b] = 0;
         for (int b = 0; b < 8; b++)
             if ((m >> b) & 1) gmmfast_pack_table[m][n++] = b;
     }
+}
+/* Whether gmmfast_list_rows_avx2 can run here (never in the baseline test build). */
+static int gmmfast_has_avx2(void) {
 #if GMMFAST_VARIANT == 1
     return 0;
 #else
@@ -86,7 +88,8 @@ static void gmmfast_list_rows_avx2(const double *a, const double *cutoff,
                                    int *start) {
     gmmfast_list_rows_plain(a, 1, rows, cutoff, rows, n_components, bucket, start);
 }
-static int gmmfast_pair_listing(void) { return 0; }
+static void gmmfast_fill_pack_table(void) {}
+static int gmmfast_has_avx2(void) { return 0; }
 #endif
 
 /* a_ik for the listed rows i of each component k (a as in gmmfast_list_rows_plain). */
@@ -154,6 +157,27 @@ GMMFAST_CLONES static void gmmfast_listed_responsibilities(
     for (ptrdiff_t i = 0; i < rows; i++)
         total[i] = (weight == NULL ? 1.0 : weight[i]) / total[i];
     for (ptrdiff_t q = 0; q < n; q++) value[q] = value[q] * total[bucket[q]];
+}
+
+/* sum_i sum_k v_ik (l_ik - log p(x_i)) over the listed terms, with v_ik = w_i r_ik and
+   l_ik = log p(x_i, k) as gmmfast_listed_responsibilities leaves them: r_ik (l_ik -
+   log p(x_i)) = r_ik log r_ik, so this is sum_i w_i sum_k r_ik log r_ik up to the
+   left-out terms (each r log r of them above -45 x 2^-64), added in list order. A term
+   with v_ik = 0 adds nothing. */
+static double gmmfast_listed_entropy(const double *GMMFAST_RESTRICT log_prob,
+                                     const double *GMMFAST_RESTRICT log_total,
+                                     ptrdiff_t rows, ptrdiff_t n_components,
+                                     const int *GMMFAST_RESTRICT bucket,
+                                     const int *GMMFAST_RESTRICT start,
+                                     const double *GMMFAST_RESTRICT value) {
+    double total = 0.0;
+    for (ptrdiff_t k = 0; k < n_components; k++)
+        for (ptrdiff_t q = start[k]; q < start[k + 1]; q++) {
+            ptrdiff_t i = bucket[q];
+            total += value[q] != 0.0 ? value[q] * (log_prob[k * rows + i] - log_total[i])
+                                     : 0.0;
+        }
+    return total;
 }
 
 #endif

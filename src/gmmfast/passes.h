@@ -8,5 +8,6 @@
 #include "gmmfast/listing.h"
 #include "gmmfast/moments.h"
 #include "gmmfast/log_density.h"
+#include "gmmfast/kmeans.h"
 
 #endif

@@ -1,61 +1,12 @@
 /* Blocks of rows as the passes read them: x - shift in the data's dtype, and the rows
- * [z^2, z, 1] of the diagonal and spherical log-density product. */
+ * [z^2, z, 1] of the diagonal and spherical log-density product (gmmfast/rows_typed.h,
+ * for float64 and float32 rows: gmmfast_shifted_d / _f, gmmfast_squares_d / _f). */
 #ifndef GMMFAST_ROWS_H
 #define GMMFAST_ROWS_H
 
 #include "gmmfast/common.h"
 
-/* z = x - shift for a block of rows of x (row stride and column stride in bytes, any
-   sign), row-major. */
-#define GMMFAST_SHIFTED(NAME, T)                                                       \
-GMMFAST_CLONES static void NAME(const char *x, ptrdiff_t row_stride,                  \
-                                ptrdiff_t column_stride, ptrdiff_t rows,             \
-                                ptrdiff_t n_features, const T *shift, T *z) {         \
-    for (ptrdiff_t i = 0; i < rows; i++) {                                            \
-        const char *xi = x + i * row_stride;                                           \
-        T *zi = z + i * n_features;                                                    \
-        if (column_stride == (ptrdiff_t) sizeof(T)) {                                 \
-            const T *xr = (const T *) xi;                                              \
-            for (ptrdiff_t j = 0; j < n_features; j++) zi[j] = xr[j] - shift[j];      \
-        } else {                                                                       \
-            for (ptrdiff_t j = 0; j < n_features; j++)                                \
-                zi[j] = *(const T *) (xi + j * column_stride) - shift[j];              \
-        }                                                                              \
-    }                                                                                  \
-}
-GMMFAST_SHIFTED(gmmfast_shifted_d, double)
-GMMFAST_SHIFTED(gmmfast_shifted_f, float)
-
-/* Rows [z^2, z, 1] (diag) or [|z|^2, z, 1] (spherical) of a block, in float64, for the
-   product with the quadratic form (see _quadratic_log_prob); |z|^2 adds the features in
-   order. */
-#define GMMFAST_SQUARES(NAME, T)                                                       \
-GMMFAST_CLONES static void NAME(const T *GMMFAST_RESTRICT z, ptrdiff_t rows,          \
-                                ptrdiff_t n_features, int spherical,                  \
-                                double *GMMFAST_RESTRICT squares) {                    \
-    ptrdiff_t width = spherical ? n_features + 2 : 2 * n_features + 1;                \
-    for (ptrdiff_t i = 0; i < rows; i++) {                                            \
-        const T *zi = z + i * n_features;                                              \
-        double *row = squares + i * width;                                             \
-        if (spherical) {                                                               \
-            double total = 0.0;                                                        \
-            for (ptrdiff_t a = 0; a < n_features; a++) {                              \
-                double za = (double) zi[a];                                            \
-                total = total + za * za;                                               \
-                row[1 + a] = za;                                                       \
-            }                                                                          \
-            row[0] = total;                                                            \
-        } else {                                                                       \
-            for (ptrdiff_t a = 0; a < n_features; a++) {                              \
-                double za = (double) zi[a];                                            \
-                row[a] = za * za;                                                      \
-                row[n_features + a] = za;                                              \
-            }                                                                          \
-        }                                                                              \
-        row[width - 1] = 1.0;                                                          \
-    }                                                                                  \
-}
-GMMFAST_SQUARES(gmmfast_squares_d, double)
-GMMFAST_SQUARES(gmmfast_squares_f, float)
+#define GMMFAST_TYPED_HEADER "gmmfast/rows_typed.h"
+#include "gmmfast/both_types.h"
 
 #endif

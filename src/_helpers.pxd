@@ -1,0 +1,78 @@
+# The C helpers of the compiled passes (src/gmmfast/*.h), declared once.
+#
+# Functions with _d / _f suffixes come from one definition for float64 and float32 rows
+# (gmmfast/both_types.h).
+
+from libc.stdint cimport int64_t
+
+
+cdef extern from "gmmfast/passes.h" nogil:
+    int GMMFAST_OPENMP
+    int gmmfast_max_threads()
+
+    # gmmfast/elementwise.h
+    double gmmfast_exp(double x)
+    double gmmfast_log_from_one(double x)
+    void gmmfast_normalise_rows(double *log_prob, Py_ssize_t rows, Py_ssize_t n_components,
+                                double *log_total)
+    double gmmfast_weighted_total(const double *x, const double *w, Py_ssize_t n)
+
+    # gmmfast/rows.h
+    void gmmfast_shifted_d(const char *x, Py_ssize_t row_stride, Py_ssize_t column_stride,
+                           Py_ssize_t rows, Py_ssize_t n_features, const double *shift,
+                           double *z)
+    void gmmfast_shifted_f(const char *x, Py_ssize_t row_stride, Py_ssize_t column_stride,
+                           Py_ssize_t rows, Py_ssize_t n_features, const float *shift,
+                           float *z)
+    void gmmfast_squares_d(const double *z, Py_ssize_t rows, Py_ssize_t n_features,
+                           int spherical, double *squares)
+    void gmmfast_squares_f(const float *z, Py_ssize_t rows, Py_ssize_t n_features,
+                           int spherical, double *squares)
+
+    # gmmfast/listing.h
+    void gmmfast_fill_pack_table()
+    int gmmfast_has_avx2()
+    void gmmfast_column_cutoffs(double *log_prob, Py_ssize_t rows, Py_ssize_t n_components,
+                                double *top, double *shift, double *cutoff)
+    void gmmfast_list_rows_plain(const double *a, Py_ssize_t i_stride, Py_ssize_t k_stride,
+                                 const double *cutoff, Py_ssize_t rows,
+                                 Py_ssize_t n_components, int *bucket, int *start)
+    void gmmfast_list_rows_avx2(const double *a, const double *cutoff, Py_ssize_t rows,
+                                Py_ssize_t n_components, int *bucket, int *start)
+    void gmmfast_listed_values(const double *a, Py_ssize_t i_stride, Py_ssize_t k_stride,
+                               Py_ssize_t n_components, const int *bucket, const int *start,
+                               double *value)
+    void gmmfast_listed_responsibilities(const double *log_prob, const double *top,
+                                         const double *shift, const double *weight,
+                                         Py_ssize_t rows, Py_ssize_t n_components,
+                                         const int *bucket, const int *start, double *value,
+                                         double *total, double *log_total)
+    double gmmfast_listed_entropy(const double *log_prob, const double *log_total,
+                                  Py_ssize_t rows, Py_ssize_t n_components,
+                                  const int *bucket, const int *start, const double *value)
+
+    # gmmfast/moments.h
+    void gmmfast_diag_moments_d(const double *z, const double *offsets,
+                                Py_ssize_t n_features, Py_ssize_t n_components,
+                                const int *bucket, const double *value, const int *start,
+                                double *s0, double *s1, double *s2)
+    void gmmfast_diag_moments_f(const float *z, const float *offsets,
+                                Py_ssize_t n_features, Py_ssize_t n_components,
+                                const int *bucket, const double *value, const int *start,
+                                double *s0, double *s1, double *s2)
+
+    # gmmfast/log_density.h
+    void gmmfast_sum_squares_d(const double *y, const double *c, Py_ssize_t rows,
+                               Py_ssize_t n_features, Py_ssize_t n_components,
+                               int per_component, int by_component, const double *log_norm,
+                               double *log_prob)
+    void gmmfast_sum_squares_f(const float *y, const float *c, Py_ssize_t rows,
+                               Py_ssize_t n_features, Py_ssize_t n_components,
+                               int per_component, int by_component, const double *log_norm,
+                               double *log_prob)
+
+    # gmmfast/kmeans.h
+    void gmmfast_nearest_update(const double *distance, Py_ssize_t rows, int64_t k,
+                                double *nearest, int64_t *labels)
+    void gmmfast_expand_distances(double *out, Py_ssize_t rows, Py_ssize_t n_centres,
+                                  const double *row_norms, const double *centre_norms)

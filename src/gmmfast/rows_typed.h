@@ -1,0 +1,48 @@
+/* The rows helpers for rows of type GMMFAST_T (see gmmfast/both_types.h). */
+
+/* z = x - shift for a block of rows of x (row stride and column stride in bytes, any
+   sign), row-major. */
+GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_shifted)(
+        const char *x, ptrdiff_t row_stride, ptrdiff_t column_stride, ptrdiff_t rows,
+        ptrdiff_t n_features, const GMMFAST_T *shift, GMMFAST_T *z) {
+    for (ptrdiff_t i = 0; i < rows; i++) {
+        const char *xi = x + i * row_stride;
+        GMMFAST_T *zi = z + i * n_features;
+        if (column_stride == (ptrdiff_t) sizeof(GMMFAST_T)) {
+            const GMMFAST_T *xr = (const GMMFAST_T *) xi;
+            for (ptrdiff_t j = 0; j < n_features; j++) zi[j] = xr[j] - shift[j];
+        } else {
+            for (ptrdiff_t j = 0; j < n_features; j++)
+                zi[j] = *(const GMMFAST_T *) (xi + j * column_stride) - shift[j];
+        }
+    }
+}
+
+/* Rows [z^2, z, 1] (diag) or [|z|^2, z, 1] (spherical) of a block, in float64, for the
+   product with the quadratic form (see _quadratic_log_prob); |z|^2 adds the features in
+   order. */
+GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_squares)(
+        const GMMFAST_T *GMMFAST_RESTRICT z, ptrdiff_t rows, ptrdiff_t n_features,
+        int spherical, double *GMMFAST_RESTRICT squares) {
+    ptrdiff_t width = spherical ? n_features + 2 : 2 * n_features + 1;
+    for (ptrdiff_t i = 0; i < rows; i++) {
+        const GMMFAST_T *zi = z + i * n_features;
+        double *row = squares + i * width;
+        if (spherical) {
+            double total = 0.0;
+            for (ptrdiff_t a = 0; a < n_features; a++) {
+                double za = (double) zi[a];
+                total = total + za * za;
+                row[1 + a] = za;
+            }
+            row[0] = total;
+        } else {
+            for (ptrdiff_t a = 0; a < n_features; a++) {
+                double za = (double) zi[a];
+                row[a] = za * za;
+                row[n_features + a] = za;
+            }
+        }
+        row[width - 1] = 1.0;
+    }
+}
