@@ -6,7 +6,9 @@ import sys
 import time
 import warnings
 
-COVARIANCE_CHOICES = ["full", "tied", "diag", "spherical"]
+from ._covariance_shapes import COVARIANCE_TYPES
+
+COVARIANCE_CHOICES = list(COVARIANCE_TYPES)
 
 
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
