@@ -6,7 +6,9 @@ import sys
 import time
 import warnings
 
-COVARIANCE_CHOICES = ["full", "tied", "diag", "spherical"]
+from ._covariance_shapes import COVARIANCE_TYPES
+
+COVARIANCE_CHOICES = list(COVARIANCE_TYPES)
 
 
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -37,7 +39,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 
 
 def _read_data(args):
-    from ._tables import parse_columns, read_table
+    from ._data_files import parse_columns, read_table
 
     X, names = read_table(
         args.data, columns=parse_columns(args.columns), header=args.header,
@@ -274,7 +276,7 @@ def _predict(args):
     import numpy as np
 
     from . import load
-    from ._tables import column_names, parse_columns, read_table
+    from ._data_files import column_names, parse_columns, read_table
 
     model = load(args.model)
     columns = parse_columns(args.columns)
@@ -324,7 +326,7 @@ def _positive_int(text):
 
 
 def _plot_features(text):
-    from ._tables import parse_columns
+    from ._data_files import parse_columns
 
     features = parse_columns(text)
     if len(features) != 2:

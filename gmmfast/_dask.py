@@ -26,10 +26,17 @@ import sys
 import dask
 import dask.array as da
 import numpy as np
-from sklearn.utils.validation import assert_all_finite, check_is_fitted, validate_data
+from sklearn.utils.validation import assert_all_finite, validate_data
 
 from . import _kmeans, _passes
-from ._rows import InMemoryRows, kmeans_statistics
+from ._rows import (
+    InMemoryRows,
+    check_n_samples,
+    check_positive_weights,
+    check_total_weight,
+    kmeans_statistics,
+    per_row_output,
+)
 
 # Per-chunk sums are added in groups of this many consecutive chunks (on the workers), then
 # the group sums in order on the client: at most this many results reach the client.
@@ -102,11 +109,19 @@ def _blocks(array):
     return list(array.to_delayed(optimize_graph=True).ravel())
 
 
+def _known_counts(array):
+    """Rows per chunk as the chunks give them; None when some are unknown."""
+    counts = array.chunks[0]
+    if any(math.isnan(c) for c in counts):
+        return None
+    return [int(c) for c in counts]
+
+
 def _row_counts(array):
     """Rows per chunk, from the chunks when known, else counted on the workers."""
-    counts = array.chunks[0]
-    if not any(math.isnan(c) for c in counts):
-        return [int(c) for c in counts]
+    counts = _known_counts(array)
+    if counts is not None:
+        return counts
     return [int(n) for n in dask.compute(*[_delayed(len)(b) for b in _blocks(array)])]
 
 
@@ -160,6 +175,16 @@ def _weight_array(sample_weight, counts):
         bool(np.all(np.isfinite(weights))), float(weights.min(initial=np.inf))
     )
     return da.from_array(weights, chunks=(tuple(counts),)), True
+
+
+def _check_training_rows(estimator, n_samples, n_features):
+    """At least 2 rows (scikit-learn's words) and n_components of them."""
+    if n_samples < 2:
+        raise ValueError(
+            f"Found array with {n_samples} sample(s) (shape=({n_samples}, "
+            f"{n_features})) while a minimum of 2 is required by {type(estimator).__name__}."
+        )
+    check_n_samples(n_samples, estimator.n_components)
 
 
 def _check_weight_values(finite, minimum):
@@ -275,18 +300,11 @@ def _take_rows(block, weight, positions):
     return block[keep], weight[keep]
 
 
-_OUTPUTS = ("labels", "resp", "log_prob")
-
-
 def _chunk_outputs(block, args, output):
     """One per-row output of the model for a chunk, in the in-memory path's dtypes."""
     block = _as_ndarray(block)
     assert_all_finite(block, input_name="X")
-    index = _OUTPUTS.index(output)
-    result = _passes.evaluate(block, args, **{output: True}, n_threads=1)[index]
-    if output == "log_prob":
-        result = result.astype(block.dtype, copy=False)
-    return result
+    return per_row_output(block, args, output, n_threads=1)
 
 
 def _chunk_log_likelihood(block, weight, args):
@@ -332,29 +350,45 @@ def _init_sample_size(n_components, n_features, itemsize):
 
 
 class DaskRows:
-    """A Dask array X and optional sample weights, as the estimator's EM loop reads them.
+    """A Dask array X and optional sample weights, as the estimator reads them.
 
     Answers the questions of ``gmmfast._rows.InMemoryRows`` with passes over the chunks on
-    the Dask workers. Build it with :meth:`for_fit`.
+    the Dask workers. Build it with :meth:`for_fit` (training data) or :meth:`for_use`
+    (data for a fitted model: its per-row outputs are lazy Dask arrays).
     """
 
-    def __init__(self, X, sample_weight, counts, eligible, n_total):
+    def __init__(self, X, sample_weight, counts=None, eligible=None, n_total=None):
         self.X = X
         self.sample_weight = sample_weight
-        self.n_samples = int(sum(counts))
+        # Unknown (nan) for data of unknown chunk sizes that is only evaluated.
+        self.n_samples = X.shape[0] if counts is None else int(sum(counts))
         self.n_features = int(X.shape[1])
         self.dtype = X.dtype
-        self.n_total = float(n_total)
+        self.n_total = None if n_total is None else float(n_total)
         # Rows the initial sample is drawn from, per chunk (positive weight if weighted).
-        self._eligible = list(eligible)
+        self._eligible = None if eligible is None else list(eligible)
         blocks = _blocks(X)
         weights = [None] * len(blocks) if sample_weight is None else _blocks(sample_weight)
+        counts = [None] * len(blocks) if counts is None else counts
         self._pieces = [(b, w, n) for b, w, n in zip(blocks, weights, counts)]
 
     @classmethod
     def for_fit(cls, estimator, X, sample_weight):
-        """Validate Dask training data (one pass over it) and wrap it for the EM loop."""
+        """Validate Dask training data and wrap it for the EM loop.
+
+        The checks that need no pass over the data come first: the columns and dtype, the
+        number of rows when the chunks give it, in-memory weights, and the estimator's
+        ``_check_parameters``. Then one pass checks the values and counts the rows, and
+        one more checks Dask weights and sums them.
+        """
         array = _checked_array(estimator, X, reset=True)
+        known = _known_counts(array)
+        weight_array = None
+        if known is not None:
+            _check_training_rows(estimator, sum(known), array.shape[1])
+            if sample_weight is not None:
+                weight_array = _weight_array(sample_weight, known)
+        estimator._check_parameters(int(array.shape[1]))
         summaries = dask.compute(*[_delayed(_chunk_summary)(b) for b in _blocks(array)])
         counts = [n for n, _ in summaries]
         if not all(finite for _, finite in summaries):
@@ -362,21 +396,15 @@ class DaskRows:
                 "Input X contains NaN or infinity; drop or impute those rows before fitting."
             )
         n_samples = sum(counts)
-        if n_samples < 2:
-            raise ValueError(
-                f"Found array with {n_samples} sample(s) (shape=({n_samples}, "
-                f"{array.shape[1]})) while a minimum of 2 is required by GaussianMixture."
-            )
-        if n_samples < estimator.n_components:
-            raise ValueError(
-                "Expected n_samples >= n_components but got n_components = "
-                f"{estimator.n_components}, n_samples = {n_samples}"
-            )
+        if known is None:
+            _check_training_rows(estimator, n_samples, array.shape[1])
         array = _with_known_chunks(array, counts)
         if sample_weight is None:
             return cls(array, None, counts, counts, n_samples)
 
-        weights, checked = _weight_array(sample_weight, counts)
+        if weight_array is None:
+            weight_array = _weight_array(sample_weight, counts)
+        weights, checked = weight_array
         if checked:
             # In-memory weights: sent to the workers once, not with every iteration.
             weights = weights.persist()
@@ -388,22 +416,41 @@ class DaskRows:
             all(finite for _, finite, _ in summaries), min(m for _, _, m in summaries)
         )
         positive = [p for p, _, _ in summaries]
-        if sum(positive) < estimator.n_components:
-            raise ValueError(
-                "sample_weight has %d positive entries, but at least n_components = %d "
-                "are needed; give more rows a positive weight or decrease n_components."
-                % (sum(positive), estimator.n_components)
-            )
+        check_positive_weights(sum(positive), estimator.n_components)
         return cls(array, weights, counts, positive, n_total)
+
+    @classmethod
+    def for_use(cls, estimator, X, sample_weight=None, reset=False):
+        """Validate Dask data for a fitted model (``reset``: new training data) without a
+        pass over it; weights, when given, are aligned with the row chunks."""
+        array = _checked_array(estimator, X, reset=reset)
+        if sample_weight is None:
+            return cls(array, None)
+        counts = _row_counts(array)
+        return cls(array, _weight_array(sample_weight, counts)[0], counts)
 
     def statistics(self, args):
         """(s0, s1, s2, loglik) of one E-step under the model ``args``, summed over chunks."""
         s0, s1, s2, loglik = self._over_chunks(_chunk_statistics, args)
         return s0, s1, s2, float(loglik)
 
-    def labels(self, args):
-        """Most likely component of each row, as a lazy Dask array."""
-        return _lazy_output(self.X, args, "labels")
+    def per_row(self, args, output):
+        """One per-row output of the model, as a lazy Dask array (see
+        :func:`gmmfast._rows.per_row_output`)."""
+        return _lazy_output(self.X, args, output)
+
+    def log_likelihood(self, args):
+        """(sum_i w_i log p(x_i), sum_i w_i) under the model ``args``, computed now."""
+        args = dask.delayed(args)
+        parts = dask.compute(*[
+            _delayed(_chunk_log_likelihood)(block, weight, args)
+            for block, weight, _ in self._pieces
+        ])
+        _check_weight_values(all(p[2] for p in parts), min(p[3] for p in parts))
+        total = math.fsum(p[0] for p in parts)
+        count = math.fsum(p[1] for p in parts)
+        check_total_weight(count)
+        return total, count
 
     def _over_chunks(self, function, *args):
         """``function(block, weight, *args)`` on every chunk, the results added in order."""
@@ -411,7 +458,7 @@ class DaskRows:
         parts = [
             _delayed(function)(block, weight, *args)
             for block, weight, n in self._pieces
-            if n > 0
+            if n != 0
         ]
         return _reduce_in_order(parts)
 
@@ -436,7 +483,7 @@ class DaskRows:
         parts = dask.compute(*[
             _delayed(_chunk_farthest)(block, weight, *args)
             for block, weight, n in self._pieces
-            if n > 0
+            if n != 0
         ])
         distance = np.concatenate([p[0] for p in parts])
         if np.max(distance) == 0:
@@ -529,67 +576,3 @@ def _lazy_output(array, args, output):
         _chunk_outputs, args, output, drop_axis=1, dtype=dtype,
         meta=np.empty((0,), dtype=dtype),
     )
-
-
-def _output(estimator, X, output):
-    check_is_fitted(estimator)
-    array = _checked_array(estimator, X, reset=False)
-    return _lazy_output(array, estimator._pass_arguments(array.dtype), output)
-
-
-def predict(estimator, X):
-    """Lazy labels of the rows of a Dask X (``GaussianMixture.predict``)."""
-    return _output(estimator, X, "labels")
-
-
-def predict_proba(estimator, X):
-    """Lazy responsibilities of the rows of a Dask X (``GaussianMixture.predict_proba``)."""
-    return _output(estimator, X, "resp")
-
-
-def score_samples(estimator, X):
-    """Lazy log p(x) of the rows of a Dask X (``GaussianMixture.score_samples``)."""
-    return _output(estimator, X, "log_prob")
-
-
-def _log_likelihood(estimator, X, sample_weight):
-    """(sum_i w_i log p(x_i), sum_i w_i) over a Dask X, computed now."""
-    check_is_fitted(estimator)
-    array = _checked_array(estimator, X, reset=False)
-    args = dask.delayed(estimator._pass_arguments(array.dtype))
-    blocks = _blocks(array)
-    if sample_weight is None:
-        weights = [None] * len(blocks)
-    else:
-        counts = _row_counts(array)
-        weights = _blocks(_weight_array(sample_weight, counts)[0])
-    parts = dask.compute(
-        *[_delayed(_chunk_log_likelihood)(b, w, args) for b, w in zip(blocks, weights)]
-    )
-    _check_weight_values(all(p[2] for p in parts), min(p[3] for p in parts))
-    total = math.fsum(p[0] for p in parts)
-    n = math.fsum(p[1] for p in parts)
-    if n <= 0.0:
-        raise ValueError(
-            "The rows of X have no weight (no rows, or sample_weight sums to zero); the "
-            "mean log-likelihood is undefined."
-        )
-    return total, n
-
-
-def score(estimator, X, sample_weight=None):
-    """Mean log-likelihood of a Dask X (``GaussianMixture.score``), computed now."""
-    total, n = _log_likelihood(estimator, X, sample_weight)
-    return total / n
-
-
-def bic(estimator, X, sample_weight=None):
-    """Bayesian information criterion on a Dask X (``GaussianMixture.bic``)."""
-    total, n = _log_likelihood(estimator, X, sample_weight)
-    return -2.0 * total + estimator._n_parameters() * math.log(n)
-
-
-def aic(estimator, X, sample_weight=None):
-    """Akaike information criterion on a Dask X (``GaussianMixture.aic``)."""
-    total, _ = _log_likelihood(estimator, X, sample_weight)
-    return -2.0 * total + 2.0 * estimator._n_parameters()

@@ -1,31 +1,13 @@
 """Gaussian mixture fitted by EM, one compiled pass over the data per iteration."""
 
-import math
-import sys
-import warnings
-from numbers import Integral, Real
-from time import time
-
 import numpy as np
 from scipy import linalg
-from sklearn.base import BaseEstimator, DensityMixin
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_array, check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils import check_array
+from sklearn.utils._param_validation import StrOptions
 
-from ._parallel import single_threaded_blas
-from ._passes import PassArguments, evaluate, needs_second_pass
-from ._rows import InMemoryRows
-
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
-
-
-def _is_dask_collection(X):
-    """Whether X is a Dask array or DataFrame; never imports Dask (X could not be one)."""
-    return "dask" in sys.modules and sys.modules["dask"].is_dask_collection(X)
-
-
+from ._base import BaseMixture
+from ._covariance_shapes import COVARIANCE_TYPES, covariance_shape, n_covariance_parameters
+from ._passes import PassArguments, needs_second_pass
 
 ###############################################################################
 # Checks of user-given parameters (scikit-learn's wording)
@@ -74,12 +56,7 @@ def _check_precisions(precisions, covariance_type, n_components, n_features):
         allow_nd=covariance_type == "full",
         input_name="precisions_init",
     )
-    expected = {
-        "full": (n_components, n_features, n_features),
-        "tied": (n_features, n_features),
-        "diag": (n_components, n_features),
-        "spherical": (n_components,),
-    }[covariance_type]
+    expected = covariance_shape(covariance_type, n_components, n_features)
     _check_shape(precisions, expected, "%s precision" % covariance_type)
     if covariance_type in ("full", "tied"):
         for matrix in precisions.reshape(-1, n_features, n_features):
@@ -199,7 +176,7 @@ def _estimate_parameters(s0, s1, s2, base, covariance_type, reg_covar, eps, n_to
 # The estimator
 
 
-class GaussianMixture(DensityMixin, BaseEstimator):
+class GaussianMixture(BaseMixture):
     """Gaussian mixture model fitted by expectation-maximisation.
 
     The same model, parameters and results as :class:`sklearn.mixture.GaussianMixture`,
@@ -288,20 +265,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "n_components": [Interval(Integral, 1, None, closed="left")],
+        **BaseMixture._parameter_constraints,
         "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
-        "tol": [Interval(Real, 0.0, None, closed="left")],
-        "reg_covar": [Interval(Real, 0.0, None, closed="left")],
-        "max_iter": [Interval(Integral, 0, None, closed="left")],
-        "n_init": [Interval(Integral, 1, None, closed="left")],
-        "init_params": [StrOptions({"kmeans", "random", "random_from_data", "k-means++"})],
         "weights_init": ["array-like", None],
         "means_init": ["array-like", None],
         "precisions_init": ["array-like", None],
-        "random_state": ["random_state"],
-        "warm_start": ["boolean"],
-        "verbose": ["verbose"],
-        "verbose_interval": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -322,161 +290,31 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         verbose=0,
         verbose_interval=10,
     ):
-        self.n_components = n_components
+        super().__init__(
+            n_components=n_components,
+            tol=tol,
+            reg_covar=reg_covar,
+            max_iter=max_iter,
+            n_init=n_init,
+            init_params=init_params,
+            random_state=random_state,
+            warm_start=warm_start,
+            verbose=verbose,
+            verbose_interval=verbose_interval,
+        )
         self.covariance_type = covariance_type
-        self.tol = tol
-        self.reg_covar = reg_covar
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.init_params = init_params
         self.weights_init = weights_init
         self.means_init = means_init
         self.precisions_init = precisions_init
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.verbose_interval = verbose_interval
 
-    # -- fitting ----------------------------------------------------------------------------
+    # -- the hooks of BaseMixture ----------------------------------------------------------
 
-    def fit(self, X, y=None, sample_weight=None):
-        """Estimate the model parameters with the EM algorithm.
+    def _check_parameters(self, n_features):
+        """The user's initial parameters: shapes and values (the estimator is not changed)."""
+        self._given_initial_parameters(n_features)
 
-        Runs ``n_init`` initialisations of at most ``max_iter`` iterations each and keeps
-        the one with the largest lower bound. With ``warm_start``, continues from the
-        current parameters instead.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data, float32 or float64 (float32 is kept, not copied). A memory map
-            is read in place; a Dask array or DataFrame is fitted chunk by chunk on the
-            Dask workers.
-        y : Ignored
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights; an integer weight is the same as repeating the row.
-
-        Returns
-        -------
-        self : GaussianMixture
-        """
-        self._fit(X, sample_weight)
-        return self
-
-    def fit_predict(self, X, y=None, sample_weight=None):
-        """Fit the model and return the most likely component of each row of X.
-
-        ``fit_predict(X)`` equals ``fit(X).predict(X)``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : Ignored
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-            A lazy Dask array when X is a Dask array or DataFrame.
-        """
-        rows = self._fit(X, sample_weight)
-        # Labels from the stored parameters, so that fit_predict(X) == fit(X).predict(X).
-        with single_threaded_blas():
-            return rows.labels(self._pass_arguments(rows.dtype))
-
-    def _fit(self, X, sample_weight):
-        """EM on X; stores the best parameters and returns the rows it read.
-
-        Allocates nothing of the size of X (not even labels), so that a memory-mapped X
-        larger than RAM is fitted in memory independent of its number of rows.
-        """
-        self._validate_params()
-        rows = self._rows_for_fit(X, sample_weight)
-        inits = self._check_initial_parameters(rows.n_features)
-
-        do_init = not (self.warm_start and hasattr(self, "converged_"))
-        n_init = self.n_init if do_init else 1
-        random_state = check_random_state(self.random_state)
-        eps = float(np.finfo(rows.dtype).eps)
-
-        max_lower_bound = -np.inf
-        best_lower_bounds = []
-        self.converged_ = False
-        with single_threaded_blas():
-            for init in range(n_init):
-                self._print_verbose_msg_init_beg(init)
-                if do_init:
-                    params = self._initial_parameters(rows, random_state, inits)
-                else:
-                    params = self._current_parameters()
-                lower_bound = -np.inf if do_init else self.lower_bound_
-                current_lower_bounds = []
-
-                if self.max_iter == 0:
-                    best_params = params
-                    best_n_iter = 0
-                    continue
-                converged = False
-                for n_iter in range(1, self.max_iter + 1):
-                    prev_lower_bound = lower_bound
-                    params, lower_bound = self._em_step(rows, params, eps)
-                    current_lower_bounds.append(lower_bound)
-                    change = lower_bound - prev_lower_bound
-                    self._print_verbose_msg_iter_end(n_iter, change)
-                    if abs(change) < self.tol:
-                        converged = True
-                        break
-                self._print_verbose_msg_init_end(lower_bound, converged)
-                if lower_bound > max_lower_bound or max_lower_bound == -np.inf:
-                    max_lower_bound = lower_bound
-                    best_params = params
-                    best_n_iter = n_iter
-                    best_lower_bounds = current_lower_bounds
-                    self.converged_ = converged
-
-        if not self.converged_ and self.max_iter > 0:
-            warnings.warn(
-                "Best performing initialization did not converge. Try different init "
-                "parameters, or increase max_iter, tol, or check for degenerate data.",
-                ConvergenceWarning,
-            )
-        self._set_parameters(best_params, rows.dtype)
-        self.n_iter_ = best_n_iter
-        self.lower_bound_ = max_lower_bound
-        self.lower_bounds_ = best_lower_bounds
-        return rows
-
-    def _rows_for_fit(self, X, sample_weight):
-        """Validate the training data; the rows object the EM loop reads."""
-        if _is_dask_collection(X):
-            from ._dask import DaskRows
-
-            return DaskRows.for_fit(self, X, sample_weight)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
-        if X.shape[0] < self.n_components:
-            raise ValueError(
-                "Expected n_samples >= n_components but got n_components = "
-                f"{self.n_components}, n_samples = {X.shape[0]}"
-            )
-        return InMemoryRows(X, self._check_sample_weight(sample_weight, X))
-
-    def _check_sample_weight(self, sample_weight, X):
-        if sample_weight is None:
-            return None
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
-        n_positive = int(np.count_nonzero(sample_weight))
-        if n_positive < self.n_components:
-            raise ValueError(
-                "sample_weight has %d positive entries, but at least n_components = %d "
-                "are needed; give more rows a positive weight or decrease n_components."
-                % (n_positive, self.n_components)
-            )
-        return np.ascontiguousarray(sample_weight)
-
-    def _check_initial_parameters(self, n_features):
-        """Validated copies of the user's initial parameters; the estimator is not changed."""
+    def _given_initial_parameters(self, n_features):
+        """Validated float64 copies of weights_init, means_init, precisions_init (or None)."""
         weights = means = precisions = None
         if self.weights_init is not None:
             weights = _check_weights(self.weights_init, self.n_components)
@@ -515,9 +353,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         )
         return (weights, means, covariances, chol), lower_bound
 
-    def _initial_parameters(self, rows, random_state, inits):
+    def _initial_parameters(self, rows, random_state):
         """Parameters from the initial responsibilities and the user's initial values."""
-        weights_init, means_init, precisions_init = inits
+        weights_init, means_init, precisions_init = self._given_initial_parameters(
+            rows.n_features
+        )
         weights = means = covariances = None
         if weights_init is None or means_init is None or precisions_init is None:
             s0, s1, s2, base = rows.initial_statistics(
@@ -557,242 +397,35 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.precisions_ = _precisions_from_cholesky(chol, self.covariance_type)
 
     def _n_parameters(self):
-        """Number of free parameters of the model."""
+        """Number of free parameters of the model: covariances, means, K - 1 weights."""
         _, n_features = self.means_.shape
-        if self.covariance_type == "full":
-            cov_params = self.n_components * n_features * (n_features + 1) / 2.0
-        elif self.covariance_type == "diag":
-            cov_params = self.n_components * n_features
-        elif self.covariance_type == "tied":
-            cov_params = n_features * (n_features + 1) / 2.0
-        else:
-            cov_params = self.n_components
+        cov_params = n_covariance_parameters(
+            self.covariance_type, self.n_components, n_features
+        )
         mean_params = n_features * self.n_components
         return int(cov_params + mean_params + self.n_components - 1)
-
-    # -- using the model --------------------------------------------------------------------
 
     def _pass_arguments(self, dtype):
         return PassArguments(
             self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type, dtype
         )
 
-    def _evaluate(self, X, labels=False, resp=False, log_prob=False):
-        """Per-row outputs of the compiled evaluation pass (only those asked for)."""
-        with single_threaded_blas():
-            return evaluate(X, self._pass_arguments(X.dtype), labels, resp, log_prob)
-
-    def _validate_for_use(self, X):
-        check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-
-    def predict(self, X):
-        """The most likely component of each row of X.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-            A lazy Dask array when X is a Dask array or DataFrame.
-        """
-        return self._per_row(X, "predict", "labels")
-
-    def predict_proba(self, X):
-        """Posterior probability of each component for each row of X.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        resp : ndarray of shape (n_samples, n_components)
-            Rows sum to one; in the dtype of X. A lazy Dask array for Dask input.
-        """
-        return self._per_row(X, "predict_proba", "resp")
-
-    def score_samples(self, X):
-        """Log-likelihood log p(x) of each row of X under the model.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_prob : ndarray of shape (n_samples,)
-            In the dtype of X. Low values flag rows the model finds unlikely. A lazy
-            Dask array for Dask input.
-        """
-        return self._per_row(X, "score_samples", "log_prob")
-
-    def _per_row(self, X, dask_function, output):
-        """One per-row output of the model for X, ``output`` being "labels", "resp" or
-        "log_prob" (in the dtype of X); for a Dask collection, the lazy version from the
-        Dask module's ``dask_function``."""
-        if _is_dask_collection(X):
-            from . import _dask
-
-            return getattr(_dask, dask_function)(self, X)
-        X = self._validate_for_use(X)
-        outputs = ("labels", "resp", "log_prob")
-        result = self._evaluate(X, **{output: True})[outputs.index(output)]
-        return result.astype(X.dtype, copy=False) if output == "log_prob" else result
-
-    def score(self, X, y=None, sample_weight=None):
-        """Mean log-likelihood of the rows of X, weighted by ``sample_weight`` if given.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : Ignored
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        log_likelihood : float
-        """
-        if _is_dask_collection(X):
-            from . import _dask
-
-            return _dask.score(self, X, sample_weight)
-        X = self._validate_for_use(X)
-        log_prob = self._evaluate(X, log_prob=True)[2]
-        if sample_weight is None:
-            return float(np.mean(log_prob))
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
-        return float(np.average(log_prob, weights=sample_weight))
-
-    def _effective_n_samples(self, X, sample_weight):
-        if sample_weight is None:
-            return X.shape[0]
-        return float(np.sum(_check_sample_weight(sample_weight, X, dtype=np.float64)))
-
-    def bic(self, X, sample_weight=None):
-        """Bayesian information criterion of the model on X; lower is better.
-
-        ``-2 log L + n_parameters log n``, with n the number of rows (or the sum of
-        ``sample_weight``).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        bic : float
-        """
-        if _is_dask_collection(X):
-            from . import _dask
-
-            return _dask.bic(self, X, sample_weight)
-        X = self._validate_for_use(X)
-        n = self._effective_n_samples(X, sample_weight)
-        return -2 * self.score(X, sample_weight=sample_weight) * n + (
-            self._n_parameters() * math.log(n)
-        )
-
-    def aic(self, X, sample_weight=None):
-        """Akaike information criterion of the model on X; lower is better.
-
-        ``-2 log L + 2 n_parameters``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        aic : float
-        """
-        if _is_dask_collection(X):
-            from . import _dask
-
-            return _dask.aic(self, X, sample_weight)
-        X = self._validate_for_use(X)
-        n = self._effective_n_samples(X, sample_weight)
-        return -2 * self.score(X, sample_weight=sample_weight) * n + 2 * self._n_parameters()
-
-    def sample(self, n_samples=1):
-        """Draw samples from the fitted mixture.
-
-        Parameters
-        ----------
-        n_samples : int, default=1
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features), float64
-        y : ndarray of shape (n_samples,)
-            The component each sample was drawn from.
-        """
-        check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(
-                "Invalid value for 'n_samples': %r . The sampling requires at least one "
-                "sample." % (n_samples,)
-            )
-        _, n_features = self.means_.shape
-        rng = check_random_state(self.random_state)
-        weights = np.asarray(self.weights_, dtype=np.float64)
-        counts = rng.multinomial(n_samples, weights / weights.sum())
+    def _sample_components(self, random_state, counts):
+        """Draws from N(mu_k, Sigma_k); diagonal and spherical ones as mu_k + sqrt(s_k) z."""
+        n_features = self.means_.shape[1]
         means = np.asarray(self.means_, dtype=np.float64)
         covariances = np.asarray(self.covariances_, dtype=np.float64)
         if self.covariance_type == "full":
-            parts = [
-                rng.multivariate_normal(mean, cov, int(count))
+            return [
+                random_state.multivariate_normal(mean, cov, int(count))
                 for mean, cov, count in zip(means, covariances, counts)
             ]
-        elif self.covariance_type == "tied":
-            parts = [
-                rng.multivariate_normal(mean, covariances, int(count))
+        if self.covariance_type == "tied":
+            return [
+                random_state.multivariate_normal(mean, covariances, int(count))
                 for mean, count in zip(means, counts)
             ]
-        else:
-            parts = [
-                mean + rng.standard_normal(size=(count, n_features)) * np.sqrt(cov)
-                for mean, cov, count in zip(means, covariances, counts)
-            ]
-        X = np.vstack(parts)
-        y = np.concatenate(
-            [np.full(int(count), k, dtype=np.int64) for k, count in enumerate(counts)]
-        )
-        return X, y
-
-    # -- messages ---------------------------------------------------------------------------
-
-    def _print_verbose_msg_init_beg(self, n_init):
-        if self.verbose >= 1:
-            print("Initialization %d" % n_init)
-        if self.verbose >= 2:
-            self._init_prev_time = time()
-            self._iter_prev_time = self._init_prev_time
-
-    def _print_verbose_msg_iter_end(self, n_iter, diff_ll):
-        if n_iter % self.verbose_interval == 0:
-            if self.verbose == 1:
-                print("  Iteration %d" % n_iter)
-            elif self.verbose >= 2:
-                cur_time = time()
-                print(
-                    "  Iteration %d\t time lapse %.5fs\t ll change %.5f"
-                    % (n_iter, cur_time - self._iter_prev_time, diff_ll)
-                )
-                self._iter_prev_time = cur_time
-
-    def _print_verbose_msg_init_end(self, lb, init_has_converged):
-        converged_msg = "converged" if init_has_converged else "did not converge"
-        if self.verbose == 1:
-            print(f"Initialization {converged_msg}.")
-        elif self.verbose >= 2:
-            t = time() - self._init_prev_time
-            print(
-                f"Initialization {converged_msg}. time lapse {t:.5f}s\t lower bound {lb:.5f}."
-            )
+        return [
+            mean + random_state.standard_normal(size=(count, n_features)) * np.sqrt(cov)
+            for mean, cov, count in zip(means, covariances, counts)
+        ]

@@ -18,7 +18,8 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._gaussian_mixture import COVARIANCE_TYPES, GaussianMixture
+from ._covariance_shapes import COVARIANCE_TYPES, covariance_shape
+from ._gaussian_mixture import GaussianMixture
 
 FORMAT = "gmmfast-model"
 # The layout's version: increased when a change means that an older gmmfast would read a
@@ -239,18 +240,13 @@ def _build_model(metadata, arrays):
     n_features = int(metadata["fitted"]["n_features_in_"])
     if covariance_type not in COVARIANCE_TYPES:
         raise ValueError(f"unknown covariance_type {covariance_type!r}")
-    covariance_shape = {
-        "full": (n_components, n_features, n_features),
-        "tied": (n_features, n_features),
-        "diag": (n_components, n_features),
-        "spherical": (n_components,),
-    }[covariance_type]
+    shape = covariance_shape(covariance_type, n_components, n_features)
     expected = {
         "weights_": (n_components,),
         "means_": (n_components, n_features),
-        "covariances_": covariance_shape,
-        "precisions_": covariance_shape,
-        "precisions_cholesky_": covariance_shape,
+        "covariances_": shape,
+        "precisions_": shape,
+        "precisions_cholesky_": shape,
     }
     for attribute, shape in expected.items():
         value = arrays[attribute]

@@ -117,11 +117,9 @@ def quadratic_form(precisions_cholesky, centres, covariance_type, log_norm):
 
 def s2_shape(covariance_type, n_components, n_features):
     """Shape of the second-moment sums for a covariance type."""
-    if covariance_type == "full":
-        return (n_components, n_features, n_features)
-    if covariance_type == "tied":
-        return (n_features, n_features)
-    return (n_components, n_features)
+    from ._covariance_shapes import second_moment_shape
+
+    return second_moment_shape(covariance_type, n_components, n_features)
 
 
 def statistics(X, sample_weight, args, n_threads=0, entropy=False):

@@ -1,12 +1,21 @@
-"""The rows a mixture is fitted to: what the EM loop asks of its data.
+"""The rows a mixture reads: one interface for fitting and for using a model.
 
-The estimator's loop needs four things of the data: its size, the sufficient statistics of
-one EM step, the statistics of an initialisation, and labels. ``InMemoryRows`` answers them
-for an array in memory (or memory-mapped) with the compiled passes; other kinds of data
-answer the same questions their own way.
+The EM loop asks its data for its size, the sufficient statistics of one EM step
+(``statistics``) and of an initialisation (``initial_statistics``); a fitted model asks for
+per-row outputs (``per_row``: labels, responsibilities or log-densities) and for the
+weighted log-likelihood total and count (``log_likelihood``); k-means asks for
+nearest-centre sums and the rows farthest from their centres. ``InMemoryRows`` answers them
+for an array in memory (or memory-mapped) with the compiled passes; ``gmmfast._dask.DaskRows``
+answers the same questions chunk by chunk on the Dask workers.
+
+:func:`rows_for` turns X and sample_weight into the right rows object, validated for the
+estimator: the one place that tells a Dask collection from in-memory data.
 """
 
+import sys
+
 import numpy as np
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _kmeans, _passes
 
@@ -14,24 +23,134 @@ from . import _kmeans, _passes
 # (initialisation from k-means labels or random responsibilities).
 RESP_CHUNK_ROWS = 1 << 13
 
+# The per-row outputs of a model, in the order the evaluation pass returns them.
+OUTPUTS = ("labels", "resp", "log_prob")
+
+
+def is_dask_collection(X):
+    """Whether X is a Dask array or DataFrame; never imports Dask (X could not be one)."""
+    return "dask" in sys.modules and sys.modules["dask"].is_dask_collection(X)
+
+
+def rows_for(estimator, X, sample_weight=None, *, fit=False, reset=False, kmeans_centres=None):
+    """X (and sample_weight) validated for ``estimator``, as the rows object that reads them.
+
+    Parameters
+    ----------
+    estimator : the mixture (or model selection) the data is for.
+    X : array-like, memory map, Dask array or Dask DataFrame
+    sample_weight : array-like of shape (n_samples,), Dask array or Series, or None
+    fit : bool
+        Training data: n_features_in_ (and feature names) are reset, X needs 2 rows and
+        ``estimator.n_components``, sample_weight that many positive entries, and
+        ``estimator._check_parameters(n_features)`` runs before any pass over the data.
+    reset : bool
+        Without ``fit``: new training data, checked without a pass over a Dask collection
+        (the model selection's own check before its candidates are fitted).
+        With neither, data for the fitted ``estimator``.
+    kmeans_centres : callable, optional
+        ``kmeans_centres(rows, n_clusters, random_state)``: the k-means of the 'kmeans' start
+        of in-memory rows, in place of :func:`gmmfast._kmeans.kmeans_centres` (the model
+        selection shares it between its candidates).
+    """
+    if not (fit or reset):
+        check_is_fitted(estimator)
+    if is_dask_collection(X):
+        from ._dask import DaskRows
+
+        if fit:
+            return DaskRows.for_fit(estimator, X, sample_weight)
+        return DaskRows.for_use(estimator, X, sample_weight, reset=reset)
+    new = fit or reset
+    X = validate_data(
+        estimator, X, reset=new, dtype=[np.float64, np.float32],
+        ensure_min_samples=2 if new else 1,
+    )
+    if fit:
+        check_n_samples(X.shape[0], estimator.n_components)
+    if sample_weight is not None:
+        sample_weight = np.ascontiguousarray(_check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        ))
+        if fit:
+            check_positive_weights(int(np.count_nonzero(sample_weight)), estimator.n_components)
+    if fit:
+        estimator._check_parameters(X.shape[1])
+    return InMemoryRows(X, sample_weight, kmeans_centres)
+
+
+###############################################################################
+# Checks of the data against the model (the same words for every kind of rows)
+
+
+def check_n_samples(n_samples, n_components):
+    if n_samples < n_components:
+        raise ValueError(
+            "Expected n_samples >= n_components but got n_components = "
+            f"{n_components}, n_samples = {n_samples}"
+        )
+
+
+def check_positive_weights(n_positive, n_components):
+    if n_positive < n_components:
+        raise ValueError(
+            "sample_weight has %d positive entries, but at least n_components = %d "
+            "are needed; give more rows a positive weight or decrease n_components."
+            % (n_positive, n_components)
+        )
+
+
+def check_total_weight(count):
+    """The mean log-likelihood needs rows of positive total weight."""
+    if count <= 0.0:
+        raise ValueError(
+            "The rows of X have no weight (no rows, or sample_weight sums to zero); the "
+            "mean log-likelihood is undefined."
+        )
+
+
+###############################################################################
+# The compiled passes on rows in memory
+
+
+def per_row_output(X, args, output, n_threads=0):
+    """One per-row output of the model ``args`` for the rows of X: "labels" (intp), "resp"
+    (N, K) or "log_prob" (log p(x)), the last two in the dtype of X."""
+    result = _passes.evaluate(X, args, **{output: True}, n_threads=n_threads)
+    result = result[OUTPUTS.index(output)]
+    return result.astype(X.dtype, copy=False) if output == "log_prob" else result
+
 
 class InMemoryRows:
     """A validated float32/float64 array X (any strides) and optional sample weights."""
 
-    def __init__(self, X, sample_weight=None):
+    def __init__(self, X, sample_weight=None, kmeans_centres=None):
         self.X = X
         self.sample_weight = sample_weight
         self.n_samples, self.n_features = X.shape
         self.dtype = X.dtype
         self.n_total = float(self.n_samples if sample_weight is None else sample_weight.sum())
+        self._kmeans_centres = (
+            _kmeans.kmeans_centres if kmeans_centres is None else kmeans_centres
+        )
 
     def statistics(self, args):
         """(s0, s1, s2, loglik) of one E-step under the model ``args``."""
         return _passes.statistics(self.X, self.sample_weight, args)
 
-    def labels(self, args):
-        """Most likely component of each row."""
-        return _passes.evaluate(self.X, args, labels=True)[0]
+    def per_row(self, args, output):
+        """One per-row output of the model (see :func:`per_row_output`)."""
+        return per_row_output(self.X, args, output)
+
+    def log_likelihood(self, args):
+        """(sum_i w_i log p(x_i), sum_i w_i) under the model ``args``."""
+        log_prob = _passes.evaluate(self.X, args, log_prob=True)[2]
+        if self.sample_weight is None:
+            total = float(log_prob.sum())
+        else:
+            total = float((log_prob * self.sample_weight).sum())
+        check_total_weight(self.n_total)
+        return total, self.n_total
 
     def initial_statistics(self, init_params, n_components, covariance_type, random_state):
         """(s0, s1, s2, base) of scikit-learn's initial responsibilities.
@@ -114,7 +233,7 @@ class InMemoryRows:
 
     def kmeans_centres(self, n_components, random_state):
         """Centres of the 'kmeans' initialisation: k-means over every row."""
-        return _kmeans.kmeans_centres(self, n_components, random_state)
+        return self._kmeans_centres(self, n_components, random_state)
 
 
 def kmeans_statistics(rows, centres, covariance_type):

@@ -1,8 +1,8 @@
 """Choosing a mixture by an information criterion: every candidate fitted, the best kept."""
 
-import math
+import functools
 import warnings
-from numbers import Integral, Real
+from numbers import Integral
 from time import perf_counter
 
 import numpy as np
@@ -10,11 +10,13 @@ from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from ._gaussian_mixture import COVARIANCE_TYPES, GaussianMixture, _is_dask_collection
+from ._base import BaseMixture
+from ._covariance_shapes import COVARIANCE_TYPES
+from ._gaussian_mixture import GaussianMixture
 from ._kmeans import kmeans_centres as _kmeans_centres
-from ._rows import InMemoryRows
+from ._rows import rows_for
 
 # The order of covariance_type="all": fewest parameters first, so that a tie in the
 # criterion goes to the simpler model.
@@ -24,6 +26,8 @@ RESULT_COLUMNS = (
     "n_components", "covariance_type", "bic", "aic", "lower_bound", "n_iter", "converged",
     "n_parameters", "fit_time",
 )
+# Parameters passed as they are to every candidate GaussianMixture.
+CANDIDATE_PARAMETERS = ("tol", "reg_covar", "max_iter", "n_init", "init_params")
 
 
 ###############################################################################
@@ -101,33 +105,22 @@ class _KMeansCentres:
         self._store = {k: v for k, v in self._store.items() if k[0] != n_clusters}
 
 
-class _SharedKMeansRows(InMemoryRows):
-    """In-memory rows whose 'kmeans' initialisation reads shared k-means centres."""
+def _chosen_model_method(name):
+    """The method ``name`` of the chosen model, ``best_estimator_``, as a method of the
+    search (with the mixture's docstring)."""
+    mixture_method = getattr(BaseMixture, name)
 
-    def __init__(self, X, sample_weight, kmeans_centres):
-        super().__init__(X, sample_weight)
-        self._kmeans_centres = kmeans_centres
+    @functools.wraps(mixture_method)
+    def method(self, *args, **kwargs):
+        check_is_fitted(self)
+        return getattr(self.best_estimator_, name)(*args, **kwargs)
 
-    def kmeans_centres(self, n_components, random_state):
-        return self._kmeans_centres.centres(self, n_components, random_state)
-
-
-class _Candidate(GaussianMixture):
-    """A GaussianMixture of the search, reading the search's shared k-means centres."""
-
-    def _rows_for_fit(self, X, sample_weight):
-        rows = super()._rows_for_fit(X, sample_weight)
-        if type(rows) is not InMemoryRows:
-            return rows
-        return _SharedKMeansRows(rows.X, rows.sample_weight, self._kmeans_centres)
-
-    def as_gaussian_mixture(self):
-        """The same fitted model as a plain GaussianMixture."""
-        model = GaussianMixture(**self.get_params())
-        vars(model).update(
-            (name, value) for name, value in vars(self).items() if name != "_kmeans_centres"
-        )
-        return model
+    summary, _, rest = mixture_method.__doc__.partition("\n")
+    method.__doc__ = (
+        f"{summary}\n\n        Computed by the chosen model, ``best_estimator_``.\n{rest}"
+    )
+    method.__qualname__ = f"GaussianMixtureIC.{name}"
+    return method
 
 
 ###############################################################################
@@ -220,13 +213,10 @@ class GaussianMixtureIC(DensityMixin, BaseEstimator):
         "n_components": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "covariance_type": [StrOptions(set(COVARIANCE_TYPES) | {"all"}), "array-like"],
         "criterion": [StrOptions(set(CRITERIA))],
-        "tol": [Interval(Real, 0.0, None, closed="left")],
-        "reg_covar": [Interval(Real, 0.0, None, closed="left")],
-        "max_iter": [Interval(Integral, 0, None, closed="left")],
-        "n_init": [Interval(Integral, 1, None, closed="left")],
-        "init_params": [StrOptions({"kmeans", "random", "random_from_data", "k-means++"})],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
+        **{
+            name: GaussianMixture._parameter_constraints[name]
+            for name in CANDIDATE_PARAMETERS + ("random_state", "verbose")
+        },
     }
 
     def __init__(
@@ -278,49 +268,41 @@ class GaussianMixtureIC(DensityMixin, BaseEstimator):
         self._validate_params()
         candidate_ks = _check_n_components(self.n_components)
         candidate_types = _check_covariance_types(self.covariance_type)
-        # Dask input goes to each candidate as it is: every fit, and the criteria, run
-        # chunk by chunk on the workers, and X is never gathered in memory.
-        in_memory = not _is_dask_collection(X)
-        if in_memory:
-            X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
-            if candidate_ks[-1] > X.shape[0]:
-                raise ValueError(
-                    f"n_components goes up to {candidate_ks[-1]} but X has only "
-                    f"{X.shape[0]} rows; a mixture cannot have more components than rows."
-                )
-        if sample_weight is not None and in_memory:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        # The search's own check of X: no pass over a Dask collection, whose candidates
+        # then fit, and whose criteria are computed, chunk by chunk on the workers.
+        rows = rows_for(self, X, sample_weight, reset=True)
+        # (Unknown, nan, for Dask chunks of unknown sizes: each candidate checks its own.)
+        if candidate_ks[-1] > rows.n_samples:
+            raise ValueError(
+                f"n_components goes up to {candidate_ks[-1]} but X has only "
+                f"{rows.n_samples} rows; a mixture cannot have more components than rows."
             )
         seed = self._seed()
         kmeans_centres = _KMeansCentres()
+        passed = {name: getattr(self, name) for name in CANDIDATE_PARAMETERS}
 
         columns = {name: [] for name in RESULT_COLUMNS}
         models, failures, not_converged = [], [], []
         for n_components in candidate_ks:
             for covariance_type in candidate_types:
-                candidate = _Candidate(
+                candidate = GaussianMixture(
                     int(n_components),
                     covariance_type=covariance_type,
-                    tol=self.tol,
-                    reg_covar=self.reg_covar,
-                    max_iter=self.max_iter,
-                    n_init=self.n_init,
-                    init_params=self.init_params,
                     random_state=seed,
                     verbose=max(self.verbose - 1, 0),
+                    **passed,
                 )
-                candidate._kmeans_centres = kmeans_centres
                 start = perf_counter()
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)
                     try:
-                        candidate.fit(X, sample_weight=sample_weight)
+                        # fit, with the k-means centres shared by the covariance types.
+                        candidate._fit(X, sample_weight, kmeans_centres=kmeans_centres.centres)
                     except ValueError as exc:
                         failures.append((int(n_components), covariance_type, str(exc)))
                         candidate = None
                 fit_time = perf_counter() - start
-                row = self._criteria(candidate, X, sample_weight)
+                row = self._criteria(candidate, rows)
                 row.update(
                     n_components=int(n_components),
                     covariance_type=covariance_type,
@@ -363,17 +345,7 @@ class GaussianMixtureIC(DensityMixin, BaseEstimator):
             "fit_time": np.asarray(columns["fit_time"], dtype=np.float64),
         }
         self.best_index_ = int(np.argmin(self.results_[self.criterion]))
-        self.best_estimator_ = models[self.best_index_].as_gaussian_mixture()
-        if in_memory:
-            if hasattr(self, "feature_names_in_"):
-                self.best_estimator_.feature_names_in_ = self.feature_names_in_
-        else:
-            # The candidates checked the Dask input's columns; the search takes them over.
-            self.n_features_in_ = self.best_estimator_.n_features_in_
-            if hasattr(self.best_estimator_, "feature_names_in_"):
-                self.feature_names_in_ = self.best_estimator_.feature_names_in_
-            elif hasattr(self, "feature_names_in_"):
-                del self.feature_names_in_
+        self.best_estimator_ = models[self.best_index_]
         self.n_components_ = int(self.results_["n_components"][self.best_index_])
         self.covariance_type_ = str(self.results_["covariance_type"][self.best_index_])
         self.criterion_ = float(self.results_[self.criterion][self.best_index_])
@@ -387,28 +359,17 @@ class GaussianMixtureIC(DensityMixin, BaseEstimator):
         return self
 
     @staticmethod
-    def _criteria(model, X, sample_weight):
+    def _criteria(model, rows):
         """BIC, AIC and the fit's summary, computed as GaussianMixture.bic/aic compute them."""
         if model is None:
             return dict(bic=np.inf, aic=np.inf, lower_bound=np.nan, n_iter=0,
                         converged=False, n_parameters=0)
-        summary = dict(
+        return dict(
+            model._criteria(rows),
             lower_bound=float(model.lower_bound_),
             n_iter=int(model.n_iter_),
             converged=bool(model.converged_),
             n_parameters=model._n_parameters(),
-        )
-        if _is_dask_collection(X):
-            return dict(summary, bic=model.bic(X, sample_weight=sample_weight),
-                        aic=model.aic(X, sample_weight=sample_weight))
-        n = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
-        log_likelihood = model.score(X, sample_weight=sample_weight)
-        n_parameters = model._n_parameters()
-        return dict(
-            summary,
-            # -2 log L + p log n and -2 log L + 2 p, in the order GaussianMixture uses.
-            bic=-2 * log_likelihood * n + n_parameters * math.log(n),
-            aic=-2 * log_likelihood * n + 2 * n_parameters,
         )
 
     def fit_predict(self, X, y=None, sample_weight=None):
@@ -428,102 +389,10 @@ class GaussianMixtureIC(DensityMixin, BaseEstimator):
 
     # -- the chosen model ------------------------------------------------------------------
 
-    def _best(self):
-        check_is_fitted(self)
-        return self.best_estimator_
-
-    def predict(self, X):
-        """The most likely component of each row of X under the chosen model.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-        """
-        return self._best().predict(X)
-
-    def predict_proba(self, X):
-        """Posterior probability of each component of the chosen model for each row of X.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        resp : ndarray of shape (n_samples, n_components_)
-        """
-        return self._best().predict_proba(X)
-
-    def score_samples(self, X):
-        """Log-likelihood of each row of X under the chosen model.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_prob : ndarray of shape (n_samples,)
-        """
-        return self._best().score_samples(X)
-
-    def score(self, X, y=None, sample_weight=None):
-        """Mean log-likelihood of the rows of X under the chosen model.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : Ignored
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        log_likelihood : float
-        """
-        return self._best().score(X, sample_weight=sample_weight)
-
-    def bic(self, X, sample_weight=None):
-        """Bayesian information criterion of the chosen model on X.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        bic : float
-        """
-        return self._best().bic(X, sample_weight=sample_weight)
-
-    def aic(self, X, sample_weight=None):
-        """Akaike information criterion of the chosen model on X.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        aic : float
-        """
-        return self._best().aic(X, sample_weight=sample_weight)
-
-    def sample(self, n_samples=1):
-        """Draw samples from the chosen model.
-
-        Parameters
-        ----------
-        n_samples : int, default=1
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
-        y : ndarray of shape (n_samples,)
-        """
-        return self._best().sample(n_samples)
+    predict = _chosen_model_method("predict")
+    predict_proba = _chosen_model_method("predict_proba")
+    score_samples = _chosen_model_method("score_samples")
+    score = _chosen_model_method("score")
+    bic = _chosen_model_method("bic")
+    aic = _chosen_model_method("aic")
+    sample = _chosen_model_method("sample")

@@ -102,7 +102,7 @@ say "4. python -m build --sdist, then pip install the sdist in a fresh environme
 sdist=$(ls "$workdir"/sdist/gmmfast-*.tar.gz)
 tar -tzf "$sdist" >"$workdir/sdist-contents.txt"
 for member in CMakeLists.txt cmake/build_info.cmake src/_kernels.pyx gmmfast/_version.py \
-              gmmfast/py.typed LICENSE README.md; do
+              LICENSE README.md; do
     grep -qx "gmmfast-[^/]*/$member" "$workdir/sdist-contents.txt" \
         || fail "$(basename "$sdist") lacks $member"
 done
