@@ -26,10 +26,15 @@ from ._rows import rows_for
 
 def information_criteria(log_likelihood, n, n_parameters):
     """BIC = -2 log L + p log n and AIC = -2 log L + 2 p, with log L the (weighted)
-    log-likelihood of n rows (the sum of their weights) and p free parameters."""
+    log-likelihood of n rows (the sum of their weights) and p free parameters.
+
+    log L is taken as n times the mean log-likelihood, as scikit-learn computes it, so that
+    the criteria are its numbers to the last bit.
+    """
+    mean = log_likelihood / n
     return {
-        "bic": -2.0 * log_likelihood + n_parameters * math.log(n),
-        "aic": -2.0 * log_likelihood + 2.0 * n_parameters,
+        "bic": -2 * mean * n + n_parameters * math.log(n),
+        "aic": -2 * mean * n + 2 * n_parameters,
     }
 
 
