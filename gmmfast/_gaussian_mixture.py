@@ -145,9 +145,18 @@ def _estimate_parameters(s0, s1, s2, base, covariance_type, reg_covar, eps, n_to
     With d_k = m_k - b_k, the new mean m_k = b_k + s1_k / n_k and
         sum_i v_ik (x_i - m_k)(x_i - m_k)^T = s2_k - s1_k d_k^T - d_k s1_k^T + s0_k d_k d_k^T,
     exact whatever b_k is, and free of cancellation when b_k is close to m_k.
+
+    A component with s0_k = 0 (no responsibility above 2^-64 on any row: the passes list
+    none of its terms) keeps the point its sums were taken around, b_k (its previous mean in
+    EM), with covariance reg_covar I and weight 10 eps / n. scikit-learn's formula would put
+    it at (sum_i r_ik x_i) / (sum_i r_ik + 10 eps): the origin when every r_ik underflows,
+    otherwise somewhere between the origin and its rows' weighted mean; a point that depends
+    on where the origin is.
     """
     nk = s0 + 10.0 * eps
-    means = (s1 + s0[:, np.newaxis] * base) / nk[:, np.newaxis]
+    means = np.where(
+        (s0 > 0)[:, np.newaxis], (s1 + s0[:, np.newaxis] * base) / nk[:, np.newaxis], base
+    )
     d = means - base
     n_features = means.shape[1]
     if covariance_type in ("full", "tied"):

@@ -346,3 +346,32 @@ def test_kmeans_start_on_many_rows_is_scikit_learns(covariance_type):
         np.testing.assert_allclose(ours.means_, ref.means_, rtol=1e-7, atol=1e-7)
     assert adjusted_rand_score(GaussianMixture(5, random_state=0).fit(X).predict(X),
                                truth) == 1.0
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_a_component_no_row_supports_keeps_its_mean(covariance_type):
+    # A component 400 standard deviations from every row: no responsibility of it counts
+    # (all below 2^-64). It keeps its mean, with covariance reg_covar I, where scikit-learn
+    # moves it to the origin; the other components are scikit-learn's.
+    X = make_blobs_data(n_samples=2000, n_features=2, n_components=2, random_state=5) + 50.0
+    kwargs = initial_parameters(X, covariance_type)
+    means = np.array(kwargs["means_init"], dtype=np.float64)
+    means[2] = [500.0, 500.0]
+    kwargs["means_init"] = means
+    with ignore_convergence():
+        ours = GaussianMixture(N_COMPONENTS, covariance_type=covariance_type, max_iter=1,
+                               **kwargs).fit(X)
+        ref = SkGaussianMixture(N_COMPONENTS, covariance_type=covariance_type, max_iter=1,
+                                **kwargs).fit(X)
+    np.testing.assert_array_equal(ours.means_[2], [500.0, 500.0])
+    np.testing.assert_allclose(ref.means_[2], [0.0, 0.0], atol=1e-9)
+    eps = np.finfo(np.float64).eps
+    np.testing.assert_allclose(ours.weights_[2], 10 * eps / len(X), rtol=1e-6)
+    if covariance_type == "tied":
+        np.testing.assert_allclose(ours.covariances_, ref.covariances_, rtol=1e-7)
+    else:
+        expected = {"full": 1e-6 * np.eye(2), "diag": np.full(2, 1e-6), "spherical": 1e-6}
+        np.testing.assert_allclose(ours.covariances_[2], expected[covariance_type], rtol=1e-12)
+        np.testing.assert_allclose(ours.covariances_[:2], ref.covariances_[:2], rtol=1e-7)
+    np.testing.assert_allclose(ours.means_[:2], ref.means_[:2], rtol=1e-7)
+    np.testing.assert_allclose(ours.weights_[:2], ref.weights_[:2], rtol=1e-7)

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #if defined(_MSC_VER)
+/* Every a * b + c rounded twice, as -ffp-contract=off gives with GCC and clang. */
+#pragma fp_contract(off)
 #define GMMFAST_INLINE static __forceinline
 #define GMMFAST_RESTRICT __restrict
 #else
