@@ -51,38 +51,41 @@ GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_sum_squares_run)(
                 log_norm[k0 + l] - 0.5 * ((a0[l] + a1[l]) + (a2[l] + a3[l]));
 }
 
+/* log p(x_i, k) of row i for every component, GMMFAST_LANES components at a time, then the
+   rest (see gmmfast_sum_squares_run); inlined, so that a constant per_component unrolls. */
+GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_sum_squares_row)(
+        const GMMFAST_T *yi, const GMMFAST_T *c, ptrdiff_t n_features,
+        ptrdiff_t n_components, int per_component, int by_component, ptrdiff_t i,
+        ptrdiff_t rows, const double *log_norm, double *log_prob) {
+    ptrdiff_t quads = n_features - n_features % 4;
+    ptrdiff_t full_end = n_components - n_components % GMMFAST_LANES;
+    ptrdiff_t k0;
+    for (k0 = 0; k0 < full_end; k0 += GMMFAST_LANES)
+        GMMFAST_TYPED(gmmfast_sum_squares_run)(yi, c, n_features, n_components, quads, k0,
+                                                GMMFAST_LANES, per_component, by_component,
+                                                i, rows, log_norm, log_prob);
+    if (k0 < n_components)
+        GMMFAST_TYPED(gmmfast_sum_squares_run)(yi, c, n_features, n_components, quads, k0,
+                                                n_components - k0, per_component,
+                                                by_component, i, rows, log_norm, log_prob);
+}
+
 /* log p(x_i, k) for the rows of a block, from y = z [P_1 | ... | P_K] (full, y_ij(k) at
-   [i, j*K + k]) or y = z P (tied, y_ij at [i, j], the same for every k), c at [j, k];
-   components GMMFAST_LANES at a time (see gmmfast_sum_squares_run). log_prob: rows x K,
-   or K x rows by_component. */
+   [i, j*K + k]) or y = z P (tied, y_ij at [i, j], the same for every k), c at [j, k].
+   log_prob: rows x K, or K x rows by_component. */
 GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_sum_squares)(
         const GMMFAST_T *y, const GMMFAST_T *c, ptrdiff_t rows, ptrdiff_t n_features,
         ptrdiff_t n_components, int per_component, int by_component,
         const double *log_norm, double *log_prob) {
     ptrdiff_t width = per_component ? n_features * n_components : n_features;
-    ptrdiff_t quads = n_features - n_features % 4;
-    ptrdiff_t full_end = n_components - n_components % GMMFAST_LANES;
     for (ptrdiff_t i = 0; i < rows; i++) {
-        const GMMFAST_T *yi = y + i * width;
-        ptrdiff_t k0;
-        if (per_component) {
-            for (k0 = 0; k0 < full_end; k0 += GMMFAST_LANES)
-                GMMFAST_TYPED(gmmfast_sum_squares_run)(
-                    yi, c, n_features, n_components, quads, k0, GMMFAST_LANES, 1,
-                    by_component, i, rows, log_norm, log_prob);
-            if (k0 < n_components)
-                GMMFAST_TYPED(gmmfast_sum_squares_run)(
-                    yi, c, n_features, n_components, quads, k0, n_components - k0, 1,
-                    by_component, i, rows, log_norm, log_prob);
-        } else {
-            for (k0 = 0; k0 < full_end; k0 += GMMFAST_LANES)
-                GMMFAST_TYPED(gmmfast_sum_squares_run)(
-                    yi, c, n_features, n_components, quads, k0, GMMFAST_LANES, 0,
-                    by_component, i, rows, log_norm, log_prob);
-            if (k0 < n_components)
-                GMMFAST_TYPED(gmmfast_sum_squares_run)(
-                    yi, c, n_features, n_components, quads, k0, n_components - k0, 0,
-                    by_component, i, rows, log_norm, log_prob);
-        }
+        if (per_component)
+            GMMFAST_TYPED(gmmfast_sum_squares_row)(y + i * width, c, n_features, n_components,
+                                                    1, by_component, i, rows, log_norm,
+                                                    log_prob);
+        else
+            GMMFAST_TYPED(gmmfast_sum_squares_row)(y + i * width, c, n_features, n_components,
+                                                    0, by_component, i, rows, log_norm,
+                                                    log_prob);
     }
 }
