@@ -2,9 +2,10 @@
 
 A mixture estimator is a subclass of :class:`BaseMixture` that fills its hooks: the checks
 of its own parameters, the initial parameters, one EM step, its parameters in and out, the
-model as the compiled passes read it, its number of free parameters and how a component is
-sampled. Everything that reads data goes through a rows object (:func:`gmmfast._rows.rows_for`),
-whatever the kind of data.
+model as the compiled passes read it and how a component is sampled; one whose score is a
+likelihood also takes :class:`InformationCriteriaMixin` (BIC, AIC) and gives its number of
+free parameters. Everything that reads data goes through a rows object
+(:func:`gmmfast._rows.rows_for`), whatever the kind of data.
 """
 
 import math
@@ -44,10 +45,11 @@ class BaseMixture(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     ``fit`` runs ``n_init`` initialisations (or, with ``warm_start``, continues from the
     fitted parameters) of at most ``max_iter`` EM steps, stops one when its lower bound
     gains less than ``tol`` and keeps the best. ``predict``, ``predict_proba``,
-    ``score_samples``, ``score``, ``bic``, ``aic`` and ``sample`` use the fitted model.
+    ``score_samples``, ``score`` and ``sample`` use the fitted model.
     A subclass implements the hooks ``_check_parameters``, ``_initial_parameters``,
-    ``_current_parameters``, ``_em_step``, ``_set_parameters``, ``_pass_arguments``,
-    ``_n_parameters`` and ``_sample_components``.
+    ``_current_parameters``, ``_em_step``, ``_set_parameters``, ``_pass_arguments`` and
+    ``_sample_components``; a model with a likelihood adds ``bic`` and ``aic`` with
+    :class:`InformationCriteriaMixin`.
 
     Parameters
     ----------
@@ -58,6 +60,7 @@ warm_start, verbose, verbose_interval
     See Also
     --------
     gmmfast.GaussianMixture : the Gaussian mixture fitted by EM.
+    gmmfast.BayesianGaussianMixture : the variational Gaussian mixture.
 
     Examples
     --------
@@ -135,10 +138,6 @@ warm_start, verbose, verbose_interval
     @abstractmethod
     def _pass_arguments(self, dtype):
         """The fitted model as the compiled passes read it (a ``PassArguments``)."""
-
-    @abstractmethod
-    def _n_parameters(self):
-        """Number of free parameters of the fitted model."""
 
     @abstractmethod
     def _sample_components(self, random_state, counts):
@@ -270,11 +269,6 @@ warm_start, verbose, verbose_interval
         with single_threaded_blas():
             return rows.log_likelihood(self._pass_arguments(rows.dtype))
 
-    def _criteria(self, rows):
-        """BIC and AIC of the fitted model over ``rows`` (see :func:`information_criteria`)."""
-        total, n = self._log_likelihood(rows)
-        return information_criteria(total, n, self._n_parameters())
-
     def predict(self, X):
         """The most likely component of each row of X.
 
@@ -334,39 +328,6 @@ warm_start, verbose, verbose_interval
         total, n = self._log_likelihood(rows_for(self, X, sample_weight))
         return total / n
 
-    def bic(self, X, sample_weight=None):
-        """Bayesian information criterion of the model on X; lower is better.
-
-        ``-2 log L + n_parameters log n``, with n the number of rows (or the sum of
-        ``sample_weight``).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        bic : float
-        """
-        return self._criteria(rows_for(self, X, sample_weight))["bic"]
-
-    def aic(self, X, sample_weight=None):
-        """Akaike information criterion of the model on X; lower is better.
-
-        ``-2 log L + 2 n_parameters``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        aic : float
-        """
-        return self._criteria(rows_for(self, X, sample_weight))["aic"]
-
     def sample(self, n_samples=1):
         """Draw samples from the fitted mixture.
 
@@ -425,3 +386,50 @@ warm_start, verbose, verbose_interval
             print(
                 f"Initialization {converged_msg}. time lapse {t:.5f}s\t lower bound {lb:.5f}."
             )
+
+
+class InformationCriteriaMixin:
+    """``bic`` and ``aic`` of a fitted mixture whose score is a likelihood.
+
+    For a :class:`BaseMixture` subclass that implements ``_n_parameters()``, the number of
+    free parameters of the fitted model. A variational mixture has no such count (its
+    score is not a maximum likelihood) and does not take this mixin.
+    """
+
+    def _criteria(self, rows):
+        """BIC and AIC of the fitted model over ``rows`` (see :func:`information_criteria`)."""
+        total, n = self._log_likelihood(rows)
+        return information_criteria(total, n, self._n_parameters())
+
+    def bic(self, X, sample_weight=None):
+        """Bayesian information criterion of the model on X; lower is better.
+
+        ``-2 log L + n_parameters log n``, with n the number of rows (or the sum of
+        ``sample_weight``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        bic : float
+        """
+        return self._criteria(rows_for(self, X, sample_weight))["bic"]
+
+    def aic(self, X, sample_weight=None):
+        """Akaike information criterion of the model on X; lower is better.
+
+        ``-2 log L + 2 n_parameters``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        aic : float
+        """
+        return self._criteria(rows_for(self, X, sample_weight))["aic"]

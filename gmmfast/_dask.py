@@ -250,9 +250,11 @@ def _weight_summary(weight, n_rows):
     )
 
 
-def _chunk_statistics(block, weight, args):
+def _chunk_statistics(block, weight, args, entropy):
     """The E-step sums of one chunk; one thread, the workers give the parallelism."""
-    return _passes.statistics(block, _weight_block(weight, block), args, n_threads=1)
+    return _passes.statistics(
+        block, _weight_block(weight, block), args, n_threads=1, entropy=entropy
+    )
 
 
 def _chunk_nearest(block, weight, shift, centres, inertia):
@@ -429,10 +431,11 @@ class DaskRows:
         counts = _row_counts(array)
         return cls(array, _weight_array(sample_weight, counts)[0], counts)
 
-    def statistics(self, args):
-        """(s0, s1, s2, loglik) of one E-step under the model ``args``, summed over chunks."""
-        s0, s1, s2, loglik = self._over_chunks(_chunk_statistics, args)
-        return s0, s1, s2, float(loglik)
+    def statistics(self, args, entropy=False):
+        """(s0, s1, s2, loglik) of one E-step under the model ``args``, summed over chunks;
+        with ``entropy``, also sum_i w_i sum_k r_ik log r_ik."""
+        s0, s1, s2, loglik, *rest = self._over_chunks(_chunk_statistics, args, entropy)
+        return (s0, s1, s2, float(loglik)) + tuple(float(r) for r in rest)
 
     def per_row(self, args, output):
         """One per-row output of the model, as a lazy Dask array (see

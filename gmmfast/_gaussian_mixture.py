@@ -5,7 +5,7 @@ from scipy import linalg
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import StrOptions
 
-from ._base import BaseMixture
+from ._base import BaseMixture, InformationCriteriaMixin
 from ._covariance_shapes import COVARIANCE_TYPES, covariance_shape, n_covariance_parameters
 from ._passes import PassArguments, needs_second_pass
 
@@ -59,16 +59,33 @@ def _check_precisions(precisions, covariance_type, n_components, n_features):
     expected = covariance_shape(covariance_type, n_components, n_features)
     _check_shape(precisions, expected, "%s precision" % covariance_type)
     if covariance_type in ("full", "tied"):
-        for matrix in precisions.reshape(-1, n_features, n_features):
-            if not (
-                np.allclose(matrix, matrix.T) and np.all(np.linalg.eigvalsh(matrix) > 0.0)
-            ):
-                raise ValueError(
-                    "'%s precision' should be symmetric, positive-definite" % covariance_type
-                )
-    elif np.any(precisions <= 0.0):
-        raise ValueError("'%s precision' should be positive" % covariance_type)
+        _check_positive_definite(precisions, covariance_type)
+    else:
+        _check_positive(precisions, covariance_type)
     return precisions.astype(np.float64)
+
+
+def _check_positive_definite(matrices, covariance_type):
+    """Every (D, D) matrix of ``matrices`` symmetric with positive eigenvalues."""
+    n_features = matrices.shape[-1]
+    for matrix in matrices.reshape(-1, n_features, n_features):
+        if not (np.allclose(matrix, matrix.T) and np.all(np.linalg.eigvalsh(matrix) > 0.0)):
+            raise ValueError(
+                "'%s precision' should be symmetric, positive-definite" % covariance_type
+            )
+
+
+def _check_positive(values, covariance_type):
+    if np.any(values <= 0.0):
+        raise ValueError("'%s precision' should be positive" % covariance_type)
+
+
+def _check_finite_log_likelihood(value):
+    if not np.isfinite(value):
+        raise ValueError(
+            "The log-likelihood of the data is not finite under the current model; "
+            "scale the input data or increase reg_covar."
+        )
 
 
 ###############################################################################
@@ -181,11 +198,54 @@ def _estimate_parameters(s0, s1, s2, base, covariance_type, reg_covar, eps, n_to
     return weights, means, covariances
 
 
+def _m_step_from_sums(rows, args, sums, covariance_type, reg_covar, eps):
+    """(weights, means, covariances) of the M-step from the E-step's ``sums`` (s0, s1, s2)
+    taken under the model ``args``.
+
+    If the means moved far compared with the new spread, the one-pass update would lose
+    more than half of its digits (see :func:`needs_second_pass`): the sums of the same
+    responsibilities are taken again around the new means.
+    """
+    s0, s1, s2 = sums
+    weights, means, covariances = _estimate_parameters(
+        s0, s1, s2, args.base, covariance_type, reg_covar, eps
+    )
+    if needs_second_pass(s0, s1, s2, args.base, covariance_type, rows.dtype):
+        args = args.centred_on(means)
+        s0, s1, s2, _ = rows.statistics(args)
+        weights, means, covariances = _estimate_parameters(
+            s0, s1, s2, args.base, covariance_type, reg_covar, eps
+        )
+    return weights, means, covariances
+
+
+def _sample_gaussians(random_state, counts, means, covariances, covariance_type):
+    """``counts[k]`` draws from each N(mu_k, Sigma_k); diagonal and spherical ones as
+    mu_k + sqrt(s_k) z."""
+    n_features = means.shape[1]
+    means = np.asarray(means, dtype=np.float64)
+    covariances = np.asarray(covariances, dtype=np.float64)
+    if covariance_type == "full":
+        return [
+            random_state.multivariate_normal(mean, cov, int(count))
+            for mean, cov, count in zip(means, covariances, counts)
+        ]
+    if covariance_type == "tied":
+        return [
+            random_state.multivariate_normal(mean, covariances, int(count))
+            for mean, count in zip(means, counts)
+        ]
+    return [
+        mean + random_state.standard_normal(size=(count, n_features)) * np.sqrt(cov)
+        for mean, cov, count in zip(means, covariances, counts)
+    ]
+
+
 ###############################################################################
 # The estimator
 
 
-class GaussianMixture(BaseMixture):
+class GaussianMixture(InformationCriteriaMixin, BaseMixture):
     """Gaussian mixture model fitted by expectation-maximisation.
 
     The same model, parameters and results as :class:`sklearn.mixture.GaussianMixture`,
@@ -341,22 +401,10 @@ class GaussianMixture(BaseMixture):
         args = PassArguments(weights, means, chol, self.covariance_type, rows.dtype)
         s0, s1, s2, loglik = rows.statistics(args)
         lower_bound = loglik / rows.n_total
-        if not np.isfinite(lower_bound):
-            raise ValueError(
-                "The log-likelihood of the data is not finite under the current model; "
-                "scale the input data or increase reg_covar."
-            )
-        weights, means, covariances = _estimate_parameters(
-            s0, s1, s2, args.base, self.covariance_type, self.reg_covar, eps
+        _check_finite_log_likelihood(lower_bound)
+        weights, means, covariances = _m_step_from_sums(
+            rows, args, (s0, s1, s2), self.covariance_type, self.reg_covar, eps
         )
-        if needs_second_pass(s0, s1, s2, args.base, self.covariance_type, rows.dtype):
-            # The means moved far compared with the new spread: the one-pass update would
-            # lose more than half of its digits. Sum again around the new means.
-            args = args.centred_on(means)
-            s0, s1, s2, _ = rows.statistics(args)
-            weights, means, covariances = _estimate_parameters(
-                s0, s1, s2, args.base, self.covariance_type, self.reg_covar, eps
-            )
         chol = _precision_cholesky_from_covariances(
             covariances, self.covariance_type, rows.dtype
         )
@@ -420,21 +468,6 @@ class GaussianMixture(BaseMixture):
         )
 
     def _sample_components(self, random_state, counts):
-        """Draws from N(mu_k, Sigma_k); diagonal and spherical ones as mu_k + sqrt(s_k) z."""
-        n_features = self.means_.shape[1]
-        means = np.asarray(self.means_, dtype=np.float64)
-        covariances = np.asarray(self.covariances_, dtype=np.float64)
-        if self.covariance_type == "full":
-            return [
-                random_state.multivariate_normal(mean, cov, int(count))
-                for mean, cov, count in zip(means, covariances, counts)
-            ]
-        if self.covariance_type == "tied":
-            return [
-                random_state.multivariate_normal(mean, covariances, int(count))
-                for mean, count in zip(means, counts)
-            ]
-        return [
-            mean + random_state.standard_normal(size=(count, n_features)) * np.sqrt(cov)
-            for mean, cov, count in zip(means, covariances, counts)
-        ]
+        return _sample_gaussians(
+            random_state, counts, self.means_, self.covariances_, self.covariance_type
+        )

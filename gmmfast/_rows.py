@@ -134,9 +134,10 @@ class InMemoryRows:
             _kmeans.kmeans_centres if kmeans_centres is None else kmeans_centres
         )
 
-    def statistics(self, args):
-        """(s0, s1, s2, loglik) of one E-step under the model ``args``."""
-        return _passes.statistics(self.X, self.sample_weight, args)
+    def statistics(self, args, entropy=False):
+        """(s0, s1, s2, loglik) of one E-step under the model ``args``; with ``entropy``,
+        also sum_i w_i sum_k r_ik log r_ik."""
+        return _passes.statistics(self.X, self.sample_weight, args, entropy=entropy)
 
     def per_row(self, args, output):
         """One per-row output of the model (see :func:`per_row_output`)."""

@@ -12,7 +12,6 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseMixture
 from ._covariance_shapes import COVARIANCE_TYPES
 from ._gaussian_mixture import GaussianMixture
 from ._kmeans import kmeans_centres as _kmeans_centres
@@ -108,7 +107,7 @@ class _KMeansCentres:
 def _chosen_model_method(name):
     """The method ``name`` of the chosen model, ``best_estimator_``, as a method of the
     search (with the mixture's docstring)."""
-    mixture_method = getattr(BaseMixture, name)
+    mixture_method = getattr(GaussianMixture, name)
 
     @functools.wraps(mixture_method)
     def method(self, *args, **kwargs):
