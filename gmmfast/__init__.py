@@ -1,6 +1,6 @@
 """gmmfast: Gaussian mixture models fitted by EM, fast, as a drop-in for scikit-learn.
 
->>> from gmmfast import GaussianMixture
+>>> from gmmfast import BayesianGaussianMixture, GaussianMixture
 """
 
 try:
@@ -13,6 +13,7 @@ except ImportError as exc:  # pragma: no cover - only in an unbuilt source tree
     ) from exc
 
 from . import plot
+from ._bayesian_mixture import BayesianGaussianMixture
 from ._config import show_config
 from ._gaussian_mixture import GaussianMixture
 from ._io import load, save
@@ -21,7 +22,7 @@ from ._selection import GaussianMixtureIC
 from ._version import __version__
 
 __all__ = [
-    "GaussianMixture", "GaussianMixtureIC", "load", "parallel_info", "plot", "save",
-    "show_config",
+    "BayesianGaussianMixture", "GaussianMixture", "GaussianMixtureIC", "load",
+    "parallel_info", "plot", "save", "show_config",
     "__version__",
 ]
