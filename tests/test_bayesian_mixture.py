@@ -423,3 +423,72 @@ def test_fit_memory_does_not_grow_with_rows(tmp_path, monkeypatch, covariance_ty
     per_row = 8 * (len(large) - len(small))
     assert peak_large < large.nbytes / 50 + per_row
     assert peak_large <= peak_small + per_row + 64 * 1024
+
+
+# -- Dask arrays -------------------------------------------------------------------------------
+
+# Uneven row chunks, so that no chunk boundary falls on a block of the compiled pass.
+DASK_CHUNKS = ((1000, 700, 900, 400), (3,))
+# The sums of a chunked fit differ from the in-memory ones by rounding only.
+DASK_RTOL = {np.float64: 1e-9, np.float32: 1e-5}
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A real cluster: two worker processes with one thread each."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster, distributed.Client(cluster) as client:
+        yield client
+
+
+def assert_same_fit(ours, ref, rtol):
+    assert ours.n_iter_ == ref.n_iter_
+    np.testing.assert_allclose(ours.lower_bounds_, ref.lower_bounds_, rtol=rtol)
+    assert_close(concentration(ours), concentration(ref), rtol)
+    for name in FITTED:
+        assert getattr(ours, name).dtype == getattr(ref, name).dtype
+        assert_close(getattr(ours, name), getattr(ref, name), rtol)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_fit_on_cluster_equals_in_memory_fit(client, data, covariance_type, dtype):
+    da = pytest.importorskip("dask.array")
+    X = data.astype(dtype)
+    # Fewer rows than the initial sample: the start is the in-memory one.
+    kwargs = dict(covariance_type=covariance_type, max_iter=12, tol=0.0,
+                  init_params="k-means++")
+    ours = fit(da.from_array(X, chunks=DASK_CHUNKS), **kwargs)
+    assert_same_fit(ours, fit(X, **kwargs), DASK_RTOL[dtype])
+
+
+def test_weighted_fit_on_cluster_equals_in_memory_fit(client, data):
+    da = pytest.importorskip("dask.array")
+    w = np.random.RandomState(0).uniform(0.0, 3.0, size=len(data))
+    w[::7] = 0.0
+    kwargs = dict(max_iter=12, tol=0.0, weight_concentration_prior_type="dirichlet_distribution")
+    with ignore_convergence():
+        ref = BayesianGaussianMixture(n_components=3, random_state=0, **kwargs).fit(
+            data, sample_weight=w)
+    X = da.from_array(data, chunks=DASK_CHUNKS)
+    for weights in (da.from_array(w, chunks=500), w):
+        with ignore_convergence():
+            ours = BayesianGaussianMixture(n_components=3, random_state=0, **kwargs).fit(
+                X, sample_weight=weights)
+        assert_same_fit(ours, ref, DASK_RTOL[np.float64])
+
+
+def test_dask_predictions_are_lazy_and_equal_in_memory(client, data):
+    da = pytest.importorskip("dask.array")
+    X = da.from_array(data, chunks=DASK_CHUNKS)
+    model = BayesianGaussianMixture(n_components=3, random_state=0)
+    labels = model.fit_predict(X)
+    assert isinstance(labels, da.Array)
+    np.testing.assert_array_equal(labels.compute(), model.predict(data))
+    np.testing.assert_allclose(model.predict_proba(X).compute(), model.predict_proba(data),
+                               rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(model.score_samples(X).compute(), model.score_samples(data),
+                               rtol=1e-12)
+    assert model.score(X) == pytest.approx(model.score(data), rel=1e-12)
