@@ -1,3 +1,4 @@
+import tracemalloc
 import warnings
 from contextlib import contextmanager
 
@@ -23,6 +24,54 @@ def make_blobs_data(n_samples=3000, n_features=3, n_components=3, random_state=0
     return X[rng.permutation(len(X))] + offset
 
 
+# Rows written at a time by write_npy.
+WRITE_ROWS = 10_000
+
+
+def write_npy(path, n_samples, dtype=np.float64, order="C", n_features=8, n_components=3):
+    """An .npy file of Gaussian clusters, written block by block through a memory map, opened
+    again read-only as a memory map."""
+    rng = np.random.default_rng(0)
+    centres = rng.normal(scale=5.0, size=(n_components, n_features))
+    X = np.lib.format.open_memmap(
+        path, mode="w+", dtype=dtype, shape=(n_samples, n_features),
+        fortran_order=order == "F",
+    )
+    for start in range(0, n_samples, WRITE_ROWS):
+        stop = min(start + WRITE_ROWS, n_samples)
+        labels = rng.integers(n_components, size=stop - start)
+        X[start:stop] = centres[labels] + rng.standard_normal((stop - start, n_features))
+    X.flush()
+    del X
+    return np.load(path, mmap_mode="r")
+
+
+def peak_traced_memory(function, *args, **kwargs):
+    """Peak of the memory Python allocates while ``function(*args, **kwargs)`` runs
+    (memory-mapped pages are not counted: the operating system evicts them as needed)."""
+    tracemalloc.start()
+    try:
+        function(*args, **kwargs)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def expected_failed_checks(estimator):
+    """The scikit-learn estimator checks a mixture is expected to fail, with the reasons."""
+    if estimator.init_params in ("k-means++", "random", "random_from_data"):
+        # Random responsibilities or seeds drawn in proportion to the weights cannot use
+        # the same random draws as the same initialisation on repeated rows.
+        return {"check_sample_weight_equivalence_on_dense_data":
+                "random initialisation differs between weights and repeated rows"}
+    if estimator.n_components > 1:
+        # The check shuffles the weighted rows, and k-means++ draws its seeds by position
+        # in the rows: in another order it draws other seeds (scikit-learn's KMeans
+        # expects the same failure). In the same order, integer weights give the start of
+        # the repeated rows (tests/test_kmeans.py).
+        return {"check_sample_weight_equivalence_on_dense_data":
+                "k-means++ seeds depend on the order of the rows, which the check shuffles"}
+    return {}
 
 
 @contextmanager

@@ -2,7 +2,6 @@
 
 import doctest
 import pickle
-import tracemalloc
 
 import numpy as np
 import pytest
@@ -18,7 +17,16 @@ from threadpoolctl import threadpool_limits
 import gmmfast
 from gmmfast import BayesianGaussianMixture, _bayesian_mixture, _kmeans
 
-from helpers import COVARIANCE_TYPES, DTYPES, RTOL, ignore_convergence, make_blobs_data
+from helpers import (
+    COVARIANCE_TYPES,
+    DTYPES,
+    RTOL,
+    expected_failed_checks,
+    ignore_convergence,
+    make_blobs_data,
+    peak_traced_memory,
+    write_npy,
+)
 
 N_COMPONENTS = 4
 PRIOR_TYPES = ["dirichlet_process", "dirichlet_distribution"]
@@ -313,20 +321,6 @@ def test_fewer_samples_than_components(data):
 # -- a scikit-learn estimator -----------------------------------------------------------------
 
 
-def _expected_failures(estimator):
-    if estimator.init_params in ("k-means++", "random", "random_from_data"):
-        # Random responsibilities or seeds drawn in proportion to the weights cannot use
-        # the same random draws as the same initialisation on repeated rows.
-        return {"check_sample_weight_equivalence_on_dense_data":
-                "random initialisation differs between weights and repeated rows"}
-    if estimator.n_components > 1:
-        # k-means++ draws its seeds by position in the rows, which the check shuffles
-        # (as for GaussianMixture).
-        return {"check_sample_weight_equivalence_on_dense_data":
-                "k-means++ seeds depend on the order of the rows, which the check shuffles"}
-    return {}
-
-
 @parametrize_with_checks(
     [
         BayesianGaussianMixture(),
@@ -336,7 +330,7 @@ def _expected_failures(estimator):
                                 weight_concentration_prior_type="dirichlet_distribution"),
         BayesianGaussianMixture(n_components=2, covariance_type="tied", init_params="random"),
     ],
-    expected_failed_checks=_expected_failures,
+    expected_failed_checks=expected_failed_checks,
 )
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
@@ -365,39 +359,12 @@ def test_pipeline_and_grid_search(data):
     assert search.predict(data).shape == (len(data),)
 
 
-# -- memory-mapped data ------------------------------------------------------------------------
-
-
-def write_npy(path, n_samples, dtype=np.float64):
-    """An .npy file of three Gaussian clusters in 8 features, written through a memory map."""
-    rng = np.random.default_rng(0)
-    centres = rng.normal(scale=5.0, size=(3, 8))
-    X = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=(n_samples, 8))
-    for start in range(0, n_samples, 10_000):
-        stop = min(start + 10_000, n_samples)
-        labels = rng.integers(3, size=stop - start)
-        X[start:stop] = centres[labels] + rng.standard_normal((stop - start, 8))
-    X.flush()
-    del X
-    return np.load(path, mmap_mode="r")
+# -- memory-mapped data (a memory map fits as the array in memory: tests/test_memmap.py) -------
 
 
 def fit(X, **kwargs):
     with ignore_convergence():
         return BayesianGaussianMixture(n_components=3, random_state=0, **kwargs).fit(X)
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_memmap_fit_equals_in_memory_fit(tmp_path, dtype):
-    X = write_npy(tmp_path / "X.npy", 6000, dtype)
-    assert isinstance(X, np.memmap) and not X.flags.writeable
-    in_memory = np.array(X)
-    ours, ref = fit(X, max_iter=20), fit(in_memory, max_iter=20)
-    assert ours.n_iter_ == ref.n_iter_ and ours.lower_bounds_ == ref.lower_bounds_
-    for name in FITTED:
-        assert np.array_equal(getattr(ours, name), getattr(ref, name))
-        assert getattr(ours, name).dtype == dtype
-    np.testing.assert_array_equal(ours.predict(X), ref.predict(in_memory))
 
 
 @pytest.mark.parametrize("covariance_type", ["full", "spherical"])
@@ -409,17 +376,9 @@ def test_fit_memory_does_not_grow_with_rows(tmp_path, monkeypatch, covariance_ty
     monkeypatch.setattr(_kmeans, "SEEDING_BYTES", 0)
     kwargs = dict(covariance_type=covariance_type, max_iter=3, tol=0.0)
 
-    def peak_memory_of_fit(X):
-        tracemalloc.start()
-        try:
-            fit(X, **kwargs)
-            return tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
-
     fit(small, **kwargs)  # first-call caches are not part of a fit's memory
-    peak_small = peak_memory_of_fit(small)
-    peak_large = peak_memory_of_fit(large)
+    peak_small = peak_traced_memory(fit, small, **kwargs)
+    peak_large = peak_traced_memory(fit, large, **kwargs)
     per_row = 8 * (len(large) - len(small))
     assert peak_large < large.nbytes / 50 + per_row
     assert peak_large <= peak_small + per_row + 64 * 1024
@@ -431,16 +390,6 @@ def test_fit_memory_does_not_grow_with_rows(tmp_path, monkeypatch, covariance_ty
 DASK_CHUNKS = ((1000, 700, 900, 400), (3,))
 # The sums of a chunked fit differ from the in-memory ones by rounding only.
 DASK_RTOL = {np.float64: 1e-9, np.float32: 1e-5}
-
-
-@pytest.fixture(scope="module")
-def client():
-    """A real cluster: two worker processes with one thread each."""
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster, distributed.Client(cluster) as client:
-        yield client
 
 
 def assert_same_fit(ours, ref, rtol):

@@ -25,15 +25,6 @@ RTOL = {np.float64: 1e-9, np.float32: 1e-5}
 
 
 @pytest.fixture(scope="module")
-def client():
-    """A real cluster: two worker processes with one thread each."""
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster, distributed.Client(cluster) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
 def data():
     return make_blobs_data(n_samples=3000, n_features=3, n_components=N_COMPONENTS)
 

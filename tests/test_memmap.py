@@ -1,34 +1,14 @@
 """Memory-mapped files: fitted in place, block by block, in memory independent of N."""
 
-import tracemalloc
-
 import numpy as np
 import pytest
 
-from gmmfast import GaussianMixture, _kmeans
+from gmmfast import BayesianGaussianMixture, GaussianMixture, _kmeans
 
-from helpers import DTYPES, ignore_convergence
+from helpers import DTYPES, ignore_convergence, peak_traced_memory, write_npy
 
 N_FEATURES = 8
 N_COMPONENTS = 3
-WRITE_ROWS = 10_000
-
-
-def write_npy(path, n_samples, dtype=np.float64, order="C"):
-    """An .npy file of three Gaussian clusters, written block by block through a memory map."""
-    rng = np.random.default_rng(0)
-    centres = rng.normal(scale=5.0, size=(N_COMPONENTS, N_FEATURES))
-    X = np.lib.format.open_memmap(
-        path, mode="w+", dtype=dtype, shape=(n_samples, N_FEATURES),
-        fortran_order=order == "F",
-    )
-    for start in range(0, n_samples, WRITE_ROWS):
-        stop = min(start + WRITE_ROWS, n_samples)
-        labels = rng.integers(N_COMPONENTS, size=stop - start)
-        X[start:stop] = centres[labels] + rng.standard_normal((stop - start, N_FEATURES))
-    X.flush()
-    del X
-    return np.load(path, mmap_mode="r")
 
 
 def given_parameters():
@@ -41,28 +21,23 @@ def given_parameters():
     )
 
 
-def fit(X, **kwargs):
+def fit(X, estimator=GaussianMixture, **kwargs):
     with ignore_convergence():
-        return GaussianMixture(N_COMPONENTS, random_state=0, **kwargs).fit(X)
+        return estimator(n_components=N_COMPONENTS, random_state=0, **kwargs).fit(X)
 
 
 def peak_memory_of_fit(X, **kwargs):
-    """Peak of the memory allocated while fitting X (memory-mapped pages are not counted:
-    the operating system evicts them as needed)."""
-    tracemalloc.start()
-    try:
-        fit(X, **kwargs)
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    return peak_traced_memory(fit, X, **kwargs)
 
 
+@pytest.mark.parametrize("estimator", [GaussianMixture, BayesianGaussianMixture])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_memmap_fit_equals_in_memory_fit(tmp_path, dtype):
+def test_memmap_fit_equals_in_memory_fit(tmp_path, dtype, estimator):
     X = write_npy(tmp_path / "X.npy", 6000, dtype)
     assert isinstance(X, np.memmap) and not X.flags.writeable
     in_memory = np.array(X)
-    ours, ref = fit(X, max_iter=20), fit(in_memory, max_iter=20)
+    kwargs = dict(estimator=estimator, max_iter=20)
+    ours, ref = fit(X, **kwargs), fit(in_memory, **kwargs)
     assert ours.n_iter_ == ref.n_iter_ and ours.lower_bounds_ == ref.lower_bounds_
     for name in ("weights_", "means_", "covariances_"):
         assert np.array_equal(getattr(ours, name), getattr(ref, name))

@@ -12,23 +12,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from gmmfast import GaussianMixture
 
-from helpers import make_blobs_data
-
-
-def _expected_failures(estimator):
-    if estimator.init_params in ("k-means++", "random", "random_from_data"):
-        # Random responsibilities or seeds drawn in proportion to the weights cannot use
-        # the same random draws as the same initialisation on repeated rows.
-        return {"check_sample_weight_equivalence_on_dense_data":
-                "random initialisation differs between weights and repeated rows"}
-    if estimator.n_components > 1:
-        # The check shuffles the weighted rows, and k-means++ draws its seeds by position
-        # in the rows: in another order it draws other seeds (scikit-learn's KMeans
-        # expects the same failure). In the same order, integer weights give the start of
-        # the repeated rows (tests/test_kmeans.py).
-        return {"check_sample_weight_equivalence_on_dense_data":
-                "k-means++ seeds depend on the order of the rows, which the check shuffles"}
-    return {}
+from helpers import expected_failed_checks, make_blobs_data
 
 
 @parametrize_with_checks(
@@ -38,7 +22,7 @@ def _expected_failures(estimator):
         GaussianMixture(n_components=2, covariance_type="diag", init_params="k-means++"),
         GaussianMixture(n_components=2, covariance_type="tied", init_params="random"),
     ],
-    expected_failed_checks=_expected_failures,
+    expected_failed_checks=expected_failed_checks,
 )
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
