@@ -1,4 +1,5 @@
-"""Model files: a fitted GaussianMixture as plain arrays in a ``.npz`` archive, no pickle.
+"""Model files: a fitted GaussianMixture or BayesianGaussianMixture as plain arrays in a
+``.npz`` archive, no pickle.
 
 The archive holds one ``metadata`` entry (a JSON string: format name and version, the
 gmmfast version that wrote it, the constructor parameters, the scalar fitted attributes and
@@ -18,6 +19,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._bayesian_mixture import BayesianGaussianMixture
 from ._covariance_shapes import COVARIANCE_TYPES, covariance_shape
 from ._gaussian_mixture import GaussianMixture
 
@@ -27,11 +29,47 @@ FORMAT = "gmmfast-model"
 FORMAT_VERSION = 1
 
 _FITTED_ARRAYS = ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_")
-_INIT_ARRAYS = ("weights_init", "means_init", "precisions_init")
 _SCALAR_PARAMS = (
     "n_components", "covariance_type", "tol", "reg_covar", "max_iter", "n_init",
     "init_params", "warm_start", "verbose", "verbose_interval",
 )
+
+
+class _Layout:
+    """What a model file holds for one estimator class, beyond the shared entries: the
+    parameters that are numbers or None, those that are arrays or None (or numbers), and
+    the fitted arrays and numbers."""
+
+    def __init__(self, estimator, scalar_params=(), array_params=(), fitted_arrays=(),
+                 fitted_scalars=()):
+        self.estimator = estimator
+        self.scalar_params = _SCALAR_PARAMS + scalar_params
+        self.array_params = array_params
+        self.fitted_arrays = _FITTED_ARRAYS + fitted_arrays
+        self.fitted_scalars = fitted_scalars
+
+
+_LAYOUTS = {
+    "GaussianMixture": _Layout(
+        GaussianMixture, array_params=("weights_init", "means_init", "precisions_init")
+    ),
+    "BayesianGaussianMixture": _Layout(
+        BayesianGaussianMixture,
+        scalar_params=(
+            "weight_concentration_prior_type", "weight_concentration_prior",
+            "mean_precision_prior", "degrees_of_freedom_prior",
+        ),
+        array_params=("mean_prior", "covariance_prior"),
+        fitted_arrays=(
+            "mean_precision_", "degrees_of_freedom_", "mean_prior_", "covariance_prior_",
+        ),
+        fitted_scalars=(
+            "weight_concentration_prior_", "mean_precision_prior_", "degrees_of_freedom_prior_",
+        ),
+    ),
+}
+# The stick-breaking posterior's two Beta parameter arrays, as stored.
+_STICKS = ("weight_concentration_a", "weight_concentration_b")
 
 
 def _gmmfast_version():
@@ -41,7 +79,10 @@ def _gmmfast_version():
 
 
 def _json_scalar(name, value):
-    """A parameter as a JSON value: Python bool, int, float or str (numpy scalars converted)."""
+    """A parameter as a JSON value: None, Python bool, int, float or str (numpy scalars
+    converted)."""
+    if value is None:
+        return None
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, Integral):
@@ -66,12 +107,13 @@ def _digest(metadata, arrays):
 
 
 def save(model, path):
-    """Write a fitted GaussianMixture to a ``.npz`` model file that loads without pickle.
+    """Write a fitted mixture to a ``.npz`` model file that loads without pickle.
 
     Parameters
     ----------
-    model : GaussianMixture
-        A fitted :class:`gmmfast.GaussianMixture`. For a :class:`gmmfast.GaussianMixtureIC`,
+    model : GaussianMixture or BayesianGaussianMixture
+        A fitted :class:`gmmfast.GaussianMixture` or
+        :class:`gmmfast.BayesianGaussianMixture`. For a :class:`gmmfast.GaussianMixtureIC`,
         save its ``best_estimator_``.
     path : str, path-like or binary file object
         Where to write. A path is written whole or not at all (through a temporary file in
@@ -90,25 +132,38 @@ def save(model, path):
     >>> gmmfast.save(model, "model.npz")  # doctest: +SKIP
     >>> again = gmmfast.load("model.npz")  # doctest: +SKIP
     """
-    if not isinstance(model, GaussianMixture):
+    layout = _LAYOUTS.get(type(model).__name__)
+    if layout is None or type(model) is not layout.estimator:
         hint = (
             " For a GaussianMixtureIC, save its best_estimator_."
             if hasattr(model, "best_estimator_") else ""
         )
         raise TypeError(
-            f"save expects a fitted gmmfast.GaussianMixture, got {type(model).__name__}."
-            + hint
+            "save expects a fitted gmmfast.GaussianMixture or "
+            f"gmmfast.BayesianGaussianMixture, got {type(model).__name__}." + hint
         )
     check_is_fitted(model)
 
-    arrays = {name: np.asarray(getattr(model, name)) for name in _FITTED_ARRAYS}
+    arrays = {name: np.asarray(getattr(model, name)) for name in layout.fitted_arrays}
     arrays["lower_bounds_"] = np.asarray(getattr(model, "lower_bounds_", []), dtype=np.float64)
     if hasattr(model, "feature_names_in_"):
         arrays["feature_names_in_"] = np.asarray(model.feature_names_in_, dtype=str)
-    for name in _INIT_ARRAYS:
+    params = {name: _json_scalar(name, getattr(model, name)) for name in layout.scalar_params}
+    for name in layout.array_params:
         value = getattr(model, name)
-        if value is not None:
+        if isinstance(value, Real) or value is None:
+            params[name] = _json_scalar(name, value)
+        else:
             arrays[name] = np.asarray(value)
+    fitted_scalars = {
+        name: _json_scalar(name, getattr(model, name)) for name in layout.fitted_scalars
+    }
+    if layout.estimator is BayesianGaussianMixture:
+        concentration = model.weight_concentration_
+        if isinstance(concentration, tuple):
+            arrays.update(zip(_STICKS, (np.asarray(c) for c in concentration)))
+        else:
+            arrays["weight_concentration_"] = np.asarray(concentration)
     random_state = model.random_state
     if isinstance(random_state, np.random.RandomState):
         _, keys, pos, has_gauss, cached = random_state.get_state()
@@ -124,14 +179,15 @@ def save(model, path):
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "gmmfast_version": _gmmfast_version(),
-        "class": "GaussianMixture",
-        "params": {name: _json_scalar(name, getattr(model, name)) for name in _SCALAR_PARAMS},
+        "class": type(model).__name__,
+        "params": params,
         "random_state": random_state,
         "fitted": {
             "converged_": bool(model.converged_),
             "n_iter_": int(model.n_iter_),
             "lower_bound_": float(model.lower_bound_),
             "n_features_in_": int(model.n_features_in_),
+            **fitted_scalars,
         },
     }
     metadata["sha256"] = _digest(metadata, arrays)
@@ -188,7 +244,7 @@ def load(path):
 
     Returns
     -------
-    model : GaussianMixture
+    model : GaussianMixture or BayesianGaussianMixture
         The fitted model, with the same parameters and fitted arrays (dtype and bytes) as
         the saved one: it predicts exactly the same.
 
@@ -209,21 +265,25 @@ def load(path):
             f"this gmmfast ({_gmmfast_version()}) reads format {FORMAT_VERSION} and older. "
             "Upgrade gmmfast to read it."
         )
-    if metadata.get("class") != "GaussianMixture":
-        raise ValueError(f"{name} holds a {metadata.get('class')!r}, not a GaussianMixture.")
+    layout = _LAYOUTS.get(metadata.get("class"))
+    if layout is None:
+        raise ValueError(
+            f"{name} holds a {metadata.get('class')!r}, not a GaussianMixture or a "
+            "BayesianGaussianMixture."
+        )
     if _digest(metadata, arrays) != metadata.get("sha256"):
         raise ValueError(
             f"{name} is corrupted: its contents do not match the digest recorded when it was "
             "written. Save the model again with gmmfast.save."
         )
     try:
-        return _build_model(metadata, arrays)
+        return _build_model(layout, metadata, arrays)
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{name} is not a consistent gmmfast model file: {exc!r}") from None
 
 
-def _build_model(metadata, arrays):
-    params = {name: metadata["params"][name] for name in _SCALAR_PARAMS}
+def _build_model(layout, metadata, arrays):
+    params = {name: metadata["params"][name] for name in layout.scalar_params}
     random_state = metadata["random_state"]
     if isinstance(random_state, dict):
         state = np.random.RandomState()
@@ -232,9 +292,9 @@ def _build_model(metadata, arrays):
             random_state["has_gauss"], random_state["cached"],
         ))
         random_state = state
-    for init in _INIT_ARRAYS:
-        params[init] = arrays.pop(init, None)
-    model = GaussianMixture(random_state=random_state, **params)
+    for param in layout.array_params:
+        params[param] = arrays.pop(param, metadata["params"].get(param))
+    model = layout.estimator(random_state=random_state, **params)
 
     n_components, covariance_type = model.n_components, model.covariance_type
     n_features = int(metadata["fitted"]["n_features_in_"])
@@ -248,12 +308,22 @@ def _build_model(metadata, arrays):
         "precisions_": shape,
         "precisions_cholesky_": shape,
     }
+    if layout.estimator is BayesianGaussianMixture:
+        expected.update(_bayesian_shapes(model, arrays, n_features))
+    values = {}
     for attribute, shape in expected.items():
         value = arrays[attribute]
         if value.shape != shape or value.dtype not in (np.float32, np.float64):
             raise ValueError(f"{attribute} has shape {value.shape}, dtype {value.dtype}")
-        setattr(model, attribute, value)
+        # A 0-d array is stored for a number (a tied model's degrees of freedom, ...).
+        values[attribute] = value[()] if value.ndim == 0 else value
+    if all(name in values for name in _STICKS):
+        values["weight_concentration_"] = tuple(values.pop(name) for name in _STICKS)
     fitted = metadata["fitted"]
+    for attribute in layout.fitted_scalars:
+        values[attribute] = fitted[attribute]
+    for attribute, value in values.items():
+        setattr(model, attribute, value)
     model.converged_ = bool(fitted["converged_"])
     model.n_iter_ = int(fitted["n_iter_"])
     model.lower_bound_ = float(fitted["lower_bound_"])
@@ -265,3 +335,23 @@ def _build_model(metadata, arrays):
             raise ValueError(f"feature_names_in_ has shape {names.shape}")
         model.feature_names_in_ = names
     return model
+
+
+def _bayesian_shapes(model, arrays, n_features):
+    """The shapes of a variational mixture's own fitted arrays."""
+    n_components, covariance_type = model.n_components, model.covariance_type
+    prior_shape = {
+        "full": (n_features, n_features), "tied": (n_features, n_features),
+        "diag": (n_features,), "spherical": (),
+    }[covariance_type]
+    shapes = {
+        "mean_precision_": (n_components,),
+        "degrees_of_freedom_": () if covariance_type == "tied" else (n_components,),
+        "mean_prior_": (n_features,),
+        "covariance_prior_": prior_shape,
+    }
+    if model.weight_concentration_prior_type == "dirichlet_process":
+        shapes.update(dict.fromkeys(_STICKS, (n_components,)))
+    else:
+        shapes["weight_concentration_"] = (n_components,)
+    return shapes

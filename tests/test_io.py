@@ -10,7 +10,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 import gmmfast
-from gmmfast import GaussianMixture, GaussianMixtureIC, load, save
+from gmmfast import BayesianGaussianMixture, GaussianMixture, GaussianMixtureIC, load, save
 
 from helpers import COVARIANCE_TYPES, DTYPES, ignore_convergence, make_blobs_data
 
@@ -54,6 +54,69 @@ def test_loaded_model_predicts_the_same_to_the_bit(covariance_type, dtype, tmp_p
     np.testing.assert_array_equal(again.predict_proba(X), model.predict_proba(X))
     np.testing.assert_array_equal(again.score_samples(X), model.score_samples(X))
     assert again.bic(X) == model.bic(X)
+
+
+BAYESIAN_FITTED = FITTED + (
+    "mean_precision_", "degrees_of_freedom_", "mean_prior_", "covariance_prior_",
+)
+
+
+def assert_same_value(got, expected):
+    assert type(got) is type(expected)
+    assert np.asarray(got).dtype == np.asarray(expected).dtype
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("prior_type", ["dirichlet_process", "dirichlet_distribution"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_variational_model_round_trip(covariance_type, dtype, prior_type, tmp_path):
+    X = make_blobs_data(600, 3).astype(dtype)
+    with ignore_convergence():
+        model = BayesianGaussianMixture(
+            n_components=4, covariance_type=covariance_type, random_state=0,
+            weight_concentration_prior_type=prior_type,
+        ).fit(X)
+    save(model, tmp_path / "model.npz")
+    again = load(tmp_path / "model.npz")
+    assert type(again) is BayesianGaussianMixture
+    assert again.get_params() == model.get_params()
+    for name in BAYESIAN_FITTED + (
+        "weight_concentration_prior_", "mean_precision_prior_", "degrees_of_freedom_prior_",
+    ):
+        assert_same_value(getattr(again, name), getattr(model, name))
+    if prior_type == "dirichlet_process":
+        assert isinstance(again.weight_concentration_, tuple)
+        for got, expected in zip(again.weight_concentration_, model.weight_concentration_):
+            assert_same_value(got, expected)
+    else:
+        assert_same_value(again.weight_concentration_, model.weight_concentration_)
+    assert again.lower_bounds_ == list(model.lower_bounds_)
+    assert again.lower_bound_ == model.lower_bound_ and again.n_iter_ == model.n_iter_
+    np.testing.assert_array_equal(again.predict(X), model.predict(X))
+    np.testing.assert_array_equal(again.predict_proba(X), model.predict_proba(X))
+    np.testing.assert_array_equal(again.score_samples(X), model.score_samples(X))
+    assert not hasattr(again, "bic")
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "spherical"])
+def test_variational_priors_and_warm_start_round_trip(covariance_type, tmp_path):
+    X = make_blobs_data(600, 3)
+    covariance_prior = np.eye(3) * 2.0 if covariance_type == "full" else 2.0
+    params = dict(n_components=3, covariance_type=covariance_type, random_state=0,
+                  max_iter=5, tol=0.0, warm_start=True, mean_prior=[0.5, 1.0, 1.5],
+                  covariance_prior=covariance_prior, degrees_of_freedom_prior=4.5,
+                  mean_precision_prior=0.5, weight_concentration_prior=0.2)
+    with ignore_convergence():
+        model = BayesianGaussianMixture(**params).fit(X)
+        save(model, tmp_path / "model.npz")
+        again = load(tmp_path / "model.npz")
+        for name, value in params.items():
+            np.testing.assert_array_equal(getattr(again, name), value)
+        model.fit(X)
+        again.fit(X)
+    assert again.lower_bounds_ == model.lower_bounds_
+    np.testing.assert_array_equal(again.means_, model.means_)
 
 
 def test_the_file_holds_no_python_objects(tmp_path):
