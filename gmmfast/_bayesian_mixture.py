@@ -225,10 +225,11 @@ def _posterior(nk, xk, sk, priors, covariance_type, prior_type, dtype):
 
 def _log_offset(params, covariance_type, prior_type, n_features):
     """The E-step's per-component constants c_k, log rho_ik = log N(x_i | m_k, C_k) + c_k:
-        c_k = E[log pi_k] - D/2 log nu_k + 1/2 (E[log det Lambda_k] + log det Psi_k - D / kappa_k)
-    since E[log det Lambda_k] = (that) - log det Psi_k, log det Psi_k = D log nu_k - log det
-    E[Lambda_k], and E[(x - mu_k)^T Lambda_k (x - mu_k)] = D / kappa_k + the Mahalanobis
-    term of N(x | m_k, C_k)."""
+        c_k = E[log pi_k] + 1/2 (E[log det Lambda_k] + log det Psi_k) - D/2 log nu_k
+              - D / (2 kappa_k),
+    since log det Psi_k = D log nu_k - log det E[Lambda_k] (N(x | m_k, C_k) holds the
+    1/2 log det E[Lambda_k]) and E[(x - mu_k)^T Lambda_k (x - mu_k)] =
+    D / kappa_k + (x - m_k)^T E[Lambda_k] (x - m_k)."""
     weight_concentration, mean_precision, _, dof, _, _ = params
     nu = np.broadcast_to(dof, mean_precision.shape)
     return (

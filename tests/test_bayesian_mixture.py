@@ -2,6 +2,7 @@
 
 import doctest
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -306,11 +307,15 @@ def test_bad_priors_give_scikit_learn_errors(data, params, monkeypatch):
     ],
 )
 def test_invalid_parameters_give_scikit_learn_errors(data, params):
+    def words(error):
+        # The options are listed from a set: in an order that changes with string hashing.
+        return re.sub(r"\{[^}]*\}", lambda m: str(sorted(m.group()[1:-1].split(", "))), str(error))
+
     with pytest.raises(InvalidParameterError) as expected:
         SkBayesianGaussianMixture(**params).fit(data)
     with pytest.raises(InvalidParameterError) as got:
         BayesianGaussianMixture(**params).fit(data)
-    assert str(got.value) == str(expected.value)
+    assert words(got.value) == words(expected.value)
 
 
 def test_fewer_samples_than_components(data):
