@@ -36,6 +36,10 @@ CASES = [
     (300_000, 64, 8, "full", "float64"),
 ]
 QUICK_CASES = [(20_000, 8, 8, ct, "float64") for ct in ("full", "diag")]
+# The variational mixture: every covariance type and dtype at the issue's size.
+BAYESIAN_CASES = [(300_000, 16, 16, ct, dt) for ct in ("full", "tied", "diag", "spherical")
+                  for dt in ("float64", "float32")]
+QUICK_BAYESIAN_CASES = [(20_000, 8, 8, ct, "float64") for ct in ("full", "diag")]
 
 
 def seconds_per_iteration(cls, X, k, covariance_type, n_iter):
@@ -46,8 +50,18 @@ def seconds_per_iteration(cls, X, k, covariance_type, n_iter):
     return (time.perf_counter() - start) / n_iter, float(model.lower_bound_)
 
 
+def bayesian_seconds_per_iteration(cls, X, k, covariance_type, n_iter):
+    """The variational mixture from the same seed rows (init_params='random_from_data':
+    both libraries draw the same rows), tol=0; the start costs one pass."""
+    model = cls(n_components=k, covariance_type=covariance_type, max_iter=n_iter, tol=0.0,
+                init_params="random_from_data", random_state=0)
+    start = time.perf_counter()
+    model.fit(X)
+    return (time.perf_counter() - start) / n_iter, float(model.lower_bound_)
+
+
 def default_fit(cls, X, k, covariance_type, seed=0):
-    model = cls(k, covariance_type=covariance_type, random_state=seed)
+    model = cls(n_components=k, covariance_type=covariance_type, random_state=seed)
     start = time.perf_counter()
     model.fit(X)
     return time.perf_counter() - start, float(model.lower_bound_), int(model.n_iter_)
@@ -86,19 +100,19 @@ def fastest_of(repeat, ours, ref):
     return min(runs_ours), min(runs_ref)
 
 
-def _peak_memory_child(library, n, d, k, covariance_type, dtype):
+def _peak_memory_child(library, n, d, k, covariance_type, dtype, estimator="GaussianMixture"):
     """Run in a fresh process: peak RSS a default fit adds beyond X (bytes)."""
     warnings.simplefilter("ignore")
-    if library == "gmmfast":
-        from gmmfast import GaussianMixture
-    else:
-        from sklearn.mixture import GaussianMixture
+    import importlib
+
+    cls = getattr(importlib.import_module(
+        "gmmfast" if library == "gmmfast" else "sklearn.mixture"), estimator)
     X = make_data(n, d, k, dtype)
-    GaussianMixture(2, max_iter=1).fit(X[:1000])  # load libraries and thread pools first
+    cls(n_components=2, max_iter=1).fit(X[:1000])  # load libraries and thread pools first
     with open("/proc/self/clear_refs", "w") as f:  # resets the peak (VmHWM) to now
         f.write("5")
     before = _status("VmRSS")
-    GaussianMixture(k, covariance_type=covariance_type, random_state=0).fit(X)
+    cls(n_components=k, covariance_type=covariance_type, random_state=0).fit(X)
     return _status("VmHWM") - before
 
 
@@ -110,7 +124,7 @@ def _status(field):
     raise RuntimeError(field)
 
 
-def peak_memory(library, n, d, k, covariance_type, dtype):
+def peak_memory(library, n, d, k, covariance_type, dtype, estimator="GaussianMixture"):
     if not os.path.exists("/proc/self/clear_refs"):
         return float("nan")
     code = (
@@ -119,7 +133,8 @@ def peak_memory(library, n, d, k, covariance_type, dtype):
         % os.path.dirname(os.path.abspath(__file__))
     )
     out = subprocess.run(
-        [sys.executable, "-c", code, json.dumps([library, n, d, k, covariance_type, dtype])],
+        [sys.executable, "-c", code,
+         json.dumps([library, n, d, k, covariance_type, dtype, estimator])],
         capture_output=True, text=True, check=True, cwd="/",
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -157,6 +172,10 @@ def main(argv=None):
     parser.add_argument("--no-seeds", action="store_true",
                         help="skip the default fits over five seeds")
     parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--no-bayesian", action="store_true",
+                        help="skip the variational mixture (BayesianGaussianMixture)")
+    parser.add_argument("--only-bayesian", action="store_true",
+                        help="only the variational mixture")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
 
@@ -168,6 +187,62 @@ def main(argv=None):
     n_iter = args.iterations or (3 if args.quick else 5)
     repeat = args.repeat or (1 if args.quick else 3)
     print(f"Machine: {machine()}\n")
+    if not args.only_bayesian:
+        gaussian_mixture_tables(args, cases, n_iter, repeat, Gmmfast, Sklearn)
+    if not args.no_bayesian:
+        bayesian_tables(args, n_iter, repeat)
+
+
+def bayesian_tables(args, n_iter, repeat):
+    """The variational mixture: seconds per iteration, a default fit, peak memory."""
+    from sklearn.mixture import BayesianGaussianMixture as Sklearn
+
+    from gmmfast import BayesianGaussianMixture as Gmmfast
+
+    cases = QUICK_BAYESIAN_CASES if args.quick else BAYESIAN_CASES
+    print("\nBayesianGaussianMixture, variational EM iterations from the same seed rows "
+          "(tol=0), seconds per iteration:\n")
+    print("| rows x features, K | covariance | dtype | scikit-learn | gmmfast | speed-up "
+          "| lower bound difference |")
+    print("|---|---|---|---:|---:|---:|---:|")
+    for n, d, k, ct, dt in cases:
+        X = make_data(n, d, k, dt)
+        Gmmfast(n_components=k, covariance_type=ct, max_iter=1).fit(X[:2000])  # warm up
+        (ours, lb_ours), (ref, lb_ref) = fastest_of(
+            repeat, lambda: bayesian_seconds_per_iteration(Gmmfast, X, k, ct, n_iter),
+            lambda: bayesian_seconds_per_iteration(Sklearn, X, k, ct, n_iter))
+        print(f"| {n:,} x {d}, {k} | {ct} | {dt} | {ref:.3f} | {ours:.4f} | "
+              f"{ref / ours:.1f}x | {lb_ours - lb_ref:+.1e} |", flush=True)
+    if not args.no_default_fit:
+        print("\nBayesianGaussianMixture, default fit (k-means initialisation, to "
+              "convergence), seconds:\n")
+        print("| rows x features, K | covariance | scikit-learn | gmmfast | speed-up | "
+              "lower bound (scikit-learn / gmmfast) | iterations |")
+        print("|---|---|---:|---:|---:|---:|---:|")
+        for n, d, k, ct, dt in [c for c in cases if c[4] == "float64"][:2]:
+            X = make_data(n, d, k, dt)
+            (t_ours, lb_ours, it_ours), (t_ref, lb_ref, it_ref) = fastest_of(
+                1 if args.quick else min(repeat, 2), lambda: default_fit(Gmmfast, X, k, ct),
+                lambda: default_fit(Sklearn, X, k, ct))
+            print(f"| {n:,} x {d}, {k} | {ct} | {t_ref:.2f} | {t_ours:.3f} | "
+                  f"{t_ref / t_ours:.1f}x | {lb_ref:.6f} / {lb_ours:.6f} | "
+                  f"{it_ref} / {it_ours} |", flush=True)
+    if not args.no_memory:
+        n, d, k = (20_000, 8, 8) if args.quick else (1_000_000, 16, 16)
+        x_bytes = n * d * 8
+        print(f"\nPeak memory a default BayesianGaussianMixture fit adds beyond X "
+              f"({n:,} x {d} float64, X = {x_bytes / 2**20:.0f} MiB, K={k}, full):\n")
+        print("| library | added peak | as a fraction of X |")
+        print("|---|---:|---:|")
+        for library in ("scikit-learn", "gmmfast"):
+            added = peak_memory(library, n, d, k, "full", "float64",
+                                "BayesianGaussianMixture")
+            print(f"| {library} | {added / 2**20:.0f} MiB | {added / x_bytes:.2f} |",
+                  flush=True)
+
+
+def gaussian_mixture_tables(args, cases, n_iter, repeat, Gmmfast, Sklearn):
+    """GaussianMixture: seconds per iteration, default fits, seeds, peak memory."""
     print("EM iterations from the same start (tol=0), seconds per iteration:\n")
     print("| rows x features, K | covariance | dtype | scikit-learn | gmmfast | speed-up "
           "| lower bound difference |")

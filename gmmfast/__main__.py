@@ -139,16 +139,38 @@ def _demo(args):
 # -- fit --------------------------------------------------------------------------------------
 
 
+def _fit_model(args):
+    """The estimator ``gmmfast fit`` asked for: the Gaussian mixture, or with --bayesian
+    the variational one (K is then the most components it may use)."""
+    from . import BayesianGaussianMixture, GaussianMixture
+
+    common = dict(n_components=args.n_components, covariance_type=args.covariance_type,
+                  **_estimator_params(args))
+    if args.bayesian:
+        return BayesianGaussianMixture(
+            weight_concentration_prior_type=(
+                args.weight_concentration_prior_type or "dirichlet_process"),
+            weight_concentration_prior=args.weight_concentration_prior, **common,
+        )
+    if args.weight_concentration_prior_type is not None or (
+            args.weight_concentration_prior is not None):
+        raise ValueError("--weight-concentration-prior-type and --weight-concentration-prior "
+                         "are priors of the variational mixture: add --bayesian.")
+    return GaussianMixture(**common)
+
+
+# Components of a variational fit with a weight below this count as switched off in its
+# summary (the prior leaves them a weight of the order of its concentration over n).
+SWITCHED_OFF_WEIGHT = 0.01
+
+
 def _fit(args):
     import numpy as np
 
-    from . import GaussianMixture, save
+    from . import save
 
     X, names = _read_data(args)
-    model = GaussianMixture(
-        n_components=args.n_components, covariance_type=args.covariance_type,
-        **_estimator_params(args),
-    )
+    model = _fit_model(args)
     print(f"data: {X.shape[0]:,} rows x {X.shape[1]} features ({X.dtype}) from {args.data}")
     start = time.perf_counter()
     model.fit(X)
@@ -158,8 +180,13 @@ def _fit(args):
         f"{model.covariance_type!r}, {model.n_iter_} EM iterations, converged="
         f"{model.converged_}"
     )
-    print(f"lower bound {model.lower_bound_:.6f}, BIC {model.bic(X):.1f}, "
-          f"AIC {model.aic(X):.1f}")
+    if args.bayesian:
+        in_use = int(np.sum(model.weights_ >= SWITCHED_OFF_WEIGHT))
+        print(f"lower bound {model.lower_bound_:.6f}; {in_use} of {model.n_components} "
+              f"components in use (weight at least {SWITCHED_OFF_WEIGHT:g})")
+    else:
+        print(f"lower bound {model.lower_bound_:.6f}, BIC {model.bic(X):.1f}, "
+              f"AIC {model.aic(X):.1f}")
     if names is not None:
         model.feature_names_in_ = np.asarray(names, dtype=object)
     _print_model(model, X)
@@ -375,6 +402,7 @@ def _fit_options():
 
 FIT_EXAMPLES = """examples:
   gmmfast fit data.csv --n-components 5 --output model.npz
+  gmmfast fit data.csv --n-components 20 --bayesian --output model.npz
   gmmfast fit data.parquet --columns x,y,z --n-components 3 --covariance-type diag \\
       --output model.npz --plot model.png
 """
@@ -438,6 +466,16 @@ def build_parser():
                      help="draw the rows and the components' ellipses (needs matplotlib)")
     fit.add_argument("--plot-features", type=_plot_features, default=(0, 1), metavar="I,J",
                      help="the two features drawn, by index or name (default 0,1)")
+    bayes = fit.add_argument_group("variational mixture")
+    bayes.add_argument("--bayesian", action="store_true",
+                       help="fit a BayesianGaussianMixture: K is the most components it may "
+                            "use, and its prior switches off those the data does not need")
+    bayes.add_argument("--weight-concentration-prior-type", default=None,
+                       choices=["dirichlet_process", "dirichlet_distribution"],
+                       help="the prior on the weights (default dirichlet_process)")
+    bayes.add_argument("--weight-concentration-prior", type=float, default=None,
+                       metavar="GAMMA", help="its concentration (default 1 / K); smaller "
+                       "switches off more components")
     fit.set_defaults(handler=_fit)
 
     select = commands.add_parser(

@@ -95,6 +95,33 @@ def test_fit_then_predict_as_a_user_runs_them(files, data):
                                   expected.score_samples(X))
 
 
+def test_bayesian_fit_then_predict(files, data, capsys):
+    # The variational mixture from the command line: 8 components allowed, 3 clusters; the
+    # saved model is the estimator's fit and predicts as it does.
+    from gmmfast import BayesianGaussianMixture
+
+    X, _ = data
+    model_path = files / "bayes.npz"
+    status, out, err = call(capsys, "fit", str(files / "data.npy"), "-k", "8", "--bayesian",
+                            "--weight-concentration-prior", "0.01", "-o", str(model_path))
+    assert status == 0, err
+    expected = BayesianGaussianMixture(n_components=8, weight_concentration_prior=0.01,
+                                       random_state=0).fit(X)
+    in_use = int(np.sum(expected.weights_ >= 0.01))
+    assert f"{in_use} of 8 components in use" in out and "BIC" not in out
+    assert in_use < 8
+    model = load(model_path)
+    assert isinstance(model, BayesianGaussianMixture)
+    np.testing.assert_array_equal(model.weights_, expected.weights_)
+    status, out, err = call(capsys, "predict", str(model_path), str(files / "data.npy"))
+    assert status == 0, err
+    np.testing.assert_array_equal(np.array(out.split(), dtype=int), expected.predict(X))
+    # The priors of the variational mixture need --bayesian.
+    status, _, err = call(capsys, "fit", str(files / "data.npy"), "-k", "3",
+                          "--weight-concentration-prior", "0.5", "-o", str(model_path))
+    assert status == 2 and "add --bayesian" in err
+
+
 def test_select_prints_the_table_and_saves_the_best(files, data):
     X, _ = data
     model_path = files / "best.npz"

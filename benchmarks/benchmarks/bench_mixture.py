@@ -3,7 +3,7 @@
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from gmmfast import GaussianMixture
+from gmmfast import BayesianGaussianMixture, GaussianMixture
 
 from .common import SIZES, make_data, quiet, start
 
@@ -121,3 +121,31 @@ class Predict:
 
     def peakmem_predict(self, size, covariance_type, dtype):
         self.model.predict(self.X)
+
+
+class BayesianIterations:
+    """Variational EM iterations of BayesianGaussianMixture from the same seed rows
+    (tol=0): the same compiled statistics pass plus the variational M-step."""
+
+    params = (list(SIZES), ["full", "tied", "diag", "spherical"], ["float64", "float32"])
+    param_names = ["size", "covariance_type", "dtype"]
+    timeout = 300
+
+    def setup(self, size, covariance_type, dtype):
+        quiet()
+        n, d, k = SIZES[size]
+        self.X = make_data(n, d, k, dtype)
+        self.model = BayesianGaussianMixture(
+            k, covariance_type=covariance_type, max_iter=N_ITER, tol=0.0,
+            init_params="random_from_data", random_state=0)
+
+    def time_fit(self, size, covariance_type, dtype):
+        self.model.fit(self.X)
+
+    def peakmem_fit(self, size, covariance_type, dtype):
+        self.model.fit(self.X)
+
+    def track_lower_bound(self, size, covariance_type, dtype):
+        return float(self.model.fit(self.X).lower_bound_)
+
+    track_lower_bound.unit = "lower bound"
