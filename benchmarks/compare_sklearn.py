@@ -57,14 +57,19 @@ def bayesian_seconds_per_iteration(cls, X, k, covariance_type, n_iter):
                 init_params="random_from_data", random_state=0)
     start = time.perf_counter()
     model.fit(X)
-    return (time.perf_counter() - start) / n_iter, float(model.lower_bound_)
+    return (time.perf_counter() - start) / n_iter, _number(model.lower_bound_)
+
+
+def _number(value):
+    """A lower bound as a float (scikit-learn's tied variational one is a 1-element array)."""
+    return float(np.asarray(value).reshape(-1)[0])
 
 
 def default_fit(cls, X, k, covariance_type, seed=0):
     model = cls(n_components=k, covariance_type=covariance_type, random_state=seed)
     start = time.perf_counter()
     model.fit(X)
-    return time.perf_counter() - start, float(model.lower_bound_), int(model.n_iter_)
+    return time.perf_counter() - start, _number(model.lower_bound_), int(model.n_iter_)
 
 
 SEEDS = range(5)
