@@ -379,8 +379,10 @@ class GaussianMixture(InformationCriteriaMixin, BaseMixture):
     # -- the hooks of BaseMixture ----------------------------------------------------------
 
     def _check_parameters(self, n_features):
-        """The user's initial parameters: shapes and values (the estimator is not changed)."""
-        self._given_initial_parameters(n_features)
+        """The user's initial parameters: shapes and values, checked once per fit; the
+        validated copies are kept for this fit's initialisations (the user's arrays are not
+        changed)."""
+        self._initial_values = self._given_initial_parameters(n_features)
 
     def _given_initial_parameters(self, n_features):
         """Validated float64 copies of weights_init, means_init, precisions_init (or None)."""
@@ -412,9 +414,7 @@ class GaussianMixture(InformationCriteriaMixin, BaseMixture):
 
     def _initial_parameters(self, rows, random_state):
         """Parameters from the initial responsibilities and the user's initial values."""
-        weights_init, means_init, precisions_init = self._given_initial_parameters(
-            rows.n_features
-        )
+        weights_init, means_init, precisions_init = self._initial_values
         weights = means = covariances = None
         if weights_init is None or means_init is None or precisions_init is None:
             s0, s1, s2, base = rows.initial_statistics(
