@@ -89,6 +89,28 @@ def test_shade_follows_the_weight():
     assert fills[3 * heavy].get_alpha() > fills[3 * light].get_alpha()
 
 
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_variational_mixture_shades_switched_off_components(covariance_type):
+    # Six components allowed on two clusters: the ones the prior switched off are drawn
+    # fainter than those in use, and every ellipse is its component's contour.
+    from gmmfast import BayesianGaussianMixture
+
+    X = np.vstack([make_blobs_data(1000, 2, 1, random_state=1),
+                   make_blobs_data(1000, 2, 1, random_state=2) + 12.0])
+    with ignore_convergence():
+        model = BayesianGaussianMixture(n_components=6, covariance_type=covariance_type,
+                                        weight_concentration_prior=1e-2, max_iter=500,
+                                        random_state=0).fit(X)
+    ax = plot.ellipses(model, X)
+    fills = [p for p in ax.patches if p.get_fill()]
+    assert len(fills) == 3 * 6 and len(outlines(ax)) == 3 * 6
+    used, off = np.argmax(model.weights_), np.argmin(model.weights_)
+    assert model.weights_[off] < 0.01 < model.weights_[used]
+    assert fills[3 * used].get_alpha() > fills[3 * off].get_alpha()
+    for k in range(6):
+        np.testing.assert_allclose(outlines(ax)[3 * k].center, model.means_[k])
+
+
 def test_names_searches_and_given_axes():
     pd = pytest.importorskip("pandas")
     X = pd.DataFrame(make_blobs_data(600, 3), columns=["a", "b", "c"])
