@@ -1,6 +1,6 @@
 """gmmfast: Gaussian mixture models fitted by EM, fast, as a drop-in for scikit-learn.
 
->>> from gmmfast import BayesianGaussianMixture, GaussianMixture
+>>> from gmmfast import BayesianGaussianMixture, GaussianMixture, MiniBatchGaussianMixture
 """
 
 try:
@@ -17,12 +17,14 @@ from ._bayesian_mixture import BayesianGaussianMixture
 from ._config import show_config
 from ._gaussian_mixture import GaussianMixture
 from ._io import load, save
+from ._mini_batch import MiniBatchGaussianMixture
 from ._parallel import parallel_info
 from ._selection import GaussianMixtureIC
 from ._version import __version__
 
 __all__ = [
     "BayesianGaussianMixture", "GaussianMixture", "GaussianMixtureIC", "load",
+    "MiniBatchGaussianMixture",
     "parallel_info", "plot", "save", "show_config",
     "__version__",
 ]

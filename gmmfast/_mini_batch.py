@@ -1,0 +1,419 @@
+"""Gaussian mixture fitted by stepwise (online) EM over mini-batches of the rows."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+
+from ._gaussian_mixture import (
+    GaussianMixture,
+    _check_finite_log_likelihood,
+    _estimate_parameters,
+    _precision_cholesky_from_covariances,
+)
+from ._parallel import single_threaded_blas
+from ._passes import PassArguments, needs_second_pass
+from ._rows import (
+    InMemoryRows,
+    check_n_samples,
+    check_positive_weights,
+    check_total_weight,
+    rows_for,
+)
+
+###############################################################################
+# Running statistics: per unit weight, around one point per component
+
+
+def _shifted_statistics(statistics, new_base, covariance_type):
+    """The same sums taken around ``new_base`` (parallel-axis rule, exact algebra).
+
+    With e_k = c_k - b_k, sums around b_k become sums around c_k:
+        sum_i r_ik (x_i - c_k)             = s1_k - s0_k e_k
+        sum_i r_ik (x_i - c_k)(x_i - c_k)^T = s2_k - s1_k e_k^T - e_k s1_k^T + s0_k e_k e_k^T
+    (diag and spherical: the diagonal of it; tied: its sum over the components).
+    """
+    s0, s1, s2, base = statistics
+    e = new_base - base
+    new_s1 = s1 - s0[:, np.newaxis] * e
+    if covariance_type in ("full", "tied"):
+        cross = s1[:, :, np.newaxis] * e[:, np.newaxis, :]
+        change = (
+            s0[:, np.newaxis, np.newaxis] * e[:, :, np.newaxis] * e[:, np.newaxis, :]
+            - cross
+            - cross.transpose(0, 2, 1)
+        )
+        new_s2 = s2 + (change if covariance_type == "full" else change.sum(axis=0))
+    else:
+        new_s2 = s2 - 2.0 * s1 * e + s0[:, np.newaxis] * e * e
+    return s0, new_s1, new_s2, new_base
+
+
+def _statistics_of_parameters(weights, means, covariances, covariance_type, reg_covar):
+    """Normalised sums whose M-step gives back (weights, means, covariances): s0 = pi,
+    s1 = 0 around the means, s2 = pi (Sigma - reg_covar I) (tied: Sigma - reg_covar I)."""
+    n_components, n_features = means.shape
+    s0 = np.asarray(weights, dtype=np.float64).copy()
+    s1 = np.zeros((n_components, n_features))
+    covariances = np.asarray(covariances, dtype=np.float64)
+    if covariance_type == "full":
+        s2 = s0[:, np.newaxis, np.newaxis] * (covariances - reg_covar * np.eye(n_features))
+    elif covariance_type == "tied":
+        s2 = s0.sum() * (covariances - reg_covar * np.eye(n_features))
+    elif covariance_type == "diag":
+        s2 = s0[:, np.newaxis] * (covariances - reg_covar)
+    else:
+        s2 = s0[:, np.newaxis] * np.repeat(
+            (covariances - reg_covar)[:, np.newaxis], n_features, axis=1
+        )
+    return s0, s1, s2, np.asarray(means, dtype=np.float64).copy()
+
+
+def _blend(old, new, rho):
+    """S <- (1 - rho) S + rho s, sums around the same points; rho = 1 gives s exactly."""
+    if old is None or rho == 1.0:
+        return new
+    return tuple((1.0 - rho) * a + rho * b for a, b in zip(old[:3], new[:3])) + (new[3],)
+
+
+###############################################################################
+# The estimator
+
+
+class MiniBatchGaussianMixture(GaussianMixture):
+    """Gaussian mixture fitted by stepwise (online) EM on mini-batches of the rows.
+
+    The model of :class:`gmmfast.GaussianMixture`; each step reads one batch only. The
+    E-step of a batch gives its sufficient statistics s (sums of r, r x and r x x^T per
+    unit weight of the batch, taken around the current means); running statistics S are
+    blended, S <- (1 - rho_t) S + rho_t s, and the M-step is taken from S after every
+    batch (Cappé & Moulines 2009; Liang & Klein 2009). The step size of step t = 0, 1, ...
+    is ``rho_t = (t + learning_offset) ** -learning_decay``: with ``learning_decay`` in
+    (0.5, 1], sum rho_t diverges and sum rho_t^2 converges, so that S converges to the
+    statistics of a fixed point of EM. S starts as the statistics of the initial
+    parameters; with ``learning_offset=1``, rho_0 = 1 and the first step from those
+    parameters on a batch of every row is exactly one step of GaussianMixture's EM.
+
+    ``fit`` runs at most ``max_iter`` passes (epochs) over the rows, each in a new random
+    order, in batches of ``batch_size`` rows; ``partial_fit`` takes one step on the rows
+    it is given. Only one batch of X is in memory at a time (X may be a memory map).
+    There is no ``n_init``: one initialisation, from the first batch.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+    tol : float, default=1e-3
+        The fit stops when the smoothed lower bound (see ``lower_bound_``) has not gained
+        more than ``tol`` over ``max_no_improvement`` consecutive batches.
+    reg_covar : float, default=1e-6
+    max_iter : int, default=100
+        The number of passes over the rows in ``fit``.
+    batch_size : int, default=4096
+        Rows per batch.
+    learning_offset : float, default=10.0
+        tau >= 1 of the step size (t + tau) ** -kappa; larger is slower at the start.
+    learning_decay : float, default=0.7
+        kappa in (0.5, 1] of the step size; larger forgets the early batches sooner.
+    max_no_improvement : int or None, default=10
+        Batches without a gain of more than ``tol`` in the smoothed lower bound after which
+        the fit stops; None turns the early stopping off.
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
+        How the first batch is turned into initial parameters (GaussianMixture's
+        initialisations, on that batch only).
+    weights_init, means_init, precisions_init : array-like, default=None
+        Initial parameters, as in :class:`gmmfast.GaussianMixture`.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the order of the rows, the initialisation and :meth:`sample`.
+    warm_start : bool, default=False
+        If True, ``fit`` continues from the fitted state (parameters, running statistics
+        and step count).
+    verbose : int, default=0
+    verbose_interval : int, default=10
+        Passes between two messages.
+
+    Attributes
+    ----------
+    weights_, means_, covariances_, precisions_, precisions_cholesky_ : ndarray
+        As in :class:`gmmfast.GaussianMixture`.
+    converged_ : bool
+        Whether the early stopping rule was met.
+    n_iter_ : int
+        Passes over the rows in the last ``fit`` (0 after ``partial_fit`` alone).
+    n_steps_ : int
+        Steps (batches) taken since the initialisation.
+    n_rows_seen_ : float
+        Total weight of the rows of those steps.
+    lower_bound_ : float
+        Smoothed per-row lower bound: L <- (1 - rho_t) L + rho_t l_t, with l_t the mean
+        log-likelihood of batch t under the parameters before its M-step.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+
+    See Also
+    --------
+    gmmfast.GaussianMixture : the same model fitted by full-batch EM.
+    sklearn.cluster.MiniBatchKMeans : the same idea for k-means.
+
+    Notes
+    -----
+    Integer sample weights equal repeated rows for one batch holding all of them
+    (``partial_fit``); in ``fit`` the batches of repeated rows are other batches.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gmmfast import MiniBatchGaussianMixture
+    >>> rng = np.random.RandomState(0)
+    >>> X = np.vstack([rng.normal(-5, 1, (500, 2)), rng.normal(5, 1, (500, 2))])
+    >>> gm = MiniBatchGaussianMixture(2, batch_size=200, random_state=0).fit(X)
+    >>> np.round(np.sort(gm.means_[:, 0]))
+    array([-5.,  5.])
+    """
+
+    _parameter_constraints: dict = {
+        **{k: v for k, v in GaussianMixture._parameter_constraints.items() if k != "n_init"},
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_offset": [Interval(Real, 1.0, None, closed="left")],
+        "learning_decay": [Interval(Real, 0.5, 1.0, closed="right")],
+        "max_no_improvement": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        covariance_type="full",
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        batch_size=4096,
+        learning_offset=10.0,
+        learning_decay=0.7,
+        max_no_improvement=10,
+        init_params="kmeans",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_offset = learning_offset
+        self.learning_decay = learning_decay
+        self.max_no_improvement = max_no_improvement
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+
+    # -- one step ---------------------------------------------------------------------------
+
+    def _step_size(self, n_steps):
+        return float((n_steps + self.learning_offset) ** -self.learning_decay)
+
+    def _start(self, rows, random_state):
+        """The state before the first step: initial parameters from ``rows`` (or the given
+        ones) and the statistics that give them back."""
+        check_n_samples(rows.n_samples, self.n_components)
+        if rows.sample_weight is not None:
+            check_positive_weights(
+                int(np.count_nonzero(rows.sample_weight)), self.n_components
+            )
+        params = self._initial_parameters(rows, random_state)
+        weights, means, covariances, _ = params
+        statistics = _statistics_of_parameters(
+            weights, means, covariances, self.covariance_type, self.reg_covar
+        )
+        return {
+            "params": params, "statistics": statistics, "n_steps": 0, "n_rows_seen": 0.0,
+            "lower_bound": -np.inf, "best": -np.inf, "no_improvement": 0,
+        }
+
+    def _step(self, state, rows, eps):
+        """One E-step on ``rows``, the blend and the M-step: a new state (``state`` is not
+        changed, so that an error leaves the estimator as it was)."""
+        total = rows.n_total
+        check_total_weight(total)
+        weights, means, _, chol = state["params"]
+        args = PassArguments(weights, means, chol, self.covariance_type, rows.dtype)
+        s0, s1, s2, loglik = rows.statistics(args)
+        batch_lower_bound = loglik / total
+        _check_finite_log_likelihood(batch_lower_bound)
+        rho = self._step_size(state["n_steps"])
+
+        def blended(base, sums):
+            batch = (sums[0] / total, sums[1] / total, sums[2] / total, base)
+            old = state["statistics"]
+            old = _shifted_statistics(old, base, self.covariance_type) if rho != 1.0 else old
+            return _blend(old, batch, rho)
+
+        def scaled(running):
+            # The M-step reads the statistics at the scale of this batch's weight, where
+            # its 10 eps guard of s0 is the one of GaussianMixture's M-step on these rows.
+            return tuple(a * total for a in running[:3]) + (running[3],)
+
+        running = blended(args.base, (s0, s1, s2))
+        weights, means, covariances = _estimate_parameters(
+            *scaled(running), self.covariance_type, self.reg_covar, eps
+        )
+        if needs_second_pass(*scaled(running), self.covariance_type, rows.dtype):
+            # The same responsibilities, their sums taken again around the new means.
+            args = args.centred_on(means)
+            s0, s1, s2, _ = rows.statistics(args)
+            running = blended(args.base, (s0, s1, s2))
+            weights, means, covariances = _estimate_parameters(
+                *scaled(running), self.covariance_type, self.reg_covar, eps
+            )
+        chol = _precision_cholesky_from_covariances(
+            covariances, self.covariance_type, rows.dtype
+        )
+        # The lower bound smoothed with the step size of the statistics.
+        previous = state["lower_bound"]
+        lower_bound = (
+            batch_lower_bound if previous == -np.inf
+            else (1.0 - rho) * previous + rho * batch_lower_bound
+        )
+        best, no_improvement = state["best"], state["no_improvement"]
+        if lower_bound > best + self.tol:
+            best, no_improvement = lower_bound, 0
+        else:
+            no_improvement += 1
+        return {
+            "params": (weights, means, covariances, chol), "statistics": running,
+            "n_steps": state["n_steps"] + 1, "n_rows_seen": state["n_rows_seen"] + total,
+            "lower_bound": lower_bound, "best": best, "no_improvement": no_improvement,
+        }
+
+    def _converged(self, state):
+        return (
+            self.max_no_improvement is not None
+            and state["no_improvement"] >= self.max_no_improvement
+        )
+
+    def _store(self, state, dtype):
+        self._set_parameters(state["params"], dtype)
+        self._state = state
+        self.n_steps_ = state["n_steps"]
+        self.n_rows_seen_ = state["n_rows_seen"]
+        self.lower_bound_ = state["lower_bound"]
+        self.converged_ = self._converged(state)
+
+    # -- fitting ----------------------------------------------------------------------------
+
+    def _fit(self, X, sample_weight, kmeans_centres=None):
+        """Mini-batch EM over X; stores the parameters and returns the rows it read."""
+        self._validate_params()
+        rows = self._rows_for_fit(X, sample_weight, kmeans_centres)
+        if not isinstance(rows, InMemoryRows):
+            raise TypeError(
+                "MiniBatchGaussianMixture fits arrays in memory or memory-mapped; compute "
+                "the Dask collection first, or call partial_fit on its chunks."
+            )
+        random_state = check_random_state(self.random_state)
+        eps = float(np.finfo(rows.dtype).eps)
+        warm = self.warm_start and hasattr(self, "n_steps_")
+        state = self._state if warm else None
+        n_samples = rows.n_samples
+        batch_size = min(self.batch_size, n_samples)
+        if state is None and batch_size < self.n_components:
+            raise ValueError(
+                "batch_size = %d is smaller than n_components = %d; the first batch must "
+                "hold one row per component." % (self.batch_size, self.n_components)
+            )
+        n_epochs = 0
+        previous = -np.inf if state is None else state["lower_bound"]
+        with single_threaded_blas():
+            self._print_verbose_msg_init_beg(0)
+            for epoch in range(max(self.max_iter, 1)):
+                order = random_state.permutation(n_samples)
+                for start in range(0, n_samples, batch_size):
+                    batch = self._batch(rows, order[start:start + batch_size])
+                    if state is None:
+                        state = self._start(batch, random_state)
+                    if self.max_iter == 0:
+                        break
+                    if batch.n_total <= 0.0:
+                        continue  # a batch of weight zero carries no information
+                    state = self._step(state, batch, eps)
+                    if self._converged(state):
+                        break
+                if self.max_iter == 0:
+                    break
+                n_epochs = epoch + 1
+                self._print_verbose_msg_iter_end(n_epochs, state["lower_bound"] - previous)
+                previous = state["lower_bound"]
+                if self._converged(state):
+                    break
+            self._print_verbose_msg_init_end(state["lower_bound"], self._converged(state))
+        if not self._converged(state) and self.max_iter > 0 and self.max_no_improvement:
+            warnings.warn(
+                "The smoothed lower bound was still improving after max_iter passes. Try "
+                "increasing max_iter or tol, or decreasing max_no_improvement.",
+                ConvergenceWarning,
+            )
+        self._store(state, rows.dtype)
+        self.n_iter_ = n_epochs
+        return rows
+
+    @staticmethod
+    def _batch(rows, indices):
+        """The rows at ``indices`` (in increasing order, for the locality of a memory map)
+        as rows in memory; all the rows as they are when the batch holds every row."""
+        if len(indices) == rows.n_samples:
+            return rows
+        indices = np.sort(indices)
+        weight = None if rows.sample_weight is None else rows.sample_weight[indices]
+        return InMemoryRows(np.asarray(rows.X[indices]), weight)
+
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """One step of stepwise EM on the rows of X (one batch).
+
+        The first call initialises the model from these rows (or from the initial
+        parameters) before its step. On an error the estimator is left as it was.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        first = not hasattr(self, "n_steps_")
+        if first:
+            self._validate_params()
+            rows = rows_for(self, X, sample_weight, fit=True)
+        else:
+            rows = rows_for(self, X, sample_weight)
+            if rows.n_samples == 0:
+                raise ValueError("partial_fit needs at least one row.")
+        if not isinstance(rows, InMemoryRows):
+            raise TypeError("partial_fit takes an array in memory (one batch).")
+        eps = float(np.finfo(rows.dtype).eps)
+        with single_threaded_blas():
+            state = (
+                self._start(rows, check_random_state(self.random_state)) if first
+                else self._state
+            )
+            state = self._step(state, rows, eps)
+        self._store(state, rows.dtype)
+        if first:
+            self.n_iter_ = 0
+        return self
