@@ -235,3 +235,98 @@ def test_schedule_parameters_are_checked(bad):
 )
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
+
+
+###############################################################################
+# Against stepwise EM in plain NumPy (raw moments, float64)
+
+
+def reference_steps(batches, weights, means, covariances, covariance_type, reg_covar,
+                    offset, decay):
+    """Stepwise EM over ``batches`` from the given parameters: running raw moments
+    u0 = E[r], u1 = E[r x], u2 = E[r x x^T] per component (per unit weight), started from
+    the moments of the initial parameters, blended with rho_t = (t + offset) ** -decay."""
+    from scipy.special import logsumexp
+
+    n_components, n_features = means.shape
+    eye = np.eye(n_features)
+
+    def full_covariances(covariances):
+        return {"full": lambda: covariances,
+                "tied": lambda: np.broadcast_to(covariances, (n_components,) + eye.shape),
+                "diag": lambda: np.stack([np.diag(c) for c in covariances]),
+                "spherical": lambda: covariances[:, None, None] * eye}[covariance_type]()
+
+    def as_full(c):
+        # The running second moments of diag and spherical only use their diagonals.
+        return c if covariance_type in ("full", "tied") else c * eye
+
+    cov = full_covariances(covariances)
+    u0 = weights.copy()
+    u1 = weights[:, None] * means
+    u2 = weights[:, None, None] * (as_full(cov - reg_covar * eye)
+                                   + means[:, :, None] * means[:, None, :])
+    smoothed = None
+    for t, X in enumerate(batches):
+        log_prob = np.empty((len(X), n_components))
+        for k in range(n_components):
+            diff = X - means[k]
+            maha = np.einsum("ij,ij->i", diff @ np.linalg.inv(cov[k]), diff)
+            log_prob[:, k] = np.log(weights[k]) - 0.5 * (
+                n_features * np.log(2 * np.pi) + np.linalg.slogdet(cov[k])[1] + maha)
+        log_norm = logsumexp(log_prob, axis=1)
+        r = np.exp(log_prob - log_norm[:, None])
+        rho = (t + offset) ** -decay
+        u0 = (1 - rho) * u0 + rho * r.sum(axis=0) / len(X)
+        u1 = (1 - rho) * u1 + rho * r.T @ X / len(X)
+        u2 = (1 - rho) * u2 + rho * np.einsum("ik,id,ie->kde", r, X, X) / len(X)
+        batch_bound = log_norm.mean()
+        smoothed = batch_bound if smoothed is None else (1 - rho) * smoothed + rho * batch_bound
+        weights = u0 / u0.sum()
+        means = u1 / u0[:, None]
+        scatter = u2 - u0[:, None, None] * means[:, :, None] * means[:, None, :]
+        if covariance_type == "full":
+            covariances = scatter / u0[:, None, None] + reg_covar * eye
+        elif covariance_type == "tied":
+            covariances = scatter.sum(axis=0) / u0.sum() + reg_covar * eye
+        elif covariance_type == "diag":
+            covariances = np.diagonal(scatter, axis1=1, axis2=2) / u0[:, None] + reg_covar
+        else:
+            covariances = (np.diagonal(scatter, axis1=1, axis2=2) / u0[:, None]).mean(
+                axis=1) + reg_covar
+        cov = full_covariances(covariances)
+    return weights, means, covariances, smoothed
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_steps_equal_stepwise_em_in_numpy(covariance_type):
+    X = make_blobs_data(6000, 3)
+    init = start_of(X, covariance_type)
+    model = MiniBatchGaussianMixture(3, covariance_type=covariance_type, **init)
+    batches = [X[:1500], X[1500:2000], X[2000:4500], X[4500:]]
+    for batch in batches:
+        model.partial_fit(batch)
+    covariances = np.asarray(init["precisions_init"], dtype=np.float64)
+    covariances = np.linalg.inv(covariances) if covariance_type in ("full", "tied") \
+        else 1.0 / covariances
+    weights, means, covariances, smoothed = reference_steps(
+        batches, np.asarray(init["weights_init"]), np.asarray(init["means_init"]),
+        covariances, covariance_type, model.reg_covar, model.learning_offset,
+        model.learning_decay)
+    np.testing.assert_allclose(model.weights_, weights, rtol=1e-10)
+    np.testing.assert_allclose(model.means_, means, rtol=1e-10)
+    np.testing.assert_allclose(model.covariances_, covariances, rtol=1e-10)
+    np.testing.assert_allclose(model.lower_bound_, smoothed, rtol=1e-12)
+
+
+def test_warm_start_continues_the_running_statistics():
+    X = make_blobs_data(4000, 3)
+    kwargs = dict(batch_size=1000, max_iter=1, tol=0.0, random_state=0)
+    with ignore_convergence():
+        model = MiniBatchGaussianMixture(3, warm_start=True, **kwargs).fit(X)
+        model.fit(X)
+    assert model.n_steps_ == 8 and model.n_rows_seen_ == 2 * len(X)
+    with ignore_convergence():
+        cold = MiniBatchGaussianMixture(3, **kwargs).fit(X)
+        cold.fit(X)
+    assert cold.n_steps_ == 4
