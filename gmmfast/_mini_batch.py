@@ -327,7 +327,9 @@ class MiniBatchGaussianMixture(GaussianMixture):
         random_state = check_random_state(self.random_state)
         eps = float(np.finfo(rows.dtype).eps)
         warm = self.warm_start and hasattr(self, "n_steps_")
-        state = self._state if warm else None
+        # A warm fit continues the statistics and the step count; its early stopping
+        # counts from its own first batch.
+        state = dict(self._state, best=-np.inf, no_improvement=0) if warm else None
         n_samples = rows.n_samples
         batch_size = min(self.batch_size, n_samples)
         if state is None and batch_size < self.n_components:
@@ -396,9 +398,9 @@ class MiniBatchGaussianMixture(GaussianMixture):
         -------
         self : object
         """
+        self._validate_params()
         first = not hasattr(self, "n_steps_")
         if first:
-            self._validate_params()
             rows = rows_for(self, X, sample_weight, fit=True)
         else:
             rows = rows_for(self, X, sample_weight)
