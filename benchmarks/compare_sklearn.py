@@ -198,6 +198,53 @@ def main(argv=None):
         bayesian_tables(args, n_iter, repeat)
 
 
+def iteration_table(title, cases, timing, warm_up, n_iter, repeat, Gmmfast, Sklearn):
+    """Seconds per iteration of both libraries, ``timing(cls, X, k, covariance_type,
+    n_iter)`` giving (seconds per iteration, lower bound), for each case."""
+    print(title)
+    print("| rows x features, K | covariance | dtype | scikit-learn | gmmfast | speed-up "
+          "| lower bound difference |")
+    print("|---|---|---|---:|---:|---:|---:|")
+    for n, d, k, ct, dt in cases:
+        X = make_data(n, d, k, dt)
+        warm_up(X, k, ct)
+        (ours, lb_ours), (ref, lb_ref) = fastest_of(
+            repeat, lambda: timing(Gmmfast, X, k, ct, n_iter),
+            lambda: timing(Sklearn, X, k, ct, n_iter))
+        print(f"| {n:,} x {d}, {k} | {ct} | {dt} | {ref:.3f} | {ours:.4f} | "
+              f"{ref / ours:.1f}x | {lb_ours - lb_ref:+.1e} |", flush=True)
+
+
+def default_fit_table(title, cases, repeat, Gmmfast, Sklearn):
+    """A default fit (random_state=0) of both libraries for each case."""
+    print(title)
+    print("| rows x features, K | covariance | scikit-learn | gmmfast | speed-up | "
+          "lower bound (scikit-learn / gmmfast) | iterations |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for n, d, k, ct, dt in cases:
+        X = make_data(n, d, k, dt)
+        (t_ours, lb_ours, it_ours), (t_ref, lb_ref, it_ref) = fastest_of(
+            repeat, lambda: default_fit(Gmmfast, X, k, ct),
+            lambda: default_fit(Sklearn, X, k, ct))
+        print(f"| {n:,} x {d}, {k} | {ct} | {t_ref:.2f} | {t_ours:.3f} | "
+              f"{t_ref / t_ours:.1f}x | {lb_ref:.6f} / {lb_ours:.6f} | "
+              f"{it_ref} / {it_ours} |", flush=True)
+
+
+def memory_table(quick, estimator):
+    """Peak memory a default full fit of ``estimator`` adds beyond X, both libraries."""
+    n, d, k = (20_000, 8, 8) if quick else (1_000_000, 16, 16)
+    x_bytes = n * d * 8
+    print(f"\nPeak memory a default {estimator} fit adds beyond X ({n:,} x {d} float64, "
+          f"X = {x_bytes / 2**20:.0f} MiB, K={k}, full):\n")
+    print("| library | added peak | as a fraction of X |")
+    print("|---|---:|---:|")
+    for library in ("scikit-learn", "gmmfast"):
+        added = peak_memory(library, n, d, k, "full", "float64", estimator)
+        print(f"| {library} | {added / 2**20:.0f} MiB | {added / x_bytes:.2f} |",
+              flush=True)
+
+
 def bayesian_tables(args, n_iter, repeat):
     """The variational mixture: seconds per iteration, a default fit, peak memory."""
     from sklearn.mixture import BayesianGaussianMixture as Sklearn
@@ -205,76 +252,35 @@ def bayesian_tables(args, n_iter, repeat):
     from gmmfast import BayesianGaussianMixture as Gmmfast
 
     cases = QUICK_BAYESIAN_CASES if args.quick else BAYESIAN_CASES
-    print("\nBayesianGaussianMixture, variational EM iterations from the same seed rows "
-          "(tol=0), seconds per iteration:\n")
-    print("| rows x features, K | covariance | dtype | scikit-learn | gmmfast | speed-up "
-          "| lower bound difference |")
-    print("|---|---|---|---:|---:|---:|---:|")
-    for n, d, k, ct, dt in cases:
-        X = make_data(n, d, k, dt)
-        Gmmfast(n_components=k, covariance_type=ct, max_iter=1).fit(X[:2000])  # warm up
-        (ours, lb_ours), (ref, lb_ref) = fastest_of(
-            repeat, lambda: bayesian_seconds_per_iteration(Gmmfast, X, k, ct, n_iter),
-            lambda: bayesian_seconds_per_iteration(Sklearn, X, k, ct, n_iter))
-        print(f"| {n:,} x {d}, {k} | {ct} | {dt} | {ref:.3f} | {ours:.4f} | "
-              f"{ref / ours:.1f}x | {lb_ours - lb_ref:+.1e} |", flush=True)
+
+    def warm_up(X, k, ct):
+        Gmmfast(n_components=k, covariance_type=ct, max_iter=1).fit(X[:2000])
+
+    iteration_table("\nBayesianGaussianMixture, variational EM iterations from the same seed "
+                    "rows (tol=0), seconds per iteration:\n", cases,
+                    bayesian_seconds_per_iteration, warm_up, n_iter, repeat, Gmmfast, Sklearn)
     if not args.no_default_fit:
-        print("\nBayesianGaussianMixture, default fit (k-means initialisation, to "
-              "convergence), seconds:\n")
-        print("| rows x features, K | covariance | scikit-learn | gmmfast | speed-up | "
-              "lower bound (scikit-learn / gmmfast) | iterations |")
-        print("|---|---|---:|---:|---:|---:|---:|")
-        for n, d, k, ct, dt in [c for c in cases if c[4] == "float64"][:2]:
-            X = make_data(n, d, k, dt)
-            (t_ours, lb_ours, it_ours), (t_ref, lb_ref, it_ref) = fastest_of(
-                1 if args.quick else min(repeat, 2), lambda: default_fit(Gmmfast, X, k, ct),
-                lambda: default_fit(Sklearn, X, k, ct))
-            print(f"| {n:,} x {d}, {k} | {ct} | {t_ref:.2f} | {t_ours:.3f} | "
-                  f"{t_ref / t_ours:.1f}x | {lb_ref:.6f} / {lb_ours:.6f} | "
-                  f"{it_ref} / {it_ours} |", flush=True)
+        default_fit_table("\nBayesianGaussianMixture, default fit (k-means initialisation, "
+                          "to convergence), seconds:\n",
+                          [c for c in cases if c[4] == "float64"][:2],
+                          1 if args.quick else min(repeat, 2), Gmmfast, Sklearn)
     if not args.no_memory:
-        n, d, k = (20_000, 8, 8) if args.quick else (1_000_000, 16, 16)
-        x_bytes = n * d * 8
-        print(f"\nPeak memory a default BayesianGaussianMixture fit adds beyond X "
-              f"({n:,} x {d} float64, X = {x_bytes / 2**20:.0f} MiB, K={k}, full):\n")
-        print("| library | added peak | as a fraction of X |")
-        print("|---|---:|---:|")
-        for library in ("scikit-learn", "gmmfast"):
-            added = peak_memory(library, n, d, k, "full", "float64",
-                                "BayesianGaussianMixture")
-            print(f"| {library} | {added / 2**20:.0f} MiB | {added / x_bytes:.2f} |",
-                  flush=True)
+        memory_table(args.quick, "BayesianGaussianMixture")
 
 
 def gaussian_mixture_tables(args, cases, n_iter, repeat, Gmmfast, Sklearn):
     """GaussianMixture: seconds per iteration, default fits, seeds, peak memory."""
-    print("EM iterations from the same start (tol=0), seconds per iteration:\n")
-    print("| rows x features, K | covariance | dtype | scikit-learn | gmmfast | speed-up "
-          "| lower bound difference |")
-    print("|---|---|---|---:|---:|---:|---:|")
-    for n, d, k, ct, dt in cases:
-        X = make_data(n, d, k, dt)
+    def warm_up(X, k, ct):
         Gmmfast(k, covariance_type=ct, max_iter=1, tol=0.0,
-                **fixed_start(X, k, ct)).fit(X[:2000])  # warm up
-        (ours, lb_ours), (ref, lb_ref) = fastest_of(
-            repeat, lambda: seconds_per_iteration(Gmmfast, X, k, ct, n_iter),
-            lambda: seconds_per_iteration(Sklearn, X, k, ct, n_iter))
-        print(f"| {n:,} x {d}, {k} | {ct} | {dt} | {ref:.3f} | {ours:.4f} | "
-              f"{ref / ours:.1f}x | {lb_ours - lb_ref:+.1e} |", flush=True)
+                **fixed_start(X, k, ct)).fit(X[:2000])
 
+    iteration_table("EM iterations from the same start (tol=0), seconds per iteration:\n",
+                    cases, seconds_per_iteration, warm_up, n_iter, repeat, Gmmfast, Sklearn)
     if not args.no_default_fit:
-        print("\nDefault fit (k-means initialisation, EM to convergence), seconds:\n")
-        print("| rows x features, K | covariance | scikit-learn | gmmfast | speed-up | "
-              "lower bound (scikit-learn / gmmfast) | iterations |")
-        print("|---|---|---:|---:|---:|---:|---:|")
-        for n, d, k, ct, dt in [c for c in cases if c[4] == "float64"][:2 if args.quick else 3]:
-            X = make_data(n, d, k, dt)
-            (t_ours, lb_ours, it_ours), (t_ref, lb_ref, it_ref) = fastest_of(
-                repeat, lambda: default_fit(Gmmfast, X, k, ct),
-                lambda: default_fit(Sklearn, X, k, ct))
-            print(f"| {n:,} x {d}, {k} | {ct} | {t_ref:.2f} | {t_ours:.3f} | "
-                  f"{t_ref / t_ours:.1f}x | {lb_ref:.6f} / {lb_ours:.6f} | "
-                  f"{it_ref} / {it_ours} |", flush=True)
+        default_fit_table("\nDefault fit (k-means initialisation, EM to convergence), "
+                          "seconds:\n",
+                          [c for c in cases if c[4] == "float64"][:2 if args.quick else 3],
+                          repeat, Gmmfast, Sklearn)
 
     if not args.no_seeds:
         print("\nDefault fit over random_state = 0-4 (k-means over every row, then EM to "
@@ -296,16 +302,7 @@ def gaussian_mixture_tables(args, cases, n_iter, repeat, Gmmfast, Sklearn):
                   f"{t_ref / t_ours:.1f}x |", flush=True)
 
     if not args.no_memory:
-        n, d, k = (20_000, 8, 8) if args.quick else (1_000_000, 16, 16)
-        x_bytes = n * d * 8
-        print(f"\nPeak memory a default fit adds beyond X ({n:,} x {d} float64, "
-              f"X = {x_bytes / 2**20:.0f} MiB, K={k}, full):\n")
-        print("| library | added peak | as a fraction of X |")
-        print("|---|---:|---:|")
-        for library in ("scikit-learn", "gmmfast"):
-            added = peak_memory(library, n, d, k, "full", "float64")
-            print(f"| {library} | {added / 2**20:.0f} MiB | {added / x_bytes:.2f} |",
-                  flush=True)
+        memory_table(args.quick, "GaussianMixture")
 
 
 if __name__ == "__main__":

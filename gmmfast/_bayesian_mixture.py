@@ -474,7 +474,8 @@ default='dirichlet_process'
         """The validated rows; sets the prior attributes (a pass over the rows for a mean
         or covariance prior taken from the data)."""
         rows = super()._rows_for_fit(X, sample_weight, kmeans_centres)
-        weight, mean, dof, covariance, mean_precision = self._given_priors(rows.n_features)
+        # Checked before any pass by _check_parameters (through rows_for).
+        weight, mean, dof, covariance, mean_precision = self._checked_priors
         if mean is None or covariance is None:
             data_mean, data_covariance = _data_priors(rows, self.covariance_type)
             dtype = rows.dtype
@@ -502,8 +503,9 @@ default='dirichlet_process'
     # -- the hooks of BaseMixture ----------------------------------------------------------
 
     def _check_parameters(self, n_features):
-        """The user's priors: shapes and values (the estimator is not changed)."""
-        self._given_priors(n_features)
+        """The user's priors: shapes and values, checked once per fit; the validated
+        values serve this fit (the user's arrays are not changed)."""
+        self._checked_priors = self._given_priors(n_features)
 
     def _initial_parameters(self, rows, random_state):
         """The factors of the M-step from the initial responsibilities."""

@@ -1,5 +1,5 @@
-# BLAS on row-major (or column-major) arrays, for float32 and float64, through SciPy's
-# Fortran BLAS. Every call site of the passes goes through these two functions.
+# BLAS on row-major arrays, for float32 and float64, through SciPy's Fortran BLAS. Every
+# call site of the passes goes through these two functions.
 #
 # A row-major matrix is the transpose of the same memory read column-major, so the
 # row-major C = op(A) op(B) is computed as the column-major C^T = op(B)^T op(A)^T, and the
@@ -10,10 +10,6 @@ from cython cimport floating
 from scipy.linalg.cython_blas cimport dgemm, dsyrk, sgemm, ssyrk
 
 
-cdef enum BLAS_Order:
-    RowMajor
-    ColMajor
-
 cdef enum BLAS_Trans:
     NoTrans = 78   # 'N'
     Trans = 84     # 'T'
@@ -23,39 +19,26 @@ cdef enum BLAS_Triangle:
     Lower = 76     # 'L'
 
 
-cdef inline void gemm(BLAS_Order order, BLAS_Trans ta, BLAS_Trans tb, int m, int n, int k,
-                      floating alpha, const floating *a, int lda, const floating *b, int ldb,
-                      floating beta, floating *c, int ldc) noexcept nogil:
-    """C (m x n) = alpha op(A) op(B) + beta C, op(A) m x k and op(B) k x n."""
+cdef inline void gemm(BLAS_Trans ta, BLAS_Trans tb, int m, int n, int k, floating alpha,
+                      const floating *a, int lda, const floating *b, int ldb, floating beta,
+                      floating *c, int ldc) noexcept nogil:
+    """C (m x n) = alpha op(A) op(B) + beta C, op(A) m x k and op(B) k x n, all row-major."""
     cdef char ta_ = ta, tb_ = tb
-    if order == RowMajor:
-        if floating is float:
-            sgemm(&tb_, &ta_, &n, &m, &k, &alpha, <float *> b, &ldb, <float *> a, &lda,
-                  &beta, c, &ldc)
-        else:
-            dgemm(&tb_, &ta_, &n, &m, &k, &alpha, <double *> b, &ldb, <double *> a, &lda,
-                  &beta, c, &ldc)
+    if floating is float:
+        sgemm(&tb_, &ta_, &n, &m, &k, &alpha, <float *> b, &ldb, <float *> a, &lda,
+              &beta, c, &ldc)
     else:
-        if floating is float:
-            sgemm(&ta_, &tb_, &m, &n, &k, &alpha, <float *> a, &lda, <float *> b, &ldb,
-                  &beta, c, &ldc)
-        else:
-            dgemm(&ta_, &tb_, &m, &n, &k, &alpha, <double *> a, &lda, <double *> b, &ldb,
-                  &beta, c, &ldc)
+        dgemm(&tb_, &ta_, &n, &m, &k, &alpha, <double *> b, &ldb, <double *> a, &lda,
+              &beta, c, &ldc)
 
 
-cdef inline void syrk(BLAS_Order order, BLAS_Triangle triangle, BLAS_Trans trans, int n,
-                      int k, floating alpha, const floating *a, int lda, floating beta,
+cdef inline void syrk(BLAS_Triangle triangle, BLAS_Trans trans, int n, int k,
+                      floating alpha, const floating *a, int lda, floating beta,
                       floating *c, int ldc) noexcept nogil:
     """One triangle of C (n x n) = alpha op(A) op(A)^T + beta C, op(A) n x k (A^T A with
-    trans = Trans)."""
-    cdef char uplo, tr
-    if order == RowMajor:
-        uplo = Lower if triangle == Upper else Upper
-        tr = NoTrans if trans == Trans else Trans
-    else:
-        uplo = triangle
-        tr = trans
+    trans = Trans), all row-major."""
+    cdef char uplo = Lower if triangle == Upper else Upper
+    cdef char tr = NoTrans if trans == Trans else Trans
     if floating is float:
         ssyrk(&uplo, &tr, &n, &k, &alpha, <float *> a, &lda, &beta, c, &ldc)
     else:

@@ -36,7 +36,7 @@ from libc.stdint cimport int64_t
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memset
 
-from _blas cimport Lower, NoTrans, RowMajor, Trans, gemm, syrk
+from _blas cimport Lower, NoTrans, Trans, gemm, syrk
 from _helpers cimport *
 
 import numpy as np
@@ -269,7 +269,7 @@ cdef void _triangular_product(const floating *z, Py_ssize_t rows, Py_ssize_t n_f
     cdef int width = <int> (n_features * per_feature)
     while j0 < n_features:
         j1 = min(j0 + step, n_features)
-        gemm(RowMajor, NoTrans, NoTrans, <int> rows, <int> ((j1 - j0) * per_feature),
+        gemm(NoTrans, NoTrans, <int> rows, <int> ((j1 - j0) * per_feature),
              <int> j1, <floating> 1.0, z, <int> n_features, &precision[j0 * per_feature],
              width, <floating> 0.0, &product[j0 * per_feature], width)
         j0 = j1
@@ -392,10 +392,10 @@ cdef void _quadratic_log_prob(
     # log_prob (rows x K) = squares (rows x width) @ Q (width x K); by component, its
     # transpose Q^T squares^T (K x rows).
     if by_component:
-        gemm(RowMajor, Trans, Trans, n, <int> rows, width, 1.0, m.quadratic, n, squares,
+        gemm(Trans, Trans, n, <int> rows, width, 1.0, m.quadratic, n, squares,
              width, 0.0, log_prob, <int> rows)
     else:
-        gemm(RowMajor, NoTrans, NoTrans, <int> rows, n, width, 1.0, squares, width,
+        gemm(NoTrans, NoTrans, <int> rows, n, width, 1.0, squares, width,
              m.quadratic, n, 0.0, log_prob, n)
 
 
@@ -449,7 +449,7 @@ cdef inline void _diag_moments(const floating *z, const floating *offsets,
 cdef inline void _gram(int m, int d, const floating *a, floating *c,
                        bint accumulate) noexcept nogil:
     """Lower triangle (row-major) of C (d x d) = A^T A, or C += A^T A, for A (m x d)."""
-    syrk(RowMajor, Lower, Trans, d, m, <floating> 1.0, a, d,
+    syrk(Lower, Trans, d, m, <floating> 1.0, a, d,
          <floating> (1.0 if accumulate else 0.0), c, d)
 
 
@@ -1149,7 +1149,7 @@ cdef void _block_distances(const double *z, Py_ssize_t rows, Py_ssize_t n_featur
                     o[i] += diff * diff
         return
     # out = -2 C Z^T (K x rows), then the norms added.
-    gemm(RowMajor, NoTrans, Trans, <int> n_centres, <int> rows, <int> n_features, -2.0,
+    gemm(NoTrans, Trans, <int> n_centres, <int> rows, <int> n_features, -2.0,
          centres, <int> n_features, z, <int> n_features, 0.0, out, <int> rows)
     if with_row_norms:
         for i in range(rows):

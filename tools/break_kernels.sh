@@ -27,6 +27,9 @@ breakages=(
   "seeding-mass-drops-last-row|src/_kernels.pyx|job.block_mass[t * job.n_blocks + blk] = _weighted_sum(row, w, n)|job.block_mass[t * job.n_blocks + blk] = _weighted_sum(row, w, n - 1)"
   "inertia-drops-last-row|src/_kernels.pyx|job.part_total[g] += _weighted_sum(s.nearest, w, n)|job.part_total[g] += _weighted_sum(s.nearest, w, n - 1)"
   "group-reduction-drops-last-group|src/_kernels.pyx|for g in range(part_s0.shape[0]):|for g in range(part_s0.shape[0] - 1):"
+  "log-density-drops-last-feature|src/gmmfast/log_density_typed.h|for (ptrdiff_t j = quads; j < n_features; j++)|for (ptrdiff_t j = quads; j < n_features - 1; j++)"
+  "log-density-drops-last-lanes|src/gmmfast/log_density_typed.h|    if (k0 < n_components)|    if (k0 < n_components - 1)"
+  "responsibilities-drop-last-row|src/_kernels.pyx|        for i in range(rows):\n            for k in range(K):\n                resp[(start + i)|        for i in range(rows - 1):\n            for k in range(K):\n                resp[(start + i)"
   "entropy-keeps-last-block|src/_kernels.pyx|job.part_entropy[g] += gmmfast_listed_entropy|job.part_entropy[g] = gmmfast_listed_entropy"
 )
 
@@ -40,6 +43,8 @@ for entry in "${breakages[@]}"; do
   python - "$work/src/$file" "$text" "$replacement" <<'PY' || { echo "$name: the text to break is gone from $file: update this script"; unnoticed=1; continue; }
 import sys
 path, text, replacement = sys.argv[1:]
+# "\n" in an entry stands for a line break.
+text, replacement = (t.replace("\\n", "\n") for t in (text, replacement))
 source = open(path).read()
 if text not in source:
     sys.exit(1)
