@@ -16,6 +16,7 @@ from . import plot
 from ._bayesian_mixture import BayesianGaussianMixture
 from ._config import show_config
 from ._gaussian_mixture import GaussianMixture
+from ._impute import GaussianMixtureImputer
 from ._io import load, save
 from ._mini_batch import MiniBatchGaussianMixture
 from ._parallel import parallel_info
@@ -23,7 +24,8 @@ from ._selection import GaussianMixtureIC
 from ._version import __version__
 
 __all__ = [
-    "BayesianGaussianMixture", "GaussianMixture", "GaussianMixtureIC", "load",
+    "BayesianGaussianMixture", "GaussianMixture", "GaussianMixtureIC",
+    "GaussianMixtureImputer", "load",
     "MiniBatchGaussianMixture",
     "parallel_info", "plot", "save", "show_config",
     "__version__",

@@ -2,8 +2,11 @@
 
 import numpy as np
 from scipy import linalg
+from scipy.special import logsumexp
+from sklearn.base import clone
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseMixture, InformationCriteriaMixin
 from ._covariance_shapes import COVARIANCE_TYPES, covariance_shape, n_covariance_parameters
@@ -376,6 +379,12 @@ class GaussianMixture(InformationCriteriaMixin, BaseMixture):
         self.means_init = means_init
         self.precisions_init = precisions_init
 
+    def __sklearn_tags__(self):
+        # NaN marks a missing value: fitted by exact EM, marginalised in the outputs.
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
     # -- the hooks of BaseMixture ----------------------------------------------------------
 
     def _check_parameters(self, n_features):
@@ -471,3 +480,119 @@ class GaussianMixture(InformationCriteriaMixin, BaseMixture):
         return _sample_gaussians(
             random_state, counts, self.means_, self.covariances_, self.covariance_type
         )
+
+    # -- conditioning -----------------------------------------------------------------------
+
+    def condition(self, values, features):
+        """The mixture of the other features given the values of some: p(x_B | x_A = a).
+
+        Mixture regression: conditioned on x_A = a, a Gaussian mixture is again a Gaussian
+        mixture over the remaining features B, with weights w_k N(a; mu_kA, Sigma_kAA)
+        (normalised), means mu_kB + Sigma_kBA Sigma_kAA^-1 (a - mu_kA) and covariances
+        Sigma_kBB - Sigma_kBA Sigma_kAA^-1 Sigma_kAB. Its ``means_`` weighted by its
+        ``weights_`` are E[x_B | x_A = a]; it can ``sample``, ``score_samples`` and
+        ``predict`` like any fitted mixture. For many rows at once,
+        :class:`GaussianMixtureImputer` fills the features B of each row (set to NaN) with
+        their conditional means in one pass.
+
+        Parameters
+        ----------
+        values : array-like of shape (n_given,)
+            The values a of the given features.
+        features : array-like of shape (n_given,)
+            The indices of the given features A (distinct, in any order, values in the same
+            order).
+
+        Returns
+        -------
+        GaussianMixture
+            A fitted mixture over the other features, in their order, with the same
+            covariance type (tied stays tied: the conditional covariance is shared; diag and
+            spherical features are independent within a component, so only the weights
+            change).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gmmfast import GaussianMixture
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.uniform(-3, 3, 2000)
+        >>> X = np.column_stack([x, np.sin(x) + 0.1 * rng.normal(size=2000)])
+        >>> gm = GaussianMixture(8, random_state=0).fit(X)
+        >>> given = gm.condition([1.0], features=[0])
+        >>> given.n_features_in_
+        1
+        >>> round(float(given.weights_ @ given.means_[:, 0]), 1)   # about sin(1)
+        0.8
+        """
+        check_is_fitted(self)
+        n_features = self.means_.shape[1]
+        features = np.asarray(features)
+        if features.ndim != 1 or features.dtype.kind not in "iu":
+            raise TypeError("features must be a 1-D array of feature indices (integers)")
+        values = np.asarray(values, dtype=np.float64)
+        if values.shape != features.shape:
+            raise ValueError(
+                f"values must have one entry per given feature: {features.shape[0]} "
+                f"features but values of shape {values.shape}"
+            )
+        if not np.all(np.isfinite(values)):
+            raise ValueError("values must be finite")
+        if len(np.unique(features)) != len(features) or np.any(features < 0) or np.any(
+            features >= n_features
+        ):
+            raise ValueError(
+                f"features must be distinct indices in [0, {n_features}), got "
+                f"{features.tolist()}"
+            )
+        if len(features) == n_features:
+            raise ValueError("at least one feature must be left to condition on the others")
+        given = np.zeros(n_features, dtype=bool)
+        given[features] = True
+        a, b = np.asarray(features), np.flatnonzero(~given)
+        weights = np.asarray(self.weights_, dtype=np.float64)
+        means = np.asarray(self.means_, dtype=np.float64)
+        covariances = np.asarray(self.covariances_, dtype=np.float64)
+        n_components = len(weights)
+        if self.covariance_type in ("full", "tied"):
+            full = covariances if self.covariance_type == "full" else covariances[None]
+            log_weights = np.log(weights)
+            new_means = np.empty((n_components, len(b)))
+            new_covariances = np.empty((len(full), len(b), len(b)))
+            for k in range(n_components):
+                sigma = full[k if self.covariance_type == "full" else 0]
+                factor = linalg.cho_factor(sigma[np.ix_(a, a)], lower=True)
+                d = values - means[k, a]
+                solved = linalg.cho_solve(factor, d)
+                log_weights[k] += (-0.5 * len(a) * np.log(2 * np.pi)
+                                   - np.log(np.diag(factor[0])).sum() - 0.5 * d @ solved)
+                new_means[k] = means[k, b] + sigma[np.ix_(b, a)] @ solved
+                if self.covariance_type == "full" or k == 0:
+                    gain = linalg.cho_solve(factor, sigma[np.ix_(a, b)])
+                    index = k if self.covariance_type == "full" else 0
+                    new_covariances[index] = sigma[np.ix_(b, b)] - sigma[np.ix_(b, a)] @ gain
+            if self.covariance_type == "tied":
+                new_covariances = new_covariances[0]
+        else:
+            variances = (covariances if self.covariance_type == "diag"
+                         else np.repeat(covariances[:, None], n_features, axis=1))
+            d = values - means[:, a]
+            log_weights = np.log(weights) - 0.5 * np.sum(
+                np.log(2 * np.pi * variances[:, a]) + d**2 / variances[:, a], axis=1)
+            new_means = means[:, b]
+            new_covariances = (variances[:, b] if self.covariance_type == "diag"
+                               else covariances.copy())
+        log_weights -= logsumexp(log_weights)
+        new_weights = np.exp(log_weights)
+        result = clone(self)
+        chol = _precision_cholesky_from_covariances(
+            new_covariances, self.covariance_type, np.float64
+        )
+        result._set_parameters((new_weights, new_means, new_covariances, chol),
+                               self.means_.dtype)
+        result.n_features_in_ = len(b)
+        if hasattr(self, "feature_names_in_"):
+            result.feature_names_in_ = self.feature_names_in_[b]
+        result.converged_ = True
+        result.n_iter_ = 0
+        return result

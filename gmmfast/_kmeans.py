@@ -43,7 +43,8 @@ def kmeans_centres(rows, n_clusters, random_state, seeding_rows=None):
     tol = variance * TOL
     seeding_rows = rows if seeding_rows is None else seeding_rows
     seeds, _ = kmeans_plusplus(
-        seeding_rows.X, seeding_rows.sample_weight, shift, n_clusters, random_state
+        seeding_rows.X, seeding_rows.sample_weight, shift, n_clusters, random_state,
+        fill=getattr(seeding_rows, "fill", None),
     )
     centres = lloyd(rows, shift, seeds, tol)
     return centres + shift.astype(np.float64)
@@ -65,19 +66,27 @@ def moments(rows, origin):
     return (origin + offset).astype(rows.dtype), variance
 
 
-def _centred(X, indices, shift):
+def filled(rows, fill):
+    """rows (in memory) with each NaN in feature j replaced by fill_j (None: as they are)."""
+    rows = np.asarray(rows)
+    if fill is None:
+        return rows
+    return np.where(np.isnan(rows), fill, rows).astype(rows.dtype, copy=False)
+
+
+def _centred(X, indices, shift, fill=None):
     """Rows of X around the shift, rounded as the passes round them, in float64."""
-    return (np.asarray(X[indices]) - shift).astype(np.float64)
+    return (filled(X[indices], fill) - shift).astype(np.float64)
 
 
-def kmeans_plusplus(X, sample_weight, shift, n_clusters, random_state):
+def kmeans_plusplus(X, sample_weight, shift, n_clusters, random_state, fill=None):
     """scikit-learn's greedy k-means++: seeds (K, D) around ``shift``, and their rows in X.
 
     The first seed is drawn in proportion to the weights; each next one is the best of
     2 + int(ln K) rows drawn in proportion to w_i times the squared distance to the nearest
     seed so far: the one that most lowers sum_i w_i min_seeds ||x_i - c||^2. The random
     draws are scikit-learn's, in the same order, so that the same rows are chosen up to
-    ties in rounding.
+    ties in rounding. ``fill`` (D,): the value read in place of a NaN in each feature.
     """
     n_samples, n_features = X.shape
     n_trials = 2 + int(np.log(n_clusters))
@@ -88,10 +97,11 @@ def kmeans_plusplus(X, sample_weight, shift, n_clusters, random_state):
     first = _first_seed(n_samples, sample_weight, random_state, dtype)
     centres = np.empty((n_clusters, n_features))
     indices = np.full(n_clusters, first)
-    centres[0] = _centred(X, [first], shift)[0]
+    centres[0] = _centred(X, [first], shift, fill)[0]
     # Squared distances to the nearest seed, in the dtype of X as scikit-learn keeps them.
     closest = np.full(n_samples, np.inf, dtype=dtype)
-    mass = _passes.seeding_masses(X, sample_weight, shift, centres[:1], closest, seed=0)[0]
+    mass = _passes.seeding_masses(X, sample_weight, shift, centres[:1], closest, seed=0,
+                                  fill=fill)[0]
     # Each trial's distances are kept for the next step when they fit in SEEDING_BYTES;
     # otherwise the chosen trial's are computed again (the same numbers).
     keep = n_clusters > 1 and n_trials * n_samples * dtype.itemsize <= SEEDING_BYTES
@@ -105,9 +115,9 @@ def kmeans_plusplus(X, sample_weight, shift, n_clusters, random_state):
             total = float(np.float32(total))
         targets = random_state.uniform(size=n_trials) * total
         candidates = _locate(targets, running, closest, sample_weight, _block_rows(X))
-        trials = _centred(X, candidates, shift)
+        trials = _centred(X, candidates, shift, fill)
         masses = _passes.seeding_masses(X, sample_weight, shift, trials, closest,
-                                        minima=minima)
+                                        minima=minima, fill=fill)
         best = int(np.argmin(np.cumsum(masses, axis=1)[:, -1]))
         centres[c] = trials[best]
         indices[c] = candidates[best]
@@ -117,7 +127,8 @@ def kmeans_plusplus(X, sample_weight, shift, n_clusters, random_state):
         if keep:
             closest[:] = minima[best]
         else:
-            _passes.seeding_masses(X, sample_weight, shift, trials, closest, seed=best)
+            _passes.seeding_masses(X, sample_weight, shift, trials, closest, seed=best,
+                                   fill=fill)
     return centres, indices
 
 
@@ -219,25 +230,27 @@ def _updated_centres(rows, shift, centres, s0, s1):
     return sums
 
 
-def farthest_candidates(X, sample_weight, shift, centres, n_rows, n_threads=0):
+def farthest_candidates(X, sample_weight, shift, centres, n_rows, n_threads=0, fill=None):
     """The ``n_rows`` rows of X farthest from their nearest centre (fewer if X has fewer),
     in scikit-learn's order: (their squared distances, the rows around the shift, their
     weights, their nearest centres)."""
     _, _, distance, _ = _passes.nearest_centre_sums(X, sample_weight, shift, centres,
-                                                    distances=True, n_threads=n_threads)
+                                                    distances=True, n_threads=n_threads,
+                                                    fill=fill)
     n_rows = min(n_rows, len(distance))
     far = np.argpartition(distance, -n_rows)[: -n_rows - 1 : -1]
     weight = np.ones(n_rows) if sample_weight is None else sample_weight[far]
-    labels = np.array([nearest_label(X[i : i + 1], shift, centres) for i in far], dtype=int)
-    return distance[far], _centred(X, far, shift), weight, labels
+    labels = np.array([nearest_label(filled(X[i : i + 1], fill), shift, centres)
+                       for i in far], dtype=int)
+    return distance[far], _centred(X, far, shift, fill), weight, labels
 
 
-def farthest_rows(X, sample_weight, shift, centres, n_rows):
+def farthest_rows(X, sample_weight, shift, centres, n_rows, fill=None):
     """The ``n_rows`` rows farthest from their nearest centre, as scikit-learn picks them:
     (rows around the shift, their weights, their nearest centres), or None when every row
     sits on its centre."""
     distance, z, weight, labels = farthest_candidates(X, sample_weight, shift, centres,
-                                                      n_rows)
+                                                      n_rows, fill=fill)
     if np.max(distance) == 0:
         return None
     return z, weight, labels

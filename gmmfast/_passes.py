@@ -81,6 +81,7 @@ class PassArguments:
             np.ascontiguousarray(centers.T, dtype=dtype),
             np.ascontiguousarray(log_norm, dtype=np.float64),
             quadratic_form(chol, centers, covariance_type, log_norm),
+            missing_terms(chol, centers, covariance_type),
         )
         # The points the statistics are centred on, as the compiled pass sees them.
         self.base = self.offsets.astype(np.float64) + self.shift.astype(np.float64)
@@ -115,6 +116,22 @@ def quadratic_form(precisions_cholesky, centres, covariance_type, log_norm):
     return np.ascontiguousarray(matrix, dtype=np.float64)
 
 
+def missing_terms(precisions_cholesky, centres, covariance_type):
+    """What each feature j adds to -log p(x, k) of a diag or spherical model when it is
+    read as x_j = shift_j (z_j = 0): a_jk = 1/2 p_kj^2 c_kj^2 - log p_kj + 1/2 log(2 pi), a
+    (D, K) matrix. Adding a_jk over a row's missing features gives the log-density of its
+    observed features. None for full and tied covariances."""
+    n_components, n_features = centres.shape
+    if covariance_type == "diag":
+        p = precisions_cholesky
+    elif covariance_type == "spherical":
+        p = np.broadcast_to(np.asarray(precisions_cholesky)[:, np.newaxis], centres.shape)
+    else:
+        return None
+    terms = 0.5 * p**2 * centres**2 - np.log(p) + 0.5 * _LOG_2PI
+    return np.ascontiguousarray(terms.T, dtype=np.float64)
+
+
 def s2_shape(covariance_type, n_components, n_features):
     """Shape of the second-moment sums for a covariance type."""
     from ._covariance_shapes import second_moment_shape
@@ -122,27 +139,31 @@ def s2_shape(covariance_type, n_components, n_features):
     return second_moment_shape(covariance_type, n_components, n_features)
 
 
-def statistics(X, sample_weight, args, n_threads=0, entropy=False):
+def statistics(X, sample_weight, args, n_threads=0, entropy=False, missing=False):
     """One E-step and the M-step's sums over the rows of X.
 
     Returns ``(s0, s1, s2, loglik)``: s0 (K,), s1 (K, D) and s2 taken around ``args.base``,
     and loglik = sum_i w_i log p(x_i), all float64; with ``entropy``, also
-    sum_i w_i sum_k r_ik log r_ik as a fifth value.
+    sum_i w_i sum_k r_ik log r_ik as a fifth value. With ``missing``, the NaN entries of X
+    are missing features: each row's log-likelihood is that of its observed features and
+    the sums hold the conditional expectations of the missing ones (exact EM).
     """
     n_features = X.shape[1]
     shape = s2_shape(args.covariance_type, args.n_components, n_features)
     s0, s1, s2, loglik, total_entropy = _kernels.e_step(
-        X, sample_weight, args.model, args.offsets, n_threads, entropy
+        X, sample_weight, args.model, args.offsets, n_threads, entropy, missing=missing
     )
     sums = (s0, s1.reshape(args.n_components, n_features), s2.reshape(shape), loglik)
     return sums + (total_entropy,) if entropy else sums
 
 
-def statistics_of_responsibilities(X, sample_weight, chunks, base, covariance_type):
+def statistics_of_responsibilities(X, sample_weight, chunks, base, covariance_type,
+                                   fill=None):
     """Sums s0, s1, s2 around ``base`` (K, D) for responsibilities given chunk by chunk.
 
     ``chunks`` yields ``(start, stop, resp)`` over consecutive rows of X, resp of shape
     (stop - start, K). Returns ``(s0, s1, s2, base)`` with ``base`` as the pass saw it.
+    ``fill`` (D,): the value read in place of a NaN in each feature.
     """
     n_components, n_features = base.shape
     dtype = X.dtype
@@ -155,7 +176,7 @@ def statistics_of_responsibilities(X, sample_weight, chunks, base, covariance_ty
     for start, stop, resp in chunks:
         weight = None if sample_weight is None else sample_weight[start:stop]
         part0, part1, part2 = _kernels.moments_of_responsibilities(
-            X[start:stop], weight, resp, shift, offsets, covariance_type
+            X[start:stop], weight, resp, shift, offsets, covariance_type, fill=fill
         )
         s0 += part0
         s1 += part1.reshape(s1.shape)
@@ -170,11 +191,13 @@ def nearest_layout(centres, base, dtype):
     return shift, offsets, offsets.astype(np.float64) + shift.astype(np.float64)
 
 
-def statistics_of_nearest(X, sample_weight, centres, base, covariance_type, n_threads=0):
+def statistics_of_nearest(X, sample_weight, centres, base, covariance_type, n_threads=0,
+                          fill=None):
     """Sums s0, s1, s2 around ``base`` (K, D), each row given to its nearest centre (K, D).
 
     Returns ``(s0, s1, s2, base)`` with ``base`` as the pass saw it. The nearest centre is
     the most likely component of a spherical model with unit variances and equal weights.
+    ``fill`` (D,): the value read in place of a NaN in each feature.
     """
     n_components, n_features = centres.shape
     dtype = X.dtype
@@ -187,7 +210,7 @@ def statistics_of_nearest(X, sample_weight, centres, base, covariance_type, n_th
         quadratic_form(np.ones(n_components), local, "spherical", log_norm),
     )
     s0, s1, s2 = _kernels.moments_of_nearest(
-        X, sample_weight, nearest, offsets, covariance_type, n_threads
+        X, sample_weight, nearest, offsets, covariance_type, n_threads, fill=fill
     )
     shape = s2_shape(covariance_type, n_components, n_features)
     return s0, s1.reshape(n_components, n_features), s2.reshape(shape), base
@@ -215,24 +238,28 @@ def needs_second_pass(s0, s1, s2, base, covariance_type, dtype):
     return not (np.all(np.isfinite(ratio)) and np.max(ratio, initial=0.0) <= eps**-0.5)
 
 
-def evaluate(X, args, labels=False, resp=False, log_prob=False, n_threads=0):
+def evaluate(X, args, labels=False, resp=False, log_prob=False, n_threads=0, missing=False,
+             filled=None):
     """Per-row outputs of the model (only those asked for): (labels, resp, log_prob).
 
     ``resp`` comes in the dtype of X, ``log_prob`` (log p(x)) in float64; outputs not
-    asked for are empty arrays.
+    asked for are empty arrays. With ``missing``, the NaN entries of X are missing
+    features, marginalised out; ``filled`` (a C-contiguous copy of X, or None) then gets
+    each of them replaced by its conditional mean under the model.
     """
-    return _kernels.evaluate(X, args.model, labels, resp, log_prob, n_threads)
+    return _kernels.evaluate(X, args.model, labels, resp, log_prob, n_threads,
+                             missing=missing, filled=filled)
 
 
 def nearest_centre_sums(X, sample_weight, shift, centres, distances=False, inertia=False,
-                        n_threads=0):
+                        n_threads=0, fill=None):
     """Each row of X to its nearest centre: ``(s0, s1, distance, inertia)``.
 
     ``centres`` (K, D) and the sums are taken around ``shift`` (D,, in the dtype of X):
     s0[k] is the weight of the rows nearest centre k, s1[k] their weighted sum of x - shift,
     and with ``inertia`` their inertia sum_i w_i ||x_i - c_nearest||^2 (otherwise 0). With
     ``distances``, also each row's squared distance to its nearest centre (N floats);
-    otherwise None.
+    otherwise None. ``fill`` (D,): the value read in place of a NaN in each feature.
     """
     n_components, n_features = centres.shape
     s0 = np.empty(n_components)
@@ -240,22 +267,22 @@ def nearest_centre_sums(X, sample_weight, shift, centres, distances=False, inert
     distance = np.empty(X.shape[0] if distances else 0)
     total = _kernels.nearest_centre_pass(
         X, _EMPTY if sample_weight is None else sample_weight, shift, centres,
-        s0, s1, distance, inertia, n_threads,
+        s0, s1, distance, inertia, n_threads, fill,
     )
     return s0, s1.reshape(n_components, n_features), distance if distances else None, total
 
 
 def seeding_masses(X, sample_weight, shift, candidates, closest, minima=None, seed=-1,
-                   n_threads=0):
+                   n_threads=0, fill=None):
     """k-means++: for each candidate c_t (T, D) around ``shift``, the sums over each block
     of rows of w_i min(closest_i, ||x_i - c_t||^2), (T, n_blocks); those minima into
     ``minima`` (T, N) if given, and with ``seed`` = t into ``closest`` (both in the dtype
-    of X)."""
+    of X; ``fill``: the value read in place of a NaN in each feature)."""
     n_blocks = _kernels.kmeans_layout(X.shape[0])[1]
     block_mass = np.empty((candidates.shape[0], n_blocks))
     _kernels.seeding_pass(
         X, _EMPTY if sample_weight is None else sample_weight, shift, candidates,
         closest, block_mass, np.empty((0, 0), X.dtype) if minima is None else minima, seed,
-        n_threads,
+        n_threads, fill,
     )
     return block_mass

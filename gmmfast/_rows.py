@@ -17,7 +17,7 @@ import sys
 import numpy as np
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _kmeans, _passes
+from . import _kernels, _kmeans, _passes
 
 # Rows of responsibilities materialised at a time when they are given rather than computed
 # (initialisation from k-means labels or random responsibilities).
@@ -62,9 +62,10 @@ def rows_for(estimator, X, sample_weight=None, *, fit=False, reset=False, kmeans
             return DaskRows.for_fit(estimator, X, sample_weight)
         return DaskRows.for_use(estimator, X, sample_weight, reset=reset)
     new = fit or reset
+    allow_nan = estimator.__sklearn_tags__().input_tags.allow_nan
     X = validate_data(
         estimator, X, reset=new, dtype=[np.float64, np.float32],
-        ensure_min_samples=2 if new else 1,
+        ensure_min_samples=2 if new else 1, ensure_all_finite=not allow_nan,
     )
     if fit:
         check_n_samples(X.shape[0], estimator.n_components)
@@ -74,9 +75,39 @@ def rows_for(estimator, X, sample_weight=None, *, fit=False, reset=False, kmeans
         ))
         if fit:
             check_positive_weights(int(np.count_nonzero(sample_weight)), estimator.n_components)
+    fill, missing = None, False
+    if allow_nan:
+        fill, missing = missing_values(X, sample_weight, fit)
     if fit:
         estimator._check_parameters(X.shape[1])
-    return InMemoryRows(X, sample_weight, kmeans_centres)
+    return InMemoryRows(X, sample_weight, kmeans_centres, fill=fill, missing=missing)
+
+
+def missing_values(X, sample_weight=None, fit=False):
+    """One read of X for its missing (NaN) and infinite entries: ``(fill, missing)``.
+
+    Infinity is an error. ``missing`` says whether X has a NaN; if it has one and ``fit``,
+    ``fill`` holds the (weighted) mean of each feature's observed values, in the dtype of X
+    (what the initialisation reads in place of a missing value), otherwise None. A feature
+    with no observed value cannot be fitted: an error too.
+    """
+    n_missing, n_infinite, sums, weights = _kernels.scan_rows(X, sample_weight)
+    if n_infinite:
+        raise ValueError(
+            f"Input X contains infinity or a value too large for {X.dtype!r}. NaN marks a "
+            "missing value; replace infinite values by finite ones or by NaN."
+        )
+    if not n_missing:
+        return None, False
+    if not fit:
+        return None, True
+    unobserved = np.flatnonzero(weights <= 0)
+    if len(unobserved):
+        raise ValueError(
+            f"Feature {int(unobserved[0])} of X has no observed value (every entry is NaN, "
+            "or has zero weight); drop it before fitting."
+        )
+    return (sums / weights).astype(X.dtype), True
 
 
 ###############################################################################
@@ -113,20 +144,29 @@ def check_total_weight(count):
 # The compiled passes on rows in memory
 
 
-def per_row_output(X, args, output, n_threads=0):
+def per_row_output(X, args, output, n_threads=0, missing=False):
     """One per-row output of the model ``args`` for the rows of X: "labels" (intp), "resp"
-    (N, K) or "log_prob" (log p(x)), the last two in the dtype of X."""
-    result = _passes.evaluate(X, args, **{output: True}, n_threads=n_threads)
+    (N, K) or "log_prob" (log p(x)), the last two in the dtype of X. With ``missing``, the
+    NaN entries of X are missing features, marginalised out."""
+    result = _passes.evaluate(X, args, **{output: True}, n_threads=n_threads,
+                              missing=missing)
     result = result[OUTPUTS.index(output)]
     return result.astype(X.dtype, copy=False) if output == "log_prob" else result
 
 
 class InMemoryRows:
-    """A validated float32/float64 array X (any strides) and optional sample weights."""
+    """A validated float32/float64 array X (any strides) and optional sample weights.
 
-    def __init__(self, X, sample_weight=None, kmeans_centres=None):
+    ``missing``: X has NaN entries (missing values), which the E-step and the model's
+    outputs marginalise out; ``fill`` (training rows with missing values): the value of
+    each feature the initialisation reads in place of a NaN (its observed mean).
+    """
+
+    def __init__(self, X, sample_weight=None, kmeans_centres=None, fill=None, missing=False):
         self.X = X
         self.sample_weight = sample_weight
+        self.fill = fill
+        self.missing = missing
         self.n_samples, self.n_features = X.shape
         self.dtype = X.dtype
         self.n_total = float(self.n_samples if sample_weight is None else sample_weight.sum())
@@ -137,15 +177,16 @@ class InMemoryRows:
     def statistics(self, args, entropy=False):
         """(s0, s1, s2, loglik) of one E-step under the model ``args``; with ``entropy``,
         also sum_i w_i sum_k r_ik log r_ik."""
-        return _passes.statistics(self.X, self.sample_weight, args, entropy=entropy)
+        return _passes.statistics(self.X, self.sample_weight, args, entropy=entropy,
+                                  missing=self.missing)
 
     def per_row(self, args, output):
         """One per-row output of the model (see :func:`per_row_output`)."""
-        return per_row_output(self.X, args, output)
+        return per_row_output(self.X, args, output, missing=self.missing)
 
     def log_likelihood(self, args):
         """(sum_i w_i log p(x_i), sum_i w_i) under the model ``args``."""
-        log_prob = _passes.evaluate(self.X, args, log_prob=True)[2]
+        log_prob = _passes.evaluate(self.X, args, log_prob=True, missing=self.missing)[2]
         if self.sample_weight is None:
             total = float(log_prob.sum())
         else:
@@ -187,10 +228,11 @@ class InMemoryRows:
             else:
                 # scikit-learn's kmeans_plusplus seeds, drawn around the column means.
                 _, indices = _kmeans.kmeans_plusplus(
-                    X, sample_weight, self.column_mean(), n_components, random_state
+                    X, sample_weight, self.column_mean(), n_components, random_state,
+                    fill=self.fill,
                 )
             # One seed row per component, each with responsibility one.
-            rows, weight = X[indices], None
+            rows, weight = _kmeans.filled(X[indices], self.fill), None
 
             def chunks():
                 yield 0, n_components, np.eye(n_components)
@@ -198,38 +240,43 @@ class InMemoryRows:
         # First the means (sums around the origin), then the sums around them.
         eps = float(np.finfo(self.dtype).eps)
         origin = np.zeros((n_components, self.n_features))
+        fill = self.fill if rows is X else None
         s0, s1, _, _ = _passes.statistics_of_responsibilities(
-            rows, weight, chunks(), origin, covariance_type
+            rows, weight, chunks(), origin, covariance_type, fill=fill
         )
         means = s1 / (s0 + 10.0 * eps)[:, np.newaxis]
         return _passes.statistics_of_responsibilities(
-            rows, weight, chunks(), means, covariance_type
+            rows, weight, chunks(), means, covariance_type, fill=fill
         )
 
     def first_row(self):
-        """The first row of X (D,), in its dtype."""
-        return np.array(self.X[0])
+        """The first row of X (D,), in its dtype (missing values filled)."""
+        return _kmeans.filled(np.array(self.X[0]), self.fill)
 
     def column_mean(self):
-        """Column means of X in its dtype (the centre k-means works around)."""
+        """Column means of X in its dtype (the centre k-means works around); with missing
+        values, the means of the observed ones."""
+        if self.fill is not None:
+            return self.fill.copy()
         return self.X.mean(axis=0)
 
     def nearest_centre_sums(self, shift, centres, inertia=False):
         """(s0, s1) of each row given to its nearest centre, around ``shift`` (and the
         inertia, with ``inertia``)."""
         s0, s1, _, total = _passes.nearest_centre_sums(
-            self.X, self.sample_weight, shift, centres, inertia=inertia
+            self.X, self.sample_weight, shift, centres, inertia=inertia, fill=self.fill
         )
         return (s0, s1, total) if inertia else (s0, s1)
 
     def farthest_rows(self, shift, centres, n_rows):
         """The rows farthest from their nearest centre (see :func:`_kmeans.farthest_rows`)."""
-        return _kmeans.farthest_rows(self.X, self.sample_weight, shift, centres, n_rows)
+        return _kmeans.farthest_rows(self.X, self.sample_weight, shift, centres, n_rows,
+                                     fill=self.fill)
 
     def statistics_of_nearest(self, centres, base, covariance_type):
         """Sums around ``base`` of each row given to its nearest centre."""
         return _passes.statistics_of_nearest(
-            self.X, self.sample_weight, centres, base, covariance_type
+            self.X, self.sample_weight, centres, base, covariance_type, fill=self.fill
         )
 
     def kmeans_centres(self, n_components, random_state):

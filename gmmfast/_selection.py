@@ -243,6 +243,12 @@ class GaussianMixtureIC(DensityMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    def __sklearn_tags__(self):
+        # The candidates fit rows with missing values (NaN) by exact EM.
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
     def _seed(self):
         if isinstance(self.random_state, Integral):
             return int(self.random_state)

@@ -31,8 +31,8 @@
 
 from cython cimport floating
 from cython.parallel cimport parallel, prange
-from libc.math cimport sqrt
-from libc.stdint cimport int64_t
+from libc.math cimport log, sqrt
+from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memset
 
@@ -84,6 +84,8 @@ cdef Py_ssize_t TRIANGLE_BLOCKS = 8
 cdef Py_ssize_t TRIANGLE_MIN_BLOCK = 4
 # Responsibilities at or below this add nothing to the sums (2^-64).
 cdef double NEGLIGIBLE = 5.421010862427522e-20
+# log(2 pi)
+cdef double LOG_2PI = 1.8378770664093453
 # Rows per block of the k-means passes (their products have few columns: larger blocks
 # spread each BLAS call's fixed cost; measured 256 to 4096 rows).
 cdef Py_ssize_t KMEANS_BLOCK_ROWS = 1024
@@ -168,17 +170,22 @@ cdef class Model:
     - ``log_norm``: K, float64, every per-component constant of log p(x, k);
     - ``quadratic``: diag (2D + 1) x K, spherical (D + 2) x K, float64: the same
       log-density as one product with [z^2, z, 1] (or [|z|^2, z, 1]); see
-      _quadratic_log_prob. Empty for full and tied.
+      _quadratic_log_prob. Empty for full and tied;
+    - ``missing_terms``: diag and spherical, D x K, float64: a_jk = 1/2 p_kj^2 c_jk^2 -
+      log p_kj + 1/2 log(2 pi), what feature j adds to -log p(x, k) when it is read as
+      x_j = shift_j, so that adding a_jk over the missing features j of a row gives the
+      log-density of its observed features (see _missing_log_prob). Empty for full and tied
+      (their marginals come from the precision factors), or when not given.
 
     Shapes and dtypes are checked here, once; the passes read the arrays without checks.
     """
     cdef readonly str covariance_type
     cdef readonly int code
     cdef readonly Py_ssize_t n_features, n_components
-    cdef readonly object dtype, shift, precision, centers, log_norm, quadratic
+    cdef readonly object dtype, shift, precision, centers, log_norm, quadratic, missing_terms
 
     def __init__(self, str covariance_type, shift, precision, centers, log_norm,
-                 quadratic=None):
+                 quadratic=None, missing_terms=None):
         self.code = _covariance_code(covariance_type)
         self.covariance_type = covariance_type
         shift = np.ascontiguousarray(shift)
@@ -207,6 +214,11 @@ cdef class Model:
         if self.quadratic.shape != (width, K):
             raise ValueError("quadratic must be (%d, n_components) for %s covariances"
                              % (width, covariance_type))
+        if missing_terms is None or self.code == FULL or self.code == TIED:
+            missing_terms = np.empty((0, K))
+        self.missing_terms = _checked_array(missing_terms, np.float64, "missing_terms")
+        if self.missing_terms.shape not in ((0, K), (D, K)):
+            raise ValueError("missing_terms must be (n_features, n_components)")
 
 
 
@@ -226,6 +238,7 @@ cdef struct Density:
     const double *log_norm              # K
     const double *quadratic             # width x K
     int quadratic_rows
+    const double *missing_terms         # diag, spherical: D x K (see Model), or NULL
 
 
 cdef Density _density(Model model, floating kind):
@@ -235,12 +248,14 @@ cdef Density _density(Model model, floating kind):
     cdef const floating[:, ::1] centers = model.centers
     cdef const double[::1] log_norm = model.log_norm
     cdef const double[:, ::1] quadratic = model.quadratic
+    cdef const double[:, ::1] missing_terms = model.missing_terms
     d.code = model.code
     d.precision = &precision[0]
     d.centers = &centers[0, 0]
     d.log_norm = &log_norm[0]
     d.quadratic = &quadratic[0, 0] if quadratic.shape[0] > 0 else NULL
     d.quadratic_rows = <int> quadratic.shape[0]
+    d.missing_terms = &missing_terms[0, 0] if missing_terms.shape[0] > 0 else NULL
     return d
 
 
@@ -558,6 +573,12 @@ cdef struct Job:
     const void *shift                   # D: z = x - shift (rows' dtype)
     const double *weight                # N sample weights, or NULL for ones
     int avx2                            # the AVX2 listing
+    # Rows with NaN (missing features): with ``marginal`` (E_STEP, EVALUATE) each row's
+    # missing features are marginalised out (see _mark_missing); otherwise, with ``fill``
+    # (D, x coordinates, rows' dtype), a NaN in feature j is read as fill_j. Neither: the
+    # rows are known to hold no NaN and are not looked at for one.
+    int marginal
+    const void *fill
     # The log-density (E_STEP, NEAREST, EVALUATE) and the sums (E_STEP, GIVEN, NEAREST).
     Density density
     int sums_code                       # covariance type of the sums
@@ -573,6 +594,8 @@ cdef struct Job:
     Py_ssize_t *labels
     void *resp_out                      # N x K (rows' dtype)
     double *log_prob_out
+    void *filled_out                    # N x D (rows' dtype): each missing entry's
+                                        # conditional mean written in, or NULL
     # LLOYD, SEEDING: centres (K x D, float64, around the shift) and their squared norms
     const double *centres
     const double *centre_norms
@@ -604,6 +627,17 @@ cdef struct Scratch:
     double *dist                        # rows x K (k-means)
     double *nearest                     # rows
     int64_t *nearest_label              # rows
+    # Rows with missing features (marginal): see _mark_missing.
+    int *miss_start                     # rows + 1
+    int *miss_index                     # rows x D
+    int *pattern_of                     # rows
+    int *pattern_first                  # rows
+    int *pattern_next                   # rows
+    int *pattern_table                  # PATTERN_SLOTS(rows): hash slots of the patterns
+    double *eps                         # rows x K x D (full, tied)
+    double *pattern_weight              # rows x K
+    double *lam                         # 3 x D x D
+    double *dense                       # 2 x D
 
 
 cdef inline void *_take(size_t count, size_t size, bint zeroed, bint *ok) noexcept nogil:
@@ -640,6 +674,18 @@ cdef Scratch _allocate(const Job *job, size_t item) noexcept nogil:
     s.bucket = <int *> _take(rows * K, sizeof(int), False, &ok)
     s.bucket_start = <int *> _take(K + 1, sizeof(int), False, &ok)
     s.bucket_value = <double *> _take(rows * K, sizeof(double), False, &ok)
+    if job.marginal:
+        s.miss_start = <int *> _take(rows + 1, sizeof(int), False, &ok)
+        s.miss_index = <int *> _take(rows * D, sizeof(int), False, &ok)
+        s.pattern_of = <int *> _take(rows, sizeof(int), False, &ok)
+        s.pattern_first = <int *> _take(rows, sizeof(int), False, &ok)
+        s.pattern_next = <int *> _take(rows, sizeof(int), False, &ok)
+        s.pattern_table = <int *> _take(_pattern_slots(rows), sizeof(int), False, &ok)
+        s.pattern_weight = <double *> _take(rows * K, sizeof(double), False, &ok)
+        s.lam = <double *> _take(3 * D * D, sizeof(double), False, &ok)
+        s.dense = <double *> _take(2 * D, sizeof(double), False, &ok)
+        if job.density.code == FULL or job.density.code == TIED:
+            s.eps = <double *> _take(rows * K * D, sizeof(double), False, &ok)
     if job.purpose != EVALUATE:
         s.scaled = _take(rows * D, item, False, &ok)
         s.small = _take(D * D, item, False, &ok)
@@ -667,6 +713,16 @@ cdef void _release(Scratch *s) noexcept nogil:
     free(s.dist)
     free(s.nearest)
     free(s.nearest_label)
+    free(s.miss_start)
+    free(s.miss_index)
+    free(s.pattern_of)
+    free(s.pattern_first)
+    free(s.pattern_next)
+    free(s.pattern_table)
+    free(s.eps)
+    free(s.pattern_weight)
+    free(s.lam)
+    free(s.dense)
 
 
 def _allocation_error():
@@ -724,12 +780,19 @@ cdef void _block(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t blk,
         _kmeans_block(job, s, g, blk, start, n, w, z)
         return
     _shifted(job, start, n, z)
+    cdef Py_ssize_t n_patterns = 0
+    if job.marginal:
+        n_patterns = _mark_missing(job, s, n, z)
+    elif job.fill != NULL:
+        _filled(job, n, z)
     if job.purpose == EVALUATE:
-        _evaluate_block(job, s, start, n, z)
+        _evaluate_block(job, s, start, n, z, n_patterns)
         return
     if job.purpose == E_STEP:
         _block_log_prob(z, n, job.n_features, K, &job.density, True,
                         <floating *> s.product, s.squares, s.log_prob)
+        if n_patterns > 0:
+            _missing_log_prob(job, s, n, n_patterns, True, z)
     elif job.purpose == GIVEN:
         for i in range(n):
             for k in range(K):
@@ -740,6 +803,8 @@ cdef void _block(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t blk,
         for i in range(n):
             _one_hot_row(&s.log_prob[i * K], K)
     _block_statistics(job, s, g, n, w, z)
+    if n_patterns > 0:
+        _missing_moments(job, s, g, n, n_patterns, z)
 
 
 cdef inline void _shifted(const Job *job, Py_ssize_t start, Py_ssize_t rows,
@@ -811,17 +876,19 @@ cdef void _block_statistics(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t
 
 
 cdef void _evaluate_block(const Job *job, Scratch *s, Py_ssize_t start, Py_ssize_t rows,
-                          const floating *z) noexcept nogil:
-    """Labels, responsibilities and log p(x) of a block, those asked for."""
+                          const floating *z, Py_ssize_t n_patterns) noexcept nogil:
+    """Labels, responsibilities, log p(x) and filled rows of a block, those asked for."""
     cdef Py_ssize_t K = job.n_components, i, k
     cdef floating *resp = <floating *> job.resp_out
     # log p(x) alone from the terms that count, with the log-densities component by
     # component as in the fit pass; row by row otherwise (measured faster for labels and
     # responsibilities).
     cdef bint by_component = (job.log_prob_out != NULL and job.resp_out == NULL
-                              and job.labels == NULL)
+                              and job.labels == NULL and job.filled_out == NULL)
     _block_log_prob(z, rows, job.n_features, K, &job.density, by_component,
                     <floating *> s.product, s.squares, s.log_prob)
+    if n_patterns > 0:
+        _missing_log_prob(job, s, rows, n_patterns, by_component, z)
     if job.labels != NULL:
         for i in range(rows):
             job.labels[start + i] = _argmax(&s.log_prob[i * K], K)
@@ -829,8 +896,10 @@ cdef void _evaluate_block(const Job *job, Scratch *s, Py_ssize_t start, Py_ssize
         # The sum over the terms that count is the sum over all of them (see
         # gmmfast_column_cutoffs).
         _listed_e_step(job, s, rows, NULL)
-    elif resp != NULL or job.log_prob_out != NULL:
+    elif resp != NULL or job.log_prob_out != NULL or job.filled_out != NULL:
         gmmfast_normalise_rows(s.log_prob, rows, K, s.row_total)
+    if job.filled_out != NULL and n_patterns > 0:
+        _fill_conditional_means(job, s, start, rows, z)
     if job.log_prob_out != NULL:
         for i in range(rows):
             job.log_prob_out[start + i] = s.row_total[i]
@@ -842,14 +911,385 @@ cdef void _evaluate_block(const Job *job, Scratch *s, Py_ssize_t start, Py_ssize
 
 
 # ---------------------------------------------------------------------------------------------
+# Rows with missing features (NaN), marginalised out.
+#
+# A row i with missing features M and observed features O has, under component k,
+#     log p(x_O, k) = log w_k + log N(x_O; mu_O, Sigma_OO)
+# and the M-step reads its conditional expectations given x_O,
+#     E[x_M | x_O, k] = mu_M + Sigma_MO Sigma_OO^-1 (x_O - mu_O),
+#     Cov[x_M | x_O, k] = Sigma_MM - Sigma_MO Sigma_OO^-1 Sigma_OM.
+# With Lambda = Sigma^-1 = P P^T, both come from the precision's block Lambda_MM (size |M|,
+# small when few features are missing) instead of a factorisation of Sigma_OO: with the
+# missing features read as x_M = shift_M and d = x - mu,
+#     d_O^T Sigma_OO^-1 d_O = d^T Lambda d - g^T Lambda_MM^-1 g,     g = (Lambda d)_M = (P u)_M,
+# where u = P^T d is what the pass already has (the row's product with the factor, less the
+# centre); log det Sigma_OO = log det Sigma + log det Lambda_MM; the conditional mean is
+# x_M = shift_M - Lambda_MM^-1 g and the conditional covariance Lambda_MM^-1. So the pass
+# runs unchanged on the rows with zeros (in z = x - shift) at the missing entries, then
+# corrects, for those rows only:
+#     log p(x_O, k) += 1/2 g^T Lambda_MM^-1 g - 1/2 log det Lambda_MM + |M|/2 log(2 pi)
+# and, with e_k = -Lambda_MM^-1 g (zero on O) and delta = z - o_k (full; z for tied, whose
+# sums are raw and centred later), the sums by v_ik = w_i r_ik:
+#     s1_k += v e_k,   s2_k += v (delta e_k^T + e_k delta^T + e_k e_k^T + Lambda_MM^-1).
+# The factor of Lambda_MM depends only on the row's pattern of missing features (and on k
+# for full covariances): it is computed once per pattern of the block, and again for the
+# covariance term, which is added once per pattern as (sum of its v_ik) Lambda_MM^-1.
+# Diagonal and spherical covariances need no factor: the missing features' terms of
+# log p(x, k) are taken out (Model.missing_terms), and E[x_j | x_O, k] = mu_kj,
+# Var = 1 / p_kj^2.
+
+cdef inline Py_ssize_t _pattern_slots(Py_ssize_t rows) noexcept nogil:
+    """Hash slots for the patterns of a block: a power of two at least twice the rows."""
+    cdef Py_ssize_t slots = 16
+    while slots < 2 * rows:
+        slots *= 2
+    return slots
+
+
+cdef void _filled(const Job *job, Py_ssize_t rows, floating *z) noexcept nogil:
+    """z_ij = fill_j - shift_j where x_ij is NaN (z = x - shift is NaN there)."""
+    cdef const floating *fill = <const floating *> job.fill
+    cdef const floating *shift = <const floating *> job.shift
+    cdef Py_ssize_t i, j, D = job.n_features
+    for i in range(rows * D):
+        if z[i] != z[i]:
+            j = i % D
+            z[i] = fill[j] - shift[j]
+
+
+cdef Py_ssize_t _mark_missing(const Job *job, Scratch *s, Py_ssize_t rows,
+                              floating *z) noexcept nogil:
+    """Lists each row's missing features (NaN in z) and sets them to zero (x = shift).
+
+    Row i's missing features, in increasing order, are miss_index[miss_start[i] ..
+    miss_start[i + 1]]. For full and tied covariances the rows with missing features are
+    grouped by pattern: pattern_of[i] (-1 for a complete row), and each pattern's rows
+    from pattern_first[p] along pattern_next (-1 ends). Returns the number of patterns
+    (full, tied) or of rows with missing features (diag, spherical): zero when the block
+    is complete.
+    """
+    cdef Py_ssize_t i, j, q, count = 0, n_missing_rows = 0, D = job.n_features
+    cdef Py_ssize_t n_patterns = 0, slots, slot, p, m, a
+    cdef uint64_t h
+    cdef bint same
+    cdef int *start = s.miss_start
+    cdef int *index = s.miss_index
+    for i in range(rows):
+        start[i] = <int> count
+        for j in range(D):
+            if z[i * D + j] != z[i * D + j]:
+                z[i * D + j] = 0.0
+                index[count] = <int> j
+                count += 1
+        if count > start[i]:
+            n_missing_rows += 1
+    start[rows] = <int> count
+    if n_missing_rows == 0 or job.density.code == DIAG or job.density.code == SPHERICAL:
+        return n_missing_rows
+    slots = _pattern_slots(rows)
+    for slot in range(slots):
+        s.pattern_table[slot] = -1
+    for i in range(rows):
+        s.pattern_of[i] = -1
+        m = start[i + 1] - start[i]
+        if m == 0:
+            continue
+        # FNV-1a over the missing features, then open addressing.
+        h = 1469598103934665603ULL
+        for q in range(start[i], start[i + 1]):
+            h = (h ^ <uint64_t> index[q]) * 1099511628211ULL
+        slot = <Py_ssize_t> (h & <uint64_t> (slots - 1))
+        while True:
+            p = s.pattern_table[slot]
+            if p < 0:
+                p = n_patterns
+                n_patterns += 1
+                s.pattern_table[slot] = <int> p
+                s.pattern_first[p] = <int> i
+                s.pattern_next[i] = -1
+                break
+            q = s.pattern_first[p]
+            same = start[q + 1] - start[q] == m
+            a = 0
+            while same and a < m:
+                same = index[start[q] + a] == index[start[i] + a]
+                a += 1
+            if same:
+                s.pattern_next[i] = s.pattern_first[p]
+                s.pattern_first[p] = <int> i
+                break
+            slot = (slot + 1) & (slots - 1)
+        s.pattern_of[i] = <int> p
+    return n_patterns
+
+
+cdef inline double _factor_entry(const floating *precision, Py_ssize_t a, Py_ssize_t j,
+                                 Py_ssize_t k, Py_ssize_t n_features,
+                                 Py_ssize_t n_components, bint full) noexcept nogil:
+    """P_k[a, j] of the model's precision factors (full), or P[a, j] (tied)."""
+    if full:
+        return precision[a * n_features * n_components + j * n_components + k]
+    return precision[a * n_features + j]
+
+
+cdef double _marginal_factor(const floating *precision, const int *missing, Py_ssize_t m,
+                             Py_ssize_t n_features, Py_ssize_t n_components, Py_ssize_t k,
+                             bint full, double *factor) noexcept nogil:
+    """The lower Cholesky factor L (m x m, row-major, into ``factor``) of Lambda_MM =
+    P_M P_M^T, P_M the rows ``missing`` (increasing) of component k's precision factor P_k
+    (upper triangular, so row a is zero left of column a); returns log det Lambda_MM."""
+    cdef Py_ssize_t a, b, c, j
+    cdef double total, log_det = 0.0
+    for a in range(m):
+        for b in range(a + 1):
+            # Rows missing[a] >= missing[b]: both are non-zero from column missing[a] on.
+            total = 0.0
+            for j in range(missing[a], n_features):
+                total += (_factor_entry(precision, missing[a], j, k, n_features,
+                                        n_components, full)
+                          * _factor_entry(precision, missing[b], j, k, n_features,
+                                          n_components, full))
+            for c in range(b):
+                total -= factor[a * m + c] * factor[b * m + c]
+            if a == b:
+                factor[a * m + a] = sqrt(total)
+                log_det += log(total)
+            else:
+                factor[a * m + b] = total / factor[b * m + b]
+    return log_det
+
+
+cdef void _marginal_inverse(const double *factor, Py_ssize_t m, double *inverse,
+                            double *work) noexcept nogil:
+    """Lambda_MM^-1 = L^-T L^-1 from its factor L (m x m): the lower triangle into
+    ``inverse`` (row-major); ``work`` holds L^-1 (m x m)."""
+    cdef Py_ssize_t a, b, c
+    cdef double total
+    for b in range(m):
+        # Column b of L^-1, by forward substitution of L x = e_b.
+        for a in range(b):
+            work[a * m + b] = 0.0
+        for a in range(b, m):
+            total = 1.0 if a == b else 0.0
+            for c in range(b, a):
+                total -= factor[a * m + c] * work[c * m + b]
+            work[a * m + b] = total / factor[a * m + a]
+    for a in range(m):
+        for b in range(a + 1):
+            total = 0.0
+            for c in range(a, m):
+                total += work[c * m + a] * work[c * m + b]
+            inverse[a * m + b] = total
+
+
+cdef void _missing_log_prob(const Job *job, Scratch *s, Py_ssize_t rows,
+                            Py_ssize_t n_patterns, bint by_component,
+                            const floating *z) noexcept nogil:
+    """log p(x_i, k) of the block's rows with missing features (s.log_prob, K x rows
+    by_component, else rows x K) turned into those of their observed features; for full
+    and tied covariances also each row's e_k = E[x_M | x_O, k] - shift_M into s.eps
+    (row i, component k, the a-th missing feature at (i K + k) D + a)."""
+    cdef Py_ssize_t K = job.n_components, D = job.n_features
+    cdef Py_ssize_t i, j, k, kk, q, a, b, p, r, m, k_end
+    cdef Py_ssize_t i_stride = 1 if by_component else K
+    cdef Py_ssize_t k_stride = rows if by_component else 1
+    cdef double *lp = s.log_prob
+    cdef const double *terms = job.density.missing_terms
+    cdef const floating *precision = <const floating *> job.density.precision
+    cdef const floating *centers = <const floating *> job.density.centers
+    cdef const floating *product = <const floating *> s.product
+    cdef bint full = job.density.code == FULL
+    cdef Py_ssize_t width = D * K if full else D
+    cdef const int *missing
+    cdef double *factor = s.lam
+    cdef double *u = s.dense
+    cdef double *t = s.dense + D
+    cdef double log_det, total, quad
+    cdef double *eps
+    if job.density.code == DIAG or job.density.code == SPHERICAL:
+        for i in range(rows):
+            for q in range(s.miss_start[i], s.miss_start[i + 1]):
+                j = s.miss_index[q]
+                for k in range(K):
+                    lp[i * i_stride + k * k_stride] += terms[j * K + k]
+        return
+    for p in range(n_patterns):
+        r = s.pattern_first[p]
+        missing = &s.miss_index[s.miss_start[r]]
+        m = s.miss_start[r + 1] - s.miss_start[r]
+        for k in range(K if full else 1):
+            log_det = _marginal_factor(precision, missing, m, D, K, k, full, factor)
+            r = s.pattern_first[p]
+            while r >= 0:
+                k_end = k + 1 if full else K
+                for kk in range(k, k_end):
+                    # u = P_k^T (x - mu_k) from the product, from the first missing feature
+                    # on (P's rows M are zero before it).
+                    for j in range(missing[0], D):
+                        if full:
+                            u[j] = <double> product[r * width + j * K + kk] - <double> centers[j * K + kk]
+                        else:
+                            u[j] = <double> product[r * width + j] - <double> centers[j * K + kk]
+                    # g = (P u)_M, then L y = g: y^T y = g^T Lambda_MM^-1 g.
+                    quad = 0.0
+                    for a in range(m):
+                        total = 0.0
+                        for j in range(missing[a], D):
+                            total += _factor_entry(precision, missing[a], j, k, D, K, full) * u[j]
+                        for b in range(a):
+                            total -= factor[a * m + b] * t[b]
+                        t[a] = total / factor[a * m + a]
+                        quad += t[a] * t[a]
+                    # L^T e = -y: e = -Lambda_MM^-1 g.
+                    eps = &s.eps[(r * K + kk) * D]
+                    for a in range(m - 1, -1, -1):
+                        total = -t[a]
+                        for b in range(a + 1, m):
+                            total -= factor[b * m + a] * eps[b]
+                        eps[a] = total / factor[a * m + a]
+                    lp[r * i_stride + kk * k_stride] += 0.5 * (quad - log_det + m * LOG_2PI)
+                r = s.pattern_next[r]
+
+
+cdef void _missing_moments(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t rows,
+                           Py_ssize_t n_patterns, const floating *z) noexcept nogil:
+    """The corrections of the sums of group g for the block's rows with missing features
+    (see the section's comment), over the listed (i, k) and their v_ik."""
+    cdef Py_ssize_t K = job.n_components, D = job.n_features
+    cdef Py_ssize_t i, j, k, q, qq, a, b, p, r, m, row, col
+    cdef double v, ea, c, o, pr, value, weight
+    cdef double *s1 = job.part_s1 + g * job.s1_size
+    cdef double *s2 = job.part_s2 + g * job.s2_size
+    cdef double *s1k
+    cdef double *s2k
+    cdef const floating *offsets = <const floating *> job.offsets
+    cdef const floating *centers = <const floating *> job.density.centers
+    cdef const floating *precision = <const floating *> job.density.precision
+    cdef int code = job.sums_code
+    cdef bint full = code == FULL
+    cdef const int *missing
+    cdef const double *e
+    cdef double *delta = s.dense
+    cdef double *dense = s.dense + D
+    cdef double *factor = s.lam
+    cdef double *inverse = s.lam + D * D
+    if code == DIAG or code == SPHERICAL:
+        for k in range(K):
+            for q in range(s.bucket_start[k], s.bucket_start[k + 1]):
+                i = s.bucket[q]
+                if s.miss_start[i + 1] == s.miss_start[i]:
+                    continue
+                v = s.bucket_value[q]
+                pr = precision[k] if code == SPHERICAL else 0.0
+                for qq in range(s.miss_start[i], s.miss_start[i + 1]):
+                    j = s.miss_index[qq]
+                    c = centers[j * K + k]
+                    o = offsets[k * D + j]
+                    if code == DIAG:
+                        pr = precision[j * K + k]
+                    # Read as z_j = 0: they added v (0 - o) and v o^2; the conditional
+                    # mean is c (z coordinates) and the variance 1 / p^2.
+                    s1[k * D + j] += v * c
+                    s2[k * D + j] += v * ((c - o) * (c - o) - o * o + 1.0 / (pr * pr))
+        return
+    for q in range(n_patterns * K):
+        s.pattern_weight[q] = 0.0
+    for k in range(K):
+        s1k = s1 + k * D
+        s2k = s2 + k * D * D if full else s2
+        for q in range(s.bucket_start[k], s.bucket_start[k + 1]):
+            i = s.bucket[q]
+            m = s.miss_start[i + 1] - s.miss_start[i]
+            if m == 0:
+                continue
+            v = s.bucket_value[q]
+            missing = &s.miss_index[s.miss_start[i]]
+            e = &s.eps[(i * K + k) * D]
+            for j in range(D):
+                delta[j] = <double> z[i * D + j] - (<double> offsets[k * D + j] if full else 0.0)
+                dense[j] = 0.0
+            for a in range(m):
+                dense[missing[a]] = e[a]
+            for a in range(m):
+                row = missing[a]
+                ea = e[a]
+                s1k[row] += v * ea
+                # Entry (row, j) of delta e^T + e delta^T + e e^T, lower triangle: every j
+                # outside M, and the j in M up to row (the others come with their own row).
+                b = 0
+                for j in range(D):
+                    if b < m and missing[b] == j:
+                        b += 1
+                        if j > row:
+                            continue
+                        value = delta[row] * dense[j] + ea * delta[j] + ea * dense[j]
+                    else:
+                        value = ea * delta[j]
+                    if j <= row:
+                        s2k[row * D + j] += v * value
+                    else:
+                        s2k[j * D + row] += v * value
+            s.pattern_weight[s.pattern_of[i] * K + k] += v
+    # The conditional covariances: (sum of the pattern's v_ik) Lambda_MM^-1 once per pattern.
+    for p in range(n_patterns):
+        r = s.pattern_first[p]
+        missing = &s.miss_index[s.miss_start[r]]
+        m = s.miss_start[r + 1] - s.miss_start[r]
+        for k in range(K if full else 1):
+            if full:
+                weight = s.pattern_weight[p * K + k]
+            else:
+                weight = 0.0
+                for q in range(K):
+                    weight += s.pattern_weight[p * K + q]
+            if weight == 0.0:
+                continue
+            _marginal_factor(precision, missing, m, D, K, k, full, factor)
+            _marginal_inverse(factor, m, inverse, s.lam + 2 * D * D)
+            s2k = s2 + k * D * D if full else s2
+            for a in range(m):
+                for b in range(a + 1):
+                    s2k[missing[a] * D + missing[b]] += weight * inverse[a * m + b]
+
+
+cdef void _fill_conditional_means(const Job *job, Scratch *s, Py_ssize_t start,
+                                  Py_ssize_t rows, const floating *z) noexcept nogil:
+    """Each missing entry of the block's rows in job.filled_out replaced by its conditional
+    mean under the mixture, shift_j + sum_k r_ik e_ikj (s.log_prob: rows x K
+    responsibilities)."""
+    cdef Py_ssize_t K = job.n_components, D = job.n_features, i, k, a, j, q
+    cdef floating *out = <floating *> job.filled_out
+    cdef const floating *shift = <const floating *> job.shift
+    cdef const floating *centers = <const floating *> job.density.centers
+    cdef bint factored = job.density.code == FULL or job.density.code == TIED
+    cdef double total
+    for i in range(rows):
+        for q in range(s.miss_start[i], s.miss_start[i + 1]):
+            a = q - s.miss_start[i]
+            j = s.miss_index[q]
+            total = 0.0
+            for k in range(K):
+                if factored:
+                    total += s.log_prob[i * K + k] * s.eps[(i * K + k) * D + a]
+                else:
+                    total += s.log_prob[i * K + k] * <double> centers[j * K + k]
+            out[(start + i) * D + j] = <floating> (<double> shift[j] + total)
+
+
+# ---------------------------------------------------------------------------------------------
 # The passes of the mixtures.
 
 cdef Job _job(int purpose, const floating[:, :] X, sample_weight, const floating[::1] shift,
-              Py_ssize_t n_components, listing):
+              Py_ssize_t n_components, listing, missing=None):
     """A job over the rows of X (N x D, any strides) in the blocks of block_layout (or of
-    kmeans_layout for the k-means purposes)."""
+    kmeans_layout for the k-means purposes).
+
+    ``missing``: None (the rows hold no NaN), True (E_STEP, EVALUATE: NaN features are
+    marginalised out) or a vector (D, rows' dtype, kept alive by the caller): NaN in
+    feature j is read as its entry j."""
     cdef Job job
     cdef const double[::1] w
+    cdef const floating[::1] fill
     if X.shape[0] == 0:
         raise ValueError("a pass needs at least one row")
     if shift.shape[0] != X.shape[1]:
@@ -864,6 +1304,15 @@ cdef Job _job(int purpose, const floating[:, :] X, sample_weight, const floating
     job.row_stride = X.strides[0]
     job.column_stride = X.strides[1]
     job.shift = &shift[0]
+    if missing is True:
+        if purpose != E_STEP and purpose != EVALUATE:
+            raise ValueError("only the E-step and the evaluation marginalise missing features")
+        job.marginal = True
+    elif missing is not None:
+        fill = missing
+        if fill.shape[0] != X.shape[1]:
+            raise ValueError("the fill vector must have one entry per feature")
+        job.fill = &fill[0]
     if sample_weight is not None and len(sample_weight) > 0:
         w = sample_weight
         if w.shape[0] != X.shape[0]:
@@ -988,6 +1437,20 @@ cdef void _tied_around_means(const double[::1] s0, const double[::1] s1, double[
                                            + oa * s1[k * n_features + b] + s0[k] * oa * ob)
 
 
+cdef _check_missing_terms(Model model, bint missing):
+    if missing and (model.code == DIAG or model.code == SPHERICAL) \
+            and model.missing_terms.shape[0] == 0:
+        raise ValueError("missing features of diag and spherical models need the model's "
+                         "missing_terms")
+
+
+cdef _fill_of(fill, shift):
+    """The fill vector in the rows' dtype (kept alive by the caller), or None."""
+    if fill is None:
+        return None
+    return np.ascontiguousarray(fill, dtype=np.asarray(shift).dtype)
+
+
 cdef _check_dtype(Model model, const floating[:, :] X):
     if floating is float:
         rows_dtype = np.dtype(np.float32)
@@ -1000,7 +1463,7 @@ cdef _check_dtype(Model model, const floating[:, :] X):
 
 def e_step(const floating[:, :] X, sample_weight, Model model,
            const floating[:, ::1] offsets, int n_threads=0, bint entropy=False,
-           listing=None):
+           listing=None, bint missing=False):
     """The E-step and the M-step's sums in one pass over the rows of X (N x D, any
     strides): ``(s0, s1, s2, loglik, entropy)``.
 
@@ -1008,12 +1471,16 @@ def e_step(const floating[:, :] X, sample_weight, Model model,
     ``offsets`` + shift (``offsets``: K x D in the rows' dtype, o_k = mu_k - shift);
     loglik = sum_i w_i log p(x_i); with ``entropy``, also sum_i w_i sum_k r_ik log r_ik
     over the responsibilities that count (0.0 otherwise, at no cost). ``listing`` ("avx2"
-    or "plain", for tests) overrides the listing of the terms that count.
+    or "plain", for tests) overrides the listing of the terms that count. With
+    ``missing``, NaN entries are missing features, marginalised out (the model needs its
+    missing_terms for diag and spherical covariances); without, X must hold no NaN.
     """
     _check_dtype(model, X)
+    _check_missing_terms(model, missing)
     weights = _weights_of(sample_weight)
     cdef const floating[::1] shift = model.shift
-    cdef Job job = _job(E_STEP, X, weights, shift, model.n_components, listing)
+    cdef Job job = _job(E_STEP, X, weights, shift, model.n_components, listing,
+                        True if missing else None)
     job.density = _density(model, <floating> 0)
     s0, s1, s2, loglik, total_entropy = _moments_pass(&job, X, offsets, model.code,
                                                       n_threads, entropy)
@@ -1022,14 +1489,17 @@ def e_step(const floating[:, :] X, sample_weight, Model model,
 
 def moments_of_responsibilities(const floating[:, :] X, sample_weight, resp,
                                 const floating[::1] shift, const floating[:, ::1] offsets,
-                                str covariance_type, int n_threads=0, listing=None):
+                                str covariance_type, int n_threads=0, listing=None,
+                                fill=None):
     """The sums s0, s1, s2 (as e_step's) of responsibilities ``resp`` (N x K) given for the
-    rows of X: ``(s0, s1, s2)``. The rows are read as X - shift."""
+    rows of X: ``(s0, s1, s2)``. The rows are read as X - shift; with ``fill`` (D, rows'
+    dtype), a NaN in feature j as fill_j."""
     cdef const double[:, ::1] r = np.ascontiguousarray(resp, dtype=np.float64)
     if r.shape[0] != X.shape[0] or r.shape[1] != offsets.shape[0]:
         raise ValueError("resp must be (n_samples, n_components)")
     weights = _weights_of(sample_weight)
-    cdef Job job = _job(GIVEN, X, weights, shift, offsets.shape[0], listing)
+    fill = _fill_of(fill, shift)
+    cdef Job job = _job(GIVEN, X, weights, shift, offsets.shape[0], listing, fill)
     job.resp = &r[0, 0]
     job.density.code = _covariance_code(covariance_type)
     s0, s1, s2, _, _ = _moments_pass(&job, X, offsets, job.density.code, n_threads, False)
@@ -1038,14 +1508,16 @@ def moments_of_responsibilities(const floating[:, :] X, sample_weight, resp,
 
 def moments_of_nearest(const floating[:, :] X, sample_weight, Model model,
                        const floating[:, ::1] offsets, str covariance_type, int n_threads=0,
-                       listing=None):
+                       listing=None, fill=None):
     """The sums s0, s1, s2 (as e_step's, for ``covariance_type``) with each row's
     responsibility one for its most likely component under ``model`` (a spherical model
-    with unit precisions and equal weights: the nearest centre): ``(s0, s1, s2)``."""
+    with unit precisions and equal weights: the nearest centre): ``(s0, s1, s2)``. With
+    ``fill`` (D, rows' dtype), a NaN in feature j is read as fill_j."""
     _check_dtype(model, X)
     weights = _weights_of(sample_weight)
     cdef const floating[::1] shift = model.shift
-    cdef Job job = _job(NEAREST, X, weights, shift, model.n_components, listing)
+    fill = _fill_of(fill, shift)
+    cdef Job job = _job(NEAREST, X, weights, shift, model.n_components, listing, fill)
     job.density = _density(model, <floating> 0)
     cdef int sums_code = _covariance_code(covariance_type)
     s0, s1, s2, _, _ = _moments_pass(&job, X, offsets, sums_code, n_threads, False)
@@ -1053,26 +1525,40 @@ def moments_of_nearest(const floating[:, :] X, sample_weight, Model model,
 
 
 def evaluate(const floating[:, :] X, Model model, bint labels=False, bint resp=False,
-             bint log_prob=False, int n_threads=0, listing=None):
+             bint log_prob=False, int n_threads=0, listing=None, bint missing=False,
+             filled=None):
     """Per-row outputs of the model, those asked for: ``(labels, resp, log_prob)``.
 
     labels (N,) intp, argmax_k log p(x, k); resp (N, K) in the rows' dtype; log_prob (N,)
-    float64, log p(x). Outputs not asked for are empty arrays.
+    float64, log p(x). Outputs not asked for are empty arrays. With ``missing``, NaN
+    entries are missing features, marginalised out (each row's outputs are those of its
+    observed features), and ``filled`` (N x D, C-contiguous, rows' dtype, or None), a copy
+    of X, gets each missing entry replaced by its conditional mean under the mixture,
+    sum_k r_ik E[x_j | x_O, k].
     """
     _check_dtype(model, X)
+    _check_missing_terms(model, missing)
+    cdef floating[:, ::1] filled_view
+    if filled is not None:
+        if not missing:
+            raise ValueError("filled rows need missing=True")
+        filled_view = filled
+        if filled_view.shape[0] != X.shape[0] or filled_view.shape[1] != X.shape[1]:
+            raise ValueError("filled must have the shape of X")
     cdef Py_ssize_t N = X.shape[0], K = model.n_components
     out_labels = np.empty(N if labels else 0, dtype=np.intp)
     out_resp = np.empty((int(N), int(K)) if resp else (0, 0), dtype=model.dtype)
     out_log_prob = np.empty(N if log_prob else 0)
-    if N == 0 or not (labels or resp or log_prob):
+    if N == 0 or not (labels or resp or log_prob or filled is not None):
         return out_labels, out_resp, out_log_prob
     cdef Py_ssize_t[::1] label_view = out_labels
     cdef floating[:, ::1] resp_view = out_resp
     cdef double[::1] log_prob_view = out_log_prob
     cdef const floating[::1] shift = model.shift
-    cdef Job job = _job(EVALUATE, X, None, shift, K, listing)
+    cdef Job job = _job(EVALUATE, X, None, shift, K, listing, True if missing else None)
     job.density = _density(model, <floating> 0)
     job.rows, job.n_blocks, job.n_groups = block_layout(N, X.shape[1], K, model.code)
+    job.filled_out = &filled_view[0, 0] if filled is not None else NULL
     job.labels = &label_view[0] if labels else NULL
     job.resp_out = &resp_view[0, 0] if resp else NULL
     job.log_prob_out = &log_prob_view[0] if log_prob else NULL
@@ -1175,8 +1661,12 @@ cdef void _kmeans_block(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t blk
     # z - shift in float64, the difference rounded in the data's dtype.
     if floating is double:
         _shifted(job, start, n, s.zd)
+        if job.fill != NULL:
+            _filled(job, n, s.zd)
     else:
         _shifted(job, start, n, z)
+        if job.fill != NULL:
+            _filled(job, n, z)
         for i in range(n * D):
             s.zd[i] = z[i]
     if job.purpose == LLOYD:
@@ -1241,7 +1731,8 @@ def nearest_centre_pass(
         double[::1] s1,                      # OUT K*D, sum of w_i (x_i - shift) over them
         double[::1] distance,                # OUT N, ||x_i - c_nearest||^2, or empty
         bint with_inertia=False,
-        int n_threads=0):
+        int n_threads=0,
+        fill=None):                          # IN  D, or None: NaN in feature j read as fill_j
     """One Lloyd step's sums: each row to its nearest centre (the first of equals).
 
     Returns the inertia sum_i w_i ||x_i - c_nearest||^2 if ``with_inertia``, else 0.
@@ -1250,7 +1741,8 @@ def nearest_centre_pass(
     cdef const double[:, ::1] c_rows = layout.rows_
     cdef const double[::1] c_norms = layout.norms
     cdef Py_ssize_t n_centres = c_rows.shape[0], n_features = X.shape[1]
-    cdef Job job = _job(LLOYD, X, sample_weight, shift, n_centres, None)
+    fill = _fill_of(fill, shift)
+    cdef Job job = _job(LLOYD, X, sample_weight, shift, n_centres, None, fill)
     if s0.shape[0] != n_centres or s1.shape[0] != n_centres * n_features:
         raise ValueError("s0 must hold n_centres entries and s1 n_centres * n_features")
     if distance.shape[0] > 0 and distance.shape[0] != X.shape[0]:
@@ -1284,7 +1776,8 @@ def seeding_pass(
         double[:, ::1] block_mass,           # OUT T x n_blocks (see kmeans_layout)
         floating[:, ::1] minima,             # OUT T x N, the m_it, or 0 x 0
         Py_ssize_t seed=-1,                  # IN  a candidate t that becomes a seed, or -1
-        int n_threads=0):
+        int n_threads=0,
+        fill=None):                          # IN  D, or None: NaN in feature j read as fill_j
     """k-means++ masses of each candidate c_t: with m_it = min(closest_i, ||x_i - c_t||^2),
     block_mass[t, b] = sum_{i in block b} w_i m_it (in float64, in four partial sums over
     the rows; the distances rounded to the data's dtype first, as scikit-learn keeps them).
@@ -1297,7 +1790,8 @@ def seeding_pass(
     cdef const double[:, ::1] c_rows = layout.rows_
     cdef const double[::1] c_norms = layout.norms
     cdef Py_ssize_t n_candidates = c_rows.shape[0], n_samples = X.shape[0]
-    cdef Job job = _job(SEEDING, X, sample_weight, shift, n_candidates, None)
+    fill = _fill_of(fill, shift)
+    cdef Job job = _job(SEEDING, X, sample_weight, shift, n_candidates, None, fill)
     job.rows, job.n_blocks, job.n_groups = kmeans_layout(n_samples)
     if closest.shape[0] != n_samples:
         raise ValueError("closest must have one entry per row")
@@ -1316,3 +1810,60 @@ def seeding_pass(
     job.minima = &minima[0, 0] if minima.shape[0] > 0 else NULL
     job.seed = seed
     _drive(&job, n_threads, <floating> 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# The rows' missing and non-finite entries.
+
+# Rows per chunk of scan_rows (its sums are added chunk by chunk, in order).
+cdef Py_ssize_t SCAN_ROWS = 4096
+
+
+def scan_rows(const floating[:, :] X, sample_weight=None, int n_threads=0):
+    """One read of X (N x D, any strides): ``(n_missing, n_infinite, sums, weights)``.
+
+    n_missing counts the NaN entries and n_infinite the infinite ones; for each feature j,
+    sums[j] = sum_i w_i x_ij and weights[j] = sum_i w_i over the rows where x_ij is finite
+    (float64; w_i = 1 without weights), in chunks of rows added in order (the same bits
+    for any number of threads).
+    """
+    cdef Py_ssize_t N = X.shape[0], D = X.shape[1]
+    cdef Py_ssize_t n_chunks = max(1, (N + SCAN_ROWS - 1) // SCAN_ROWS)
+    weights_arr = _weights_of(sample_weight)
+    cdef const double[::1] w
+    cdef const double *wp = NULL
+    if weights_arr is not None:
+        w = weights_arr
+        if w.shape[0] != N:
+            raise ValueError("sample_weight must have one entry per row")
+        wp = &w[0]
+    part_sum_arr = np.zeros((n_chunks, D))
+    part_weight_arr = np.zeros((n_chunks, D))
+    counts_arr = np.zeros((n_chunks, 2), dtype=np.int64)
+    cdef double[:, ::1] part_sum = part_sum_arr
+    cdef double[:, ::1] part_weight = part_weight_arr
+    cdef int64_t[:, ::1] counts = counts_arr
+    cdef Py_ssize_t c, i, j
+    cdef double x, wi
+    if N > 0 and D > 0:
+        n_threads = _resolve_threads(n_threads, n_chunks)
+        with nogil:
+            for c in prange(n_chunks, schedule='static', num_threads=n_threads):
+                for i in range(c * SCAN_ROWS, min((c + 1) * SCAN_ROWS, N)):
+                    wi = wp[i] if wp != NULL else 1.0
+                    for j in range(D):
+                        x = X[i, j]
+                        if x != x:
+                            counts[c, 0] += 1
+                        elif x - x != 0.0:
+                            counts[c, 1] += 1
+                        else:
+                            part_sum[c, j] += wi * x
+                            part_weight[c, j] += wi
+    sums = np.zeros(D)
+    weights = np.zeros(D)
+    for c in range(n_chunks):
+        sums += part_sum_arr[c]
+        weights += part_weight_arr[c]
+    totals = counts_arr.sum(axis=0)
+    return int(totals[0]), int(totals[1]), sums, weights

@@ -1,0 +1,374 @@
+"""Missing values (NaN): exact EM for incomplete data, marginal outputs, initialisation.
+
+The reference is a plain NumPy EM that handles each row on its own: the marginal density of
+its observed features (from a Cholesky factor of Sigma_OO) and the conditional mean and
+covariance of its missing ones, from which the M-step's expected sums are formed.
+"""
+
+import numpy as np
+import pytest
+from scipy.special import logsumexp
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
+
+from gmmfast import BayesianGaussianMixture, GaussianMixture, _kernels
+from gmmfast._passes import PassArguments, statistics
+
+from helpers import COVARIANCE_TYPES, DTYPES, ignore_convergence, make_blobs_data
+
+N_SAMPLES = 3000
+
+
+def _full_covariances(covariances, covariance_type, n_components, n_features):
+    if covariance_type == "full":
+        return np.asarray(covariances)
+    if covariance_type == "tied":
+        return np.broadcast_to(covariances, (n_components, n_features, n_features))
+    if covariance_type == "diag":
+        return np.array([np.diag(c) for c in covariances])
+    return np.array([np.eye(n_features) * c for c in covariances])
+
+
+def reference_e_step(X, w, weights, means, covariances, covariance_type):
+    """(s0, sums of E[x], sums of E[x x^T], log-likelihood) of one exact E-step."""
+    n_samples, n_features = X.shape
+    n_components = len(weights)
+    covs = _full_covariances(covariances, covariance_type, n_components, n_features)
+    w = np.ones(n_samples) if w is None else w
+    s0 = np.zeros(n_components)
+    s1 = np.zeros((n_components, n_features))
+    s2 = np.zeros((n_components, n_features, n_features))
+    total = 0.0
+    for i in range(n_samples):
+        x = X[i]
+        miss = np.isnan(x)
+        obs = ~miss
+        log_p = np.empty(n_components)
+        expected = np.empty((n_components, n_features))
+        conditional = np.zeros((n_components, n_features, n_features))
+        for k in range(n_components):
+            mu, sigma = means[k], covs[k]
+            expected[k] = np.where(miss, mu, x)
+            log_p[k] = np.log(weights[k])
+            if obs.any():
+                s_oo = sigma[np.ix_(obs, obs)]
+                chol = np.linalg.cholesky(s_oo)
+                d = x[obs] - mu[obs]
+                y = np.linalg.solve(chol, d)
+                log_p[k] += (-0.5 * obs.sum() * np.log(2 * np.pi)
+                             - np.log(np.diag(chol)).sum() - 0.5 * y @ y)
+                gain = np.linalg.solve(s_oo, sigma[np.ix_(obs, miss)]).T
+                expected[k][miss] = mu[miss] + gain @ d
+                conditional[k][np.ix_(miss, miss)] = (
+                    sigma[np.ix_(miss, miss)] - gain @ sigma[np.ix_(obs, miss)])
+            else:
+                conditional[k] = sigma
+        log_total = logsumexp(log_p)
+        total += w[i] * log_total
+        v = w[i] * np.exp(log_p - log_total)
+        s0 += v
+        s1 += v[:, None] * expected
+        s2 += v[:, None, None] * (np.einsum("ka,kb->kab", expected, expected) + conditional)
+    return s0, s1, s2, total
+
+
+def reference_em(X, w, weights, means, covariances, covariance_type, n_iter, reg_covar):
+    """n_iter exact EM steps: (lower bounds, weights, means, covariances)."""
+    n_total = len(X) if w is None else w.sum()
+    bounds = []
+    for _ in range(n_iter):
+        s0, s1, s2, total = reference_e_step(X, w, weights, means, covariances,
+                                             covariance_type)
+        bounds.append(total / n_total)
+        weights = s0 / n_total
+        means = s1 / s0[:, None]
+        scatter = s2 / s0[:, None, None] - np.einsum("ka,kb->kab", means, means)
+        n_features = X.shape[1]
+        if covariance_type == "full":
+            covariances = scatter + reg_covar * np.eye(n_features)
+        elif covariance_type == "tied":
+            covariances = (np.einsum("k,kab->ab", s0, scatter) / s0.sum()
+                           + reg_covar * np.eye(n_features))
+        elif covariance_type == "diag":
+            covariances = np.diagonal(scatter, axis1=1, axis2=2) + reg_covar
+        else:
+            covariances = np.diagonal(scatter, axis1=1, axis2=2).mean(axis=1) + reg_covar
+    return bounds, weights, means, covariances
+
+
+def _precisions(covariances, covariance_type):
+    if covariance_type in ("full", "tied"):
+        return np.linalg.inv(covariances)
+    return 1.0 / covariances
+
+
+def _with_holes(X, fraction, seed=0):
+    """X with a fraction of its entries missing completely at random, one row with a single
+    observed feature and one with none."""
+    rng = np.random.default_rng(seed)
+    X = X.copy()
+    X[rng.random(X.shape) < fraction] = np.nan
+    X[3] = np.nan
+    X[7, 1:] = np.nan
+    return X
+
+
+def _start(X, covariance_type, n_components, seed=1):
+    """Initial parameters of a fit to the complete rows, with extra spread."""
+    gm = GaussianMixture(n_components, covariance_type=covariance_type, max_iter=2,
+                         random_state=seed)
+    with ignore_convergence():
+        gm.fit(X[~np.isnan(X).any(axis=1)])
+    return gm.weights_, gm.means_ + 0.3, gm.covariances_ * 1.5
+
+
+@pytest.fixture(scope="module")
+def holes():
+    X = make_blobs_data(n_samples=N_SAMPLES, n_features=4, n_components=3, random_state=3)
+    return _with_holes(X, 0.25)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_em_equals_the_numpy_reference(holes, dtype, covariance_type):
+    X = holes[:1200]
+    weights, means, covariances = _start(X, covariance_type, 3)
+    n_iter = 4
+    w = np.random.default_rng(5).uniform(0.5, 2.0, len(X))
+    gm = GaussianMixture(3, covariance_type=covariance_type, max_iter=n_iter, tol=0,
+                         weights_init=weights, means_init=means,
+                         precisions_init=_precisions(covariances, covariance_type))
+    with ignore_convergence():
+        gm.fit(X.astype(dtype), sample_weight=w)
+    bounds, ref_w, ref_m, ref_c = reference_em(
+        X.astype(dtype).astype(np.float64), w, weights, means, covariances, covariance_type,
+        n_iter, gm.reg_covar)
+    rtol = 1e-9 if dtype == np.float64 else 2e-4
+    np.testing.assert_allclose(gm.lower_bounds_, bounds, rtol=rtol)
+    np.testing.assert_allclose(gm.weights_, ref_w, rtol=rtol)
+    np.testing.assert_allclose(gm.means_, ref_m, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(gm.covariances_, ref_c, rtol=rtol, atol=rtol)
+    assert gm.means_.dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_outputs_are_those_of_the_observed_features(holes, dtype, covariance_type):
+    """score_samples and predict_proba of a row with missing features equal those of the
+    marginal mixture of its observed features."""
+    X = holes.astype(dtype)
+    gm = GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(X)
+    log_prob = gm.score_samples(X)
+    resp = gm.predict_proba(X)
+    labels = gm.predict(X)
+    covs = _full_covariances(gm.covariances_, covariance_type, 3, 4)
+    rtol = 1e-9 if dtype == np.float64 else 1e-4
+    for pattern in ([1], [0, 2], [3], [0, 1, 3]):
+        miss = np.zeros(4, dtype=bool)
+        miss[pattern] = True
+        rows = np.flatnonzero((np.isnan(X) == miss).all(axis=1))
+        assert len(rows) > 5
+        obs = ~miss
+        marginal = GaussianMixture(3, covariance_type="full")
+        marginal.weights_ = gm.weights_
+        marginal.means_ = gm.means_[:, obs]
+        marginal.covariances_ = covs[:, obs][:, :, obs]
+        marginal.precisions_cholesky_ = np.array([
+            np.linalg.cholesky(np.linalg.inv(c)) for c in marginal.covariances_])
+        marginal.n_features_in_ = int(obs.sum())
+        part = X[rows][:, obs].astype(np.float64)
+        np.testing.assert_allclose(log_prob[rows], marginal.score_samples(part), rtol=rtol)
+        np.testing.assert_allclose(resp[rows], marginal.predict_proba(part), rtol=rtol,
+                                   atol=1e-6 if dtype == np.float32 else 1e-12)
+        assert np.mean(labels[rows] == marginal.predict(part)) > 0.99
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_a_row_with_no_observed_feature(holes, covariance_type):
+    gm = GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(holes)
+    empty = np.full((2, 4), np.nan)
+    np.testing.assert_allclose(gm.score_samples(empty), 0.0, atol=1e-12)
+    np.testing.assert_allclose(gm.predict_proba(empty), np.tile(gm.weights_, (2, 1)),
+                               rtol=1e-12)
+    assert np.array_equal(gm.predict(empty), [np.argmax(gm.weights_)] * 2)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_lower_bounds_never_decrease(holes, covariance_type):
+    with ignore_convergence():
+        gm = GaussianMixture(3, covariance_type=covariance_type, tol=0, max_iter=30,
+                             random_state=2).fit(holes)
+    steps = np.diff(gm.lower_bounds_)
+    assert np.all(steps > -1e-12 * np.abs(gm.lower_bounds_[1:]))
+    # The lower bound is the observed-data log-likelihood per unit weight.
+    assert np.isclose(gm.score(holes), gm.lower_bounds_[-1], rtol=1e-3)
+
+
+@pytest.mark.parametrize("init_params", ["kmeans", "k-means++", "random", "random_from_data"])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_every_start_works_with_missing_values(holes, init_params, covariance_type):
+    gm = GaussianMixture(3, covariance_type=covariance_type, init_params=init_params,
+                         random_state=0)
+    with ignore_convergence():
+        gm.fit(holes)
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+        assert np.all(np.isfinite(getattr(gm, name)))
+    assert np.isfinite(gm.lower_bound_)
+    assert np.all(np.isfinite(gm.score_samples(holes)))
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_kmeans_start_reads_missing_values_as_column_means(holes, covariance_type):
+    """The 'kmeans' start on rows with holes is the start on the rows filled with their
+    columns' observed means."""
+    filled = np.where(np.isnan(holes), np.nanmean(holes, axis=0), holes)
+    a = GaussianMixture(3, covariance_type=covariance_type, max_iter=0, random_state=0)
+    b = GaussianMixture(3, covariance_type=covariance_type, max_iter=0, random_state=0)
+    with ignore_convergence():
+        a.fit(holes)
+        b.fit(filled)
+    np.testing.assert_allclose(a.means_, b.means_, rtol=1e-10)
+    np.testing.assert_allclose(a.covariances_, b.covariances_, rtol=1e-10)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_complete_rows_take_the_same_path(covariance_type):
+    """On data without NaN, the E-step that marginalises missing features gives the same
+    bits as the one that does not look for them."""
+    X = make_blobs_data(n_samples=N_SAMPLES, n_features=5, n_components=3, random_state=4)
+    gm = GaussianMixture(3, covariance_type=covariance_type, max_iter=3, random_state=0)
+    with ignore_convergence():
+        gm.fit(X)
+    args = PassArguments(gm.weights_, gm.means_, gm.precisions_cholesky_, covariance_type,
+                         X.dtype)
+    plain = statistics(X, None, args)
+    marginal = statistics(X, None, args, missing=True)
+    for a, b in zip(plain, marginal):
+        assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_missing_values_are_thread_count_independent(dtype, covariance_type):
+    X = make_blobs_data(n_samples=40_000, n_features=5, n_components=4, random_state=11)
+    X = _with_holes(X, 0.2).astype(dtype)
+    models = []
+    for n_threads in (1, 2, 3):
+        with threadpool_limits(limits=n_threads, user_api="openmp"), ignore_convergence():
+            models.append(GaussianMixture(4, covariance_type=covariance_type, random_state=0,
+                                          max_iter=10).fit(X))
+    for other in models[1:]:
+        assert other.lower_bounds_ == models[0].lower_bounds_
+        for name in ("weights_", "means_", "covariances_"):
+            assert np.array_equal(getattr(other, name), getattr(models[0], name))
+        assert np.array_equal(other.score_samples(X), models[0].score_samples(X))
+
+
+def test_memory_map_with_missing_values_equals_in_memory(tmp_path, holes):
+    path = tmp_path / "holes.npy"
+    np.save(path, holes)
+    mapped = np.load(path, mmap_mode="r")
+    a = GaussianMixture(3, random_state=0).fit(holes)
+    b = GaussianMixture(3, random_state=0).fit(mapped)
+    assert a.lower_bounds_ == b.lower_bounds_
+    assert np.array_equal(a.means_, b.means_)
+
+
+def test_integer_weights_equal_repeated_rows_with_missing_values(holes):
+    X = holes[:600]
+    counts = np.random.default_rng(0).integers(1, 4, len(X))
+    start = dict(means_init=np.nanmean(X, axis=0) + np.arange(3)[:, None],
+                 weights_init=np.full(3, 1 / 3), precisions_init=np.tile(np.eye(4), (3, 1, 1)))
+    a = GaussianMixture(3, max_iter=5, tol=0, **start)
+    b = GaussianMixture(3, max_iter=5, tol=0, **start)
+    with ignore_convergence():
+        a.fit(X, sample_weight=counts)
+        b.fit(np.repeat(X, counts, axis=0))
+    np.testing.assert_allclose(a.lower_bounds_, b.lower_bounds_, rtol=1e-10)
+    np.testing.assert_allclose(a.means_, b.means_, rtol=1e-9)
+    np.testing.assert_allclose(a.covariances_, b.covariances_, rtol=1e-9)
+
+
+def test_user_data_is_not_modified(holes):
+    X = holes.copy()
+    gm = GaussianMixture(3, random_state=0).fit(X)
+    gm.score_samples(X)
+    gm.predict_proba(X)
+    np.testing.assert_array_equal(X, holes)
+
+
+def test_recovery_beats_complete_rows_and_mean_imputation():
+    """Data from a known mixture with 30 % of the entries removed completely at random: the
+    fit with holes is closer to the truth (log-likelihood of complete held-out rows) than a
+    fit to the rows without holes and than one after mean imputation."""
+    rng = np.random.default_rng(7)
+    n_features, n_components = 5, 3
+    truth = GaussianMixture(n_components, covariance_type="full")
+    truth.weights_ = np.array([0.5, 0.3, 0.2])
+    truth.means_ = rng.normal(scale=3.0, size=(n_components, n_features))
+    factors = rng.normal(size=(n_components, n_features, n_features)) * 0.7
+    truth.covariances_ = factors @ factors.transpose(0, 2, 1) + 0.3 * np.eye(n_features)
+    truth.precisions_cholesky_ = np.array(
+        [np.linalg.cholesky(np.linalg.inv(c)) for c in truth.covariances_])
+    truth.n_features_in_ = n_features
+    truth.random_state = 0
+    X, _ = truth.sample(6000)
+    truth.random_state = 1
+    held_out, _ = truth.sample(20_000)
+    holes = X.copy()
+    holes[rng.random(X.shape) < 0.3] = np.nan
+    complete = holes[~np.isnan(holes).any(axis=1)]
+    imputed = np.where(np.isnan(holes), np.nanmean(holes, axis=0), holes)
+    scores = {}
+    for name, data in (("holes", holes), ("complete", complete), ("imputed", imputed)):
+        gm = GaussianMixture(n_components, n_init=3, random_state=0).fit(data)
+        scores[name] = gm.score(held_out)
+    assert scores["holes"] > scores["complete"] > -np.inf
+    assert scores["holes"] > scores["imputed"]
+    assert scores["holes"] > truth.score(held_out) - 0.05
+
+
+def test_infinity_is_still_an_error(holes):
+    X = holes.copy()
+    X[0, 0] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        GaussianMixture(2).fit(X)
+    gm = GaussianMixture(2, random_state=0).fit(holes)
+    with pytest.raises(ValueError, match="infinity"):
+        gm.score_samples(X)
+
+
+def test_a_feature_with_no_observed_value_is_an_error(holes):
+    X = holes.copy()
+    X[:, 2] = np.nan
+    with pytest.raises(ValueError, match="Feature 2 of X has no observed value"):
+        GaussianMixture(2).fit(X)
+
+
+def test_the_variational_mixture_refuses_missing_values(holes):
+    with pytest.raises(ValueError, match="NaN"):
+        BayesianGaussianMixture(n_components=2).fit(holes)
+
+
+def test_scan_counts_missing_and_infinite_entries():
+    X = np.arange(12.0).reshape(4, 3)
+    X[1, 2] = np.nan
+    X[2, 0] = -np.inf
+    w = np.array([1.0, 2.0, 3.0, 4.0])
+    n_missing, n_infinite, sums, weights = _kernels.scan_rows(X, w)
+    assert (n_missing, n_infinite) == (1, 1)
+    np.testing.assert_array_equal(weights, [7.0, 10.0, 8.0])
+    np.testing.assert_array_equal(sums, [0 * 1 + 3 * 2 + 9 * 4, 1 * 1 + 4 * 2 + 7 * 3 + 10 * 4,
+                                         2 * 1 + 8 * 3 + 11 * 4])
+
+
+def test_kernel_refuses_diag_model_without_missing_terms():
+    X = np.full((4, 2), np.nan)
+    model = _kernels.Model("diag", np.zeros(2), np.ones(2), np.zeros((2, 1)), np.zeros(1))
+    with pytest.raises(ValueError, match="missing_terms"):
+        _kernels.e_step(X, None, model, np.zeros((1, 2)), missing=True)
+
+
+def test_convergence_warning_is_the_only_warning(holes):
+    with pytest.warns(ConvergenceWarning):
+        GaussianMixture(3, max_iter=1, random_state=0).fit(holes)
