@@ -117,17 +117,29 @@ def quadratic_form(precisions_cholesky, centres, covariance_type, log_norm):
 
 
 def missing_terms(precisions_cholesky, centres, covariance_type):
-    """What each feature j adds to -log p(x, k) of a diag or spherical model when it is
-    read as x_j = shift_j (z_j = 0): a_jk = 1/2 p_kj^2 c_kj^2 - log p_kj + 1/2 log(2 pi), a
-    (D, K) matrix. Adding a_jk over a row's missing features gives the log-density of its
-    observed features. None for full and tied covariances."""
+    """What the compiled passes need for the marginals of rows with missing features.
+
+    diag and spherical: what each feature j adds to -log p(x, k) when it is read as
+    x_j = shift_j (z_j = 0), a_jk = 1/2 p_kj^2 c_kj^2 - log p_kj + 1/2 log(2 pi), a (D, K)
+    matrix: adding a_jk over a row's missing features gives the log-density of its observed
+    features. full and tied: for each precision factor P_k (one for tied), the (2D + 1, D)
+    block [Lambda_k; P_k; log diag(Lambda_k)] with Lambda_k = P_k P_k^T, whose rows and
+    columns M give each pattern of missing features its marginal; as a ((2D + 1) D, K)
+    matrix, the component index innermost.
+    """
     n_components, n_features = centres.shape
+    if covariance_type in ("full", "tied"):
+        chol = np.asarray(precisions_cholesky, dtype=np.float64)
+        if covariance_type == "tied":
+            chol = chol[np.newaxis]
+        precision = chol @ chol.transpose(0, 2, 1)
+        log_diagonal = np.log(np.diagonal(precision, axis1=1, axis2=2))[:, np.newaxis, :]
+        blocks = np.concatenate([precision, chol, log_diagonal], axis=1)
+        return np.ascontiguousarray(blocks.reshape(len(chol), -1).T)
     if covariance_type == "diag":
         p = precisions_cholesky
-    elif covariance_type == "spherical":
-        p = np.broadcast_to(np.asarray(precisions_cholesky)[:, np.newaxis], centres.shape)
     else:
-        return None
+        p = np.broadcast_to(np.asarray(precisions_cholesky)[:, np.newaxis], centres.shape)
     terms = 0.5 * p**2 * centres**2 - np.log(p) + 0.5 * _LOG_2PI
     return np.ascontiguousarray(terms.T, dtype=np.float64)
 

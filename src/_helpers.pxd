@@ -28,6 +28,10 @@ cdef extern from "gmmfast/passes.h" nogil:
                            int spherical, double *squares)
     void gmmfast_squares_f(const float *z, Py_ssize_t rows, Py_ssize_t n_features,
                            int spherical, double *squares)
+    Py_ssize_t gmmfast_mark_missing_d(double *z, Py_ssize_t rows, Py_ssize_t n_features,
+                                      int *start, int *index)
+    Py_ssize_t gmmfast_mark_missing_f(float *z, Py_ssize_t rows, Py_ssize_t n_features,
+                                      int *start, int *index)
 
     # gmmfast/listing.h
     void gmmfast_fill_pack_table()

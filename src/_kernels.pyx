@@ -86,6 +86,13 @@ cdef Py_ssize_t TRIANGLE_MIN_BLOCK = 4
 cdef double NEGLIGIBLE = 5.421010862427522e-20
 # log(2 pi)
 cdef double LOG_2PI = 1.8378770664093453
+# Rows with missing features: each thread keeps the factor sets (see _pattern_factors) of
+# the first patterns it meets with at most CACHE_MISSING missing features, up to
+# CACHE_PATTERNS patterns and about CACHE_BYTES, over the blocks of a pass.
+cdef Py_ssize_t CACHE_MISSING = 4
+cdef Py_ssize_t CACHE_ENTRY = 4 * 4 + 4 + 1
+cdef Py_ssize_t CACHE_PATTERNS = 4096
+cdef Py_ssize_t CACHE_BYTES = 4 * 1024 * 1024
 # Rows per block of the k-means passes (their products have few columns: larger blocks
 # spread each BLAS call's fixed cost; measured 256 to 4096 rows).
 cdef Py_ssize_t KMEANS_BLOCK_ROWS = 1024
@@ -171,11 +178,13 @@ cdef class Model:
     - ``quadratic``: diag (2D + 1) x K, spherical (D + 2) x K, float64: the same
       log-density as one product with [z^2, z, 1] (or [|z|^2, z, 1]); see
       _quadratic_log_prob. Empty for full and tied;
-    - ``missing_terms``: diag and spherical, D x K, float64: a_jk = 1/2 p_kj^2 c_jk^2 -
-      log p_kj + 1/2 log(2 pi), what feature j adds to -log p(x, k) when it is read as
-      x_j = shift_j, so that adding a_jk over the missing features j of a row gives the
-      log-density of its observed features (see _missing_log_prob). Empty for full and tied
-      (their marginals come from the precision factors), or when not given.
+    - ``missing_terms``: float64, what the marginals of rows with missing features need
+      (see _missing_log_prob); empty when not given. diag and spherical: D x K, a_jk =
+      1/2 p_kj^2 c_jk^2 - log p_kj + 1/2 log(2 pi), what feature j adds to -log p(x, k)
+      when it is read as x_j = shift_j, so that adding a_jk over the missing features of a
+      row gives the log-density of its observed features. full and tied: (2D + 1) D x K
+      (one column for tied), the component index innermost: the precision Lambda_k =
+      P_k P_k^T (D x D), then P_k (D x D), then the logarithms of Lambda_k's diagonal.
 
     Shapes and dtypes are checked here, once; the passes read the arrays without checks.
     """
@@ -214,11 +223,20 @@ cdef class Model:
         if self.quadratic.shape != (width, K):
             raise ValueError("quadratic must be (%d, n_components) for %s covariances"
                              % (width, covariance_type))
-        if missing_terms is None or self.code == FULL or self.code == TIED:
-            missing_terms = np.empty((0, K))
+        if self.code == DIAG or self.code == SPHERICAL:
+            terms_shape = (D, K)
+        else:
+            terms_shape = ((2 * D + 1) * D, K if self.code == FULL else 1)
+        if missing_terms is None:
+            missing_terms = np.empty((0, terms_shape[1]))
         self.missing_terms = _checked_array(missing_terms, np.float64, "missing_terms")
-        if self.missing_terms.shape not in ((0, K), (D, K)):
-            raise ValueError("missing_terms must be (n_features, n_components)")
+        if self.missing_terms.shape[0] > 0:
+            if self.missing_terms.size != terms_shape[0] * terms_shape[1]:
+                raise ValueError("missing_terms must hold %d x %d numbers for %s covariances"
+                                 % (terms_shape + (covariance_type,)))
+            self.missing_terms = self.missing_terms.reshape(terms_shape)
+        else:
+            self.missing_terms = self.missing_terms.reshape(0, terms_shape[1])
 
 
 
@@ -238,7 +256,7 @@ cdef struct Density:
     const double *log_norm              # K
     const double *quadratic             # width x K
     int quadratic_rows
-    const double *missing_terms         # diag, spherical: D x K (see Model), or NULL
+    const double *missing_terms         # see Model, or NULL
 
 
 cdef Density _density(Model model, floating kind):
@@ -637,7 +655,16 @@ cdef struct Scratch:
     double *eps                         # rows x K x D (full, tied)
     double *pattern_weight              # rows x K
     double *lam                         # 3 x D x D
+    double *factors                     # K x (D^2 + D + 1) (one for tied): a pattern's
+                                        # factor set (see _pattern_factors)
+    # The thread's cache of factor sets, kept over the blocks of a pass (full, tied).
+    double *cache_pool                  # capacity x K x CACHE_ENTRY
+    int *cache_keys                     # capacity x (CACHE_MISSING + 1)
+    int *cache_slots                    # 2 x capacity, rounded up to a power of two
+    Py_ssize_t cache_capacity
+    Py_ssize_t cache_count
     double *dense                       # 2 x D
+    double *lanes                       # (2 D + 1) x K
 
 
 cdef inline void *_take(size_t count, size_t size, bint zeroed, bint *ok) noexcept nogil:
@@ -656,6 +683,8 @@ cdef Scratch _allocate(const Job *job, size_t item) noexcept nogil:
     cdef bint ok = True
     cdef size_t rows = job.rows, D = job.n_features, K = job.n_components
     cdef size_t width = D * K if job.density.code == FULL else D
+    cdef size_t n_factors
+    cdef Py_ssize_t slot
     memset(s, 0, sizeof(Scratch))
     s.z = _take(rows * D, item, False, &ok)
     if job.purpose == LLOYD or job.purpose == SEEDING:
@@ -684,8 +713,23 @@ cdef Scratch _allocate(const Job *job, size_t item) noexcept nogil:
         s.pattern_weight = <double *> _take(rows * K, sizeof(double), False, &ok)
         s.lam = <double *> _take(3 * D * D, sizeof(double), False, &ok)
         s.dense = <double *> _take(2 * D, sizeof(double), False, &ok)
+        s.lanes = <double *> _take((2 * D + 1) * K, sizeof(double), False, &ok)
         if job.density.code == FULL or job.density.code == TIED:
             s.eps = <double *> _take(rows * K * D, sizeof(double), False, &ok)
+            n_factors = K if job.density.code == FULL else 1
+            s.factors = <double *> _take(n_factors * (D * D + D + 1), sizeof(double), False,
+                                         &ok)
+            s.cache_capacity = min(CACHE_PATTERNS, max(
+                1, CACHE_BYTES // (n_factors * CACHE_ENTRY * sizeof(double))))
+            s.cache_pool = <double *> _take(s.cache_capacity * n_factors * CACHE_ENTRY,
+                                            sizeof(double), False, &ok)
+            s.cache_keys = <int *> _take(s.cache_capacity * (CACHE_MISSING + 1), sizeof(int),
+                                         False, &ok)
+            s.cache_slots = <int *> _take(_pattern_slots(s.cache_capacity), sizeof(int),
+                                          False, &ok)
+            if s.cache_slots != NULL:
+                for slot in range(_pattern_slots(s.cache_capacity)):
+                    s.cache_slots[slot] = -1
     if job.purpose != EVALUATE:
         s.scaled = _take(rows * D, item, False, &ok)
         s.small = _take(D * D, item, False, &ok)
@@ -722,7 +766,12 @@ cdef void _release(Scratch *s) noexcept nogil:
     free(s.eps)
     free(s.pattern_weight)
     free(s.lam)
+    free(s.factors)
+    free(s.cache_pool)
+    free(s.cache_keys)
+    free(s.cache_slots)
     free(s.dense)
+    free(s.lanes)
 
 
 def _allocation_error():
@@ -959,7 +1008,8 @@ cdef void _filled(const Job *job, Py_ssize_t rows, floating *z) noexcept nogil:
 
 cdef Py_ssize_t _mark_missing(const Job *job, Scratch *s, Py_ssize_t rows,
                               floating *z) noexcept nogil:
-    """Lists each row's missing features (NaN in z) and sets them to zero (x = shift).
+    """Lists each row's missing features (NaN in z) and sets them to zero (x = shift; see
+    gmmfast_mark_missing).
 
     Row i's missing features, in increasing order, are miss_index[miss_start[i] ..
     miss_start[i + 1]]. For full and tied covariances the rows with missing features are
@@ -970,20 +1020,13 @@ cdef Py_ssize_t _mark_missing(const Job *job, Scratch *s, Py_ssize_t rows,
     """
     cdef Py_ssize_t i, j, q, count = 0, n_missing_rows = 0, D = job.n_features
     cdef Py_ssize_t n_patterns = 0, slots, slot, p, m, a
-    cdef uint64_t h
     cdef bint same
     cdef int *start = s.miss_start
     cdef int *index = s.miss_index
-    for i in range(rows):
-        start[i] = <int> count
-        for j in range(D):
-            if z[i * D + j] != z[i * D + j]:
-                z[i * D + j] = 0.0
-                index[count] = <int> j
-                count += 1
-        if count > start[i]:
-            n_missing_rows += 1
-    start[rows] = <int> count
+    if floating is double:
+        n_missing_rows = gmmfast_mark_missing_d(z, rows, D, start, index)
+    else:
+        n_missing_rows = gmmfast_mark_missing_f(z, rows, D, start, index)
     if n_missing_rows == 0 or job.density.code == DIAG or job.density.code == SPHERICAL:
         return n_missing_rows
     slots = _pattern_slots(rows)
@@ -994,11 +1037,8 @@ cdef Py_ssize_t _mark_missing(const Job *job, Scratch *s, Py_ssize_t rows,
         m = start[i + 1] - start[i]
         if m == 0:
             continue
-        # FNV-1a over the missing features, then open addressing.
-        h = 1469598103934665603ULL
-        for q in range(start[i], start[i + 1]):
-            h = (h ^ <uint64_t> index[q]) * 1099511628211ULL
-        slot = <Py_ssize_t> (h & <uint64_t> (slots - 1))
+        # Open addressing on the pattern's hash.
+        slot = <Py_ssize_t> (_pattern_hash(&index[start[i]], m) & <uint64_t> (slots - 1))
         while True:
             p = s.pattern_table[slot]
             if p < 0:
@@ -1023,46 +1063,34 @@ cdef Py_ssize_t _mark_missing(const Job *job, Scratch *s, Py_ssize_t rows,
     return n_patterns
 
 
-cdef inline double _factor_entry(const floating *precision, Py_ssize_t a, Py_ssize_t j,
-                                 Py_ssize_t k, Py_ssize_t n_features,
-                                 Py_ssize_t n_components, bint full) noexcept nogil:
-    """P_k[a, j] of the model's precision factors (full), or P[a, j] (tied)."""
-    if full:
-        return precision[a * n_features * n_components + j * n_components + k]
-    return precision[a * n_features + j]
-
-
-cdef double _marginal_factor(const floating *precision, const int *missing, Py_ssize_t m,
-                             Py_ssize_t n_features, Py_ssize_t n_components, Py_ssize_t k,
-                             bint full, double *factor) noexcept nogil:
-    """The lower Cholesky factor L (m x m, row-major, into ``factor``) of Lambda_MM =
-    P_M P_M^T, P_M the rows ``missing`` (increasing) of component k's precision factor P_k
-    (upper triangular, so row a is zero left of column a); returns log det Lambda_MM."""
-    cdef Py_ssize_t a, b, c, j
-    cdef double total, log_det = 0.0
+cdef double _marginal_factor(const double *terms, Py_ssize_t stride, const int *missing,
+                             Py_ssize_t m, Py_ssize_t n_features, double *factor) noexcept nogil:
+    """The lower Cholesky factor L (m x m, row-major, entry e at factor[e * stride]) of
+    Lambda_MM, the rows and columns ``missing`` of one precision Lambda (``terms``: its
+    column of Model.missing_terms, entries ``stride`` apart); returns log det Lambda_MM.
+    One missing feature: L = sqrt of the entry, and its logarithm from the table."""
+    cdef Py_ssize_t a, b, c, D = n_features
+    cdef double total, determinant = 1.0
+    if m == 1:
+        factor[0] = sqrt(terms[(missing[0] * D + missing[0]) * stride])
+        return terms[(2 * D * D + missing[0]) * stride]
     for a in range(m):
         for b in range(a + 1):
-            # Rows missing[a] >= missing[b]: both are non-zero from column missing[a] on.
-            total = 0.0
-            for j in range(missing[a], n_features):
-                total += (_factor_entry(precision, missing[a], j, k, n_features,
-                                        n_components, full)
-                          * _factor_entry(precision, missing[b], j, k, n_features,
-                                          n_components, full))
+            total = terms[(missing[a] * D + missing[b]) * stride]
             for c in range(b):
-                total -= factor[a * m + c] * factor[b * m + c]
+                total -= factor[(a * m + c) * stride] * factor[(b * m + c) * stride]
             if a == b:
-                factor[a * m + a] = sqrt(total)
-                log_det += log(total)
+                factor[(a * m + a) * stride] = sqrt(total)
+                determinant *= total
             else:
-                factor[a * m + b] = total / factor[b * m + b]
-    return log_det
+                factor[(a * m + b) * stride] = total / factor[(b * m + b) * stride]
+    return log(determinant)
 
 
-cdef void _marginal_inverse(const double *factor, Py_ssize_t m, double *inverse,
-                            double *work) noexcept nogil:
-    """Lambda_MM^-1 = L^-T L^-1 from its factor L (m x m): the lower triangle into
-    ``inverse`` (row-major); ``work`` holds L^-1 (m x m)."""
+cdef void _marginal_inverse(const double *factor, Py_ssize_t stride, Py_ssize_t m,
+                            double *inverse, double *work) noexcept nogil:
+    """Lambda_MM^-1 = L^-T L^-1 from its factor L (m x m, entries ``stride`` apart): the
+    lower triangle into ``inverse`` (row-major); ``work`` holds L^-1 (m x m)."""
     cdef Py_ssize_t a, b, c
     cdef double total
     for b in range(m):
@@ -1072,14 +1100,78 @@ cdef void _marginal_inverse(const double *factor, Py_ssize_t m, double *inverse,
         for a in range(b, m):
             total = 1.0 if a == b else 0.0
             for c in range(b, a):
-                total -= factor[a * m + c] * work[c * m + b]
-            work[a * m + b] = total / factor[a * m + a]
+                total -= factor[(a * m + c) * stride] * work[c * m + b]
+            work[a * m + b] = total / factor[(a * m + a) * stride]
     for a in range(m):
         for b in range(a + 1):
             total = 0.0
             for c in range(a, m):
                 total += work[c * m + a] * work[c * m + b]
             inverse[a * m + b] = total
+
+
+cdef inline uint64_t _pattern_hash(const int *missing, Py_ssize_t m) noexcept nogil:
+    """FNV-1a over a pattern's missing features."""
+    cdef uint64_t h = 1469598103934665603ULL
+    cdef Py_ssize_t a
+    for a in range(m):
+        h = (h ^ <uint64_t> missing[a]) * 1099511628211ULL
+    return h
+
+
+cdef void _factor_set(const Job *job, const int *missing, Py_ssize_t m,
+                      double *out) noexcept nogil:
+    """A pattern's factor set, for each precision k (K for full, one for tied; k
+    innermost, entry e of k at e K + k): the factor L of Lambda_MM (m x m, e < m^2), the
+    reciprocals of its diagonal (m) and log det Lambda_MM (e = m^2 + m)."""
+    cdef Py_ssize_t k, a
+    cdef Py_ssize_t n = job.n_components if job.density.code == FULL else 1
+    for k in range(n):
+        out[(m * m + m) * n + k] = _marginal_factor(job.density.missing_terms + k, n,
+                                                    missing, m, job.n_features, out + k)
+        for a in range(m):
+            out[(m * m + a) * n + k] = 1.0 / out[(a * m + a) * n + k]
+
+
+cdef const double *_pattern_factors(const Job *job, Scratch *s, const int *missing,
+                                    Py_ssize_t m) noexcept nogil:
+    """The factor set of a pattern (see _factor_set): from the thread's cache, or made and
+    kept there while it has room (patterns of at most CACHE_MISSING missing features), or
+    made in s.factors. Whichever way, the same numbers."""
+    cdef Py_ssize_t slots, slot, e, a
+    cdef Py_ssize_t n_factors = job.n_components if job.density.code == FULL else 1
+    cdef Py_ssize_t key_size = CACHE_MISSING + 1
+    cdef double *entry
+    cdef bint same
+    if m > CACHE_MISSING or s.cache_pool == NULL:
+        _factor_set(job, missing, m, s.factors)
+        return s.factors
+    slots = _pattern_slots(s.cache_capacity)
+    slot = <Py_ssize_t> (_pattern_hash(missing, m) & <uint64_t> (slots - 1))
+    while True:
+        e = s.cache_slots[slot]
+        if e < 0:
+            break
+        same = s.cache_keys[e * key_size] == m
+        a = 0
+        while same and a < m:
+            same = s.cache_keys[e * key_size + 1 + a] == missing[a]
+            a += 1
+        if same:
+            return s.cache_pool + e * n_factors * CACHE_ENTRY
+        slot = (slot + 1) & (slots - 1)
+    if s.cache_count >= s.cache_capacity:
+        _factor_set(job, missing, m, s.factors)
+        return s.factors
+    e = s.cache_count
+    s.cache_count += 1
+    s.cache_slots[slot] = <int> e
+    s.cache_keys[e * key_size] = <int> m
+    for a in range(m):
+        s.cache_keys[e * key_size + 1 + a] = missing[a]
+    entry = s.cache_pool + e * n_factors * CACHE_ENTRY
+    _factor_set(job, missing, m, entry)
+    return entry
 
 
 cdef void _missing_log_prob(const Job *job, Scratch *s, Py_ssize_t rows,
@@ -1090,65 +1182,109 @@ cdef void _missing_log_prob(const Job *job, Scratch *s, Py_ssize_t rows,
     and tied covariances also each row's e_k = E[x_M | x_O, k] - shift_M into s.eps
     (row i, component k, the a-th missing feature at (i K + k) D + a)."""
     cdef Py_ssize_t K = job.n_components, D = job.n_features
-    cdef Py_ssize_t i, j, k, kk, q, a, b, p, r, m, k_end
+    cdef Py_ssize_t i, j, k, q, a, b, p, r, m, j0
     cdef Py_ssize_t i_stride = 1 if by_component else K
     cdef Py_ssize_t k_stride = rows if by_component else 1
     cdef double *lp = s.log_prob
     cdef const double *terms = job.density.missing_terms
-    cdef const floating *precision = <const floating *> job.density.precision
+    cdef const double *row_factor
     cdef const floating *centers = <const floating *> job.density.centers
     cdef const floating *product = <const floating *> s.product
+    cdef const floating *y
     cdef bint full = job.density.code == FULL
     cdef Py_ssize_t width = D * K if full else D
+    cdef Py_ssize_t n = K if full else 1
     cdef const int *missing
-    cdef double *factor = s.lam
-    cdef double *u = s.dense
-    cdef double *t = s.dense + D
-    cdef double log_det, total, quad
+    cdef const double *factors
+    cdef const double *reciprocal
+    cdef double *u = s.lanes
+    cdef double *t = s.lanes + D * K
+    cdef double *quad = s.lanes + 2 * D * K
+    cdef double *ta
+    cdef double total
     cdef double *eps
     if job.density.code == DIAG or job.density.code == SPHERICAL:
+        # Each row's terms summed over its missing features (in order), then added.
         for i in range(rows):
+            if s.miss_start[i + 1] == s.miss_start[i]:
+                continue
+            for k in range(K):
+                u[k] = 0.0
             for q in range(s.miss_start[i], s.miss_start[i + 1]):
                 j = s.miss_index[q]
                 for k in range(K):
-                    lp[i * i_stride + k * k_stride] += terms[j * K + k]
+                    u[k] += terms[j * K + k]
+            for k in range(K):
+                lp[i * i_stride + k * k_stride] += u[k]
         return
     for p in range(n_patterns):
         r = s.pattern_first[p]
         missing = &s.miss_index[s.miss_start[r]]
         m = s.miss_start[r + 1] - s.miss_start[r]
-        for k in range(K if full else 1):
-            log_det = _marginal_factor(precision, missing, m, D, K, k, full, factor)
-            r = s.pattern_first[p]
-            while r >= 0:
-                k_end = k + 1 if full else K
-                for kk in range(k, k_end):
-                    # u = P_k^T (x - mu_k) from the product, from the first missing feature
-                    # on (P's rows M are zero before it).
-                    for j in range(missing[0], D):
-                        if full:
-                            u[j] = <double> product[r * width + j * K + kk] - <double> centers[j * K + kk]
-                        else:
-                            u[j] = <double> product[r * width + j] - <double> centers[j * K + kk]
-                    # g = (P u)_M, then L y = g: y^T y = g^T Lambda_MM^-1 g.
-                    quad = 0.0
-                    for a in range(m):
-                        total = 0.0
-                        for j in range(missing[a], D):
-                            total += _factor_entry(precision, missing[a], j, k, D, K, full) * u[j]
-                        for b in range(a):
-                            total -= factor[a * m + b] * t[b]
-                        t[a] = total / factor[a * m + a]
-                        quad += t[a] * t[a]
-                    # L^T e = -y: e = -Lambda_MM^-1 g.
-                    eps = &s.eps[(r * K + kk) * D]
-                    for a in range(m - 1, -1, -1):
-                        total = -t[a]
+        j0 = missing[0]
+        factors = _pattern_factors(job, s, missing, m)
+        reciprocal = factors + m * m * n
+        while r >= 0:
+            y = product + r * width
+            # u_k = P_k^T (x - mu_k) from the first missing feature on (the rows M of P_k
+            # are zero before it), component index innermost.
+            for j in range(j0, D):
+                if full:
+                    for k in range(K):
+                        u[j * K + k] = <double> y[j * K + k] - <double> centers[j * K + k]
+                else:
+                    for k in range(K):
+                        u[j * K + k] = <double> y[j] - <double> centers[j * K + k]
+            for k in range(K):
+                quad[k] = 0.0
+            # g_k = (P_k u_k)_M, then L_k t_k = g_k: t_k^T t_k = g_k^T Lambda_MM^-1 g_k;
+            # each sum over j in order, the components side by side.
+            for a in range(m):
+                ta = t + a * K
+                for k in range(K):
+                    ta[k] = 0.0
+                for j in range(missing[a], D):
+                    row_factor = terms + (D * D + missing[a] * D + j) * n
+                    if full:
+                        for k in range(K):
+                            ta[k] += row_factor[k] * u[j * K + k]
+                    else:
+                        for k in range(K):
+                            ta[k] += row_factor[0] * u[j * K + k]
+                for b in range(a):
+                    if full:
+                        for k in range(K):
+                            ta[k] -= factors[(a * m + b) * K + k] * t[b * K + k]
+                    else:
+                        for k in range(K):
+                            ta[k] -= factors[a * m + b] * t[b * K + k]
+                if full:
+                    for k in range(K):
+                        ta[k] *= reciprocal[a * K + k]
+                        quad[k] += ta[k] * ta[k]
+                else:
+                    for k in range(K):
+                        ta[k] *= reciprocal[a]
+                        quad[k] += ta[k] * ta[k]
+            # L_k^T e_k = -t_k: e_k = -Lambda_MM^-1 g_k, at eps[(r D + a) K + k].
+            eps = s.eps + r * D * K
+            for a in range(m - 1, -1, -1):
+                if full:
+                    for k in range(K):
+                        total = -t[a * K + k]
                         for b in range(a + 1, m):
-                            total -= factor[b * m + a] * eps[b]
-                        eps[a] = total / factor[a * m + a]
-                    lp[r * i_stride + kk * k_stride] += 0.5 * (quad - log_det + m * LOG_2PI)
-                r = s.pattern_next[r]
+                            total -= factors[(b * m + a) * K + k] * eps[b * K + k]
+                        eps[a * K + k] = total * reciprocal[a * K + k]
+                else:
+                    for k in range(K):
+                        total = -t[a * K + k]
+                        for b in range(a + 1, m):
+                            total -= factors[b * m + a] * eps[b * K + k]
+                        eps[a * K + k] = total * reciprocal[a]
+            for k in range(K):
+                lp[r * i_stride + k * k_stride] += 0.5 * (
+                    quad[k] - reciprocal[m * n + (k if full else 0)] + m * LOG_2PI)
+            r = s.pattern_next[r]
 
 
 cdef void _missing_moments(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t rows,
@@ -1171,7 +1307,7 @@ cdef void _missing_moments(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t 
     cdef const double *e
     cdef double *delta = s.dense
     cdef double *dense = s.dense + D
-    cdef double *factor = s.lam
+    cdef const double *factors
     cdef double *inverse = s.lam + D * D
     if code == DIAG or code == SPHERICAL:
         for k in range(K):
@@ -1204,15 +1340,15 @@ cdef void _missing_moments(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t 
                 continue
             v = s.bucket_value[q]
             missing = &s.miss_index[s.miss_start[i]]
-            e = &s.eps[(i * K + k) * D]
+            e = &s.eps[i * D * K + k]
             for j in range(D):
                 delta[j] = <double> z[i * D + j] - (<double> offsets[k * D + j] if full else 0.0)
                 dense[j] = 0.0
             for a in range(m):
-                dense[missing[a]] = e[a]
+                dense[missing[a]] = e[a * K]
             for a in range(m):
                 row = missing[a]
-                ea = e[a]
+                ea = e[a * K]
                 s1k[row] += v * ea
                 # Entry (row, j) of delta e^T + e delta^T + e e^T, lower triangle: every j
                 # outside M, and the j in M up to row (the others come with their own row).
@@ -1235,6 +1371,7 @@ cdef void _missing_moments(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t 
         r = s.pattern_first[p]
         missing = &s.miss_index[s.miss_start[r]]
         m = s.miss_start[r + 1] - s.miss_start[r]
+        factors = NULL
         for k in range(K if full else 1):
             if full:
                 weight = s.pattern_weight[p * K + k]
@@ -1244,8 +1381,9 @@ cdef void _missing_moments(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t 
                     weight += s.pattern_weight[p * K + q]
             if weight == 0.0:
                 continue
-            _marginal_factor(precision, missing, m, D, K, k, full, factor)
-            _marginal_inverse(factor, m, inverse, s.lam + 2 * D * D)
+            if factors == NULL:
+                factors = _pattern_factors(job, s, missing, m)
+            _marginal_inverse(factors + k, K if full else 1, m, inverse, s.lam + 2 * D * D)
             s2k = s2 + k * D * D if full else s2
             for a in range(m):
                 for b in range(a + 1):
@@ -1270,7 +1408,7 @@ cdef void _fill_conditional_means(const Job *job, Scratch *s, Py_ssize_t start,
             total = 0.0
             for k in range(K):
                 if factored:
-                    total += s.log_prob[i * K + k] * s.eps[(i * K + k) * D + a]
+                    total += s.log_prob[i * K + k] * s.eps[(i * D + a) * K + k]
                 else:
                     total += s.log_prob[i * K + k] * <double> centers[j * K + k]
             out[(start + i) * D + j] = <floating> (<double> shift[j] + total)
@@ -1438,10 +1576,8 @@ cdef void _tied_around_means(const double[::1] s0, const double[::1] s1, double[
 
 
 cdef _check_missing_terms(Model model, bint missing):
-    if missing and (model.code == DIAG or model.code == SPHERICAL) \
-            and model.missing_terms.shape[0] == 0:
-        raise ValueError("missing features of diag and spherical models need the model's "
-                         "missing_terms")
+    if missing and model.missing_terms.shape[0] == 0:
+        raise ValueError("missing features need the model's missing_terms")
 
 
 cdef _fill_of(fill, shift):
@@ -1473,7 +1609,7 @@ def e_step(const floating[:, :] X, sample_weight, Model model,
     over the responsibilities that count (0.0 otherwise, at no cost). ``listing`` ("avx2"
     or "plain", for tests) overrides the listing of the terms that count. With
     ``missing``, NaN entries are missing features, marginalised out (the model needs its
-    missing_terms for diag and spherical covariances); without, X must hold no NaN.
+    missing_terms); without, X must hold no NaN.
     """
     _check_dtype(model, X)
     _check_missing_terms(model, missing)

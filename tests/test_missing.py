@@ -362,9 +362,12 @@ def test_scan_counts_missing_and_infinite_entries():
                                          2 * 1 + 8 * 3 + 11 * 4])
 
 
-def test_kernel_refuses_diag_model_without_missing_terms():
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_kernel_refuses_a_model_without_missing_terms(covariance_type):
     X = np.full((4, 2), np.nan)
-    model = _kernels.Model("diag", np.zeros(2), np.ones(2), np.zeros((2, 1)), np.zeros(1))
+    size = {"full": 4, "tied": 4, "diag": 2, "spherical": 1}[covariance_type]
+    model = _kernels.Model(covariance_type, np.zeros(2), np.ones(size), np.zeros((2, 1)),
+                           np.zeros(1))
     with pytest.raises(ValueError, match="missing_terms"):
         _kernels.e_step(X, None, model, np.zeros((1, 2)), missing=True)
 

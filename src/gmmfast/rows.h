@@ -1,6 +1,7 @@
 /* Blocks of rows as the passes read them: x - shift in the data's dtype, and the rows
  * [z^2, z, 1] of the diagonal and spherical log-density product (gmmfast/rows_typed.h,
- * for float64 and float32 rows: gmmfast_shifted_d / _f, gmmfast_squares_d / _f). */
+ * for float64 and float32 rows: gmmfast_shifted_d / _f, gmmfast_squares_d / _f), and the
+ * missing entries of a block (gmmfast_mark_missing_d / _f). */
 #ifndef GMMFAST_ROWS_H
 #define GMMFAST_ROWS_H
 

@@ -46,3 +46,29 @@ GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_squares)(
         row[width - 1] = 1.0;
     }
 }
+
+/* The missing entries (NaN) of a block of rows z (rows x D): each row's missing features,
+   in increasing order, at index[start[i] .. start[i + 1]], and each of them set to zero
+   (x = shift). Returns the number of rows with a missing feature. */
+GMMFAST_CLONES static ptrdiff_t GMMFAST_TYPED(gmmfast_mark_missing)(
+        GMMFAST_T *GMMFAST_RESTRICT z, ptrdiff_t rows, ptrdiff_t n_features,
+        int *GMMFAST_RESTRICT start, int *GMMFAST_RESTRICT index) {
+    ptrdiff_t count = 0, n_rows = 0;
+    for (ptrdiff_t i = 0; i < rows; i++) {
+        GMMFAST_T *zi = z + i * n_features;
+        int found = 0;
+        start[i] = (int) count;
+        /* Most rows of most data are complete: a first look without branches. */
+        for (ptrdiff_t j = 0; j < n_features; j++) found |= zi[j] != zi[j];
+        if (!found) continue;
+        for (ptrdiff_t j = 0; j < n_features; j++) {
+            int nan = zi[j] != zi[j];
+            index[count] = (int) j;
+            count += nan;
+            zi[j] = nan ? (GMMFAST_T) 0 : zi[j];
+        }
+        n_rows++;
+    }
+    start[rows] = (int) count;
+    return n_rows;
+}
