@@ -380,7 +380,8 @@ class MiniBatchGaussianMixture(GaussianMixture):
             return rows
         indices = np.sort(indices)
         weight = None if rows.sample_weight is None else rows.sample_weight[indices]
-        return InMemoryRows(np.asarray(rows.X[indices]), weight)
+        return InMemoryRows(np.asarray(rows.X[indices]), weight, fill=rows.fill,
+                            missing=rows.missing)
 
     def partial_fit(self, X, y=None, sample_weight=None):
         """One step of stepwise EM on the rows of X (one batch).

@@ -11,7 +11,7 @@ from scipy.special import logsumexp
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
-from gmmfast import BayesianGaussianMixture, GaussianMixture, _kernels
+from gmmfast import BayesianGaussianMixture, GaussianMixture, MiniBatchGaussianMixture, _kernels
 from gmmfast._passes import PassArguments, statistics
 
 from helpers import COVARIANCE_TYPES, DTYPES, ignore_convergence, make_blobs_data
@@ -375,3 +375,19 @@ def test_kernel_refuses_a_model_without_missing_terms(covariance_type):
 def test_convergence_warning_is_the_only_warning(holes):
     with pytest.warns(ConvergenceWarning):
         GaussianMixture(3, max_iter=1, random_state=0).fit(holes)
+
+
+def test_mini_batch_fits_missing_values(holes):
+    full = GaussianMixture(3, random_state=0).fit(holes)
+    with ignore_convergence():
+        # Starts on rows read with their columns' means are far from the optimum: a step
+        # size that forgets them sooner.
+        mini = MiniBatchGaussianMixture(3, batch_size=500, max_iter=30, learning_offset=1,
+                                        learning_decay=0.51, max_no_improvement=None,
+                                        random_state=0)
+        mini.fit(holes)
+    assert abs(mini.score(holes) - full.score(holes)) < 0.01 * abs(full.score(holes))
+    stream = MiniBatchGaussianMixture(3, random_state=0)
+    for start in range(0, len(holes), 600):
+        stream.partial_fit(holes[start:start + 600])
+    assert np.isfinite(stream.score(holes))
