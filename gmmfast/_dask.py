@@ -28,7 +28,7 @@ import dask.array as da
 import numpy as np
 from sklearn.utils.validation import assert_all_finite, validate_data
 
-from . import _kmeans, _passes
+from . import _kernels, _kmeans, _passes
 from ._rows import (
     InMemoryRows,
     check_n_samples,
@@ -228,11 +228,28 @@ def _weight_block(weight, block):
 
 
 def _chunk_summary(block):
-    """(rows, all values finite) of a chunk: the sum first, the values only if it is not."""
+    """(rows, NaN entries, infinite entries) of a chunk."""
     block = _as_ndarray(block)
-    with np.errstate(over="ignore", invalid="ignore"):
-        finite = bool(np.isfinite(block.sum())) or bool(np.isfinite(block).all())
-    return block.shape[0], finite
+    n_missing, n_infinite, _, _ = _kernels.scan_rows(block, None, 1)
+    return block.shape[0], n_missing, n_infinite
+
+
+def _chunk_observed_sums(block, weight):
+    """(sum_i w_i x_ij, sum_i w_i) over each feature's observed (finite) entries."""
+    _, _, sums, weights = _kernels.scan_rows(block, _weight_block(weight, block), 1)
+    return sums, weights
+
+
+def _missing_of_chunk(block):
+    """Whether a chunk of data for a fitted model has NaN (missing values); infinity is an
+    error."""
+    n_missing, n_infinite, _, _ = _kernels.scan_rows(block, None, 1)
+    if n_infinite:
+        raise ValueError(
+            f"Input X contains infinity or a value too large for {block.dtype!r}. NaN marks "
+            "a missing value; replace infinite values by finite ones or by NaN."
+        )
+    return n_missing > 0
 
 
 def _weight_summary(weight, n_rows):
@@ -250,32 +267,35 @@ def _weight_summary(weight, n_rows):
     )
 
 
-def _chunk_statistics(block, weight, args, entropy):
+def _chunk_statistics(block, weight, args, entropy, missing):
     """The E-step sums of one chunk; one thread, the workers give the parallelism."""
     return _passes.statistics(
-        block, _weight_block(weight, block), args, n_threads=1, entropy=entropy
+        block, _weight_block(weight, block), args, n_threads=1, entropy=entropy,
+        missing=missing,
     )
 
 
-def _chunk_nearest(block, weight, shift, centres, inertia):
+def _chunk_nearest(block, weight, shift, centres, inertia, fill):
     """(s0, s1, inertia) of a chunk's rows given to their nearest centre (k-means)."""
     s0, s1, _, total = _passes.nearest_centre_sums(
-        block, _weight_block(weight, block), shift, centres, inertia=inertia, n_threads=1
+        block, _weight_block(weight, block), shift, centres, inertia=inertia, n_threads=1,
+        fill=fill,
     )
     return s0, s1, total
 
 
-def _chunk_farthest(block, weight, shift, centres, n_rows):
+def _chunk_farthest(block, weight, shift, centres, n_rows, fill):
     """A chunk's ``n_rows`` rows farthest from their nearest centre (see
     :func:`gmmfast._kmeans.farthest_candidates`), at most as many as it has."""
     return _kmeans.farthest_candidates(block, _weight_block(weight, block), shift, centres,
-                                       n_rows, n_threads=1)
+                                       n_rows, n_threads=1, fill=fill)
 
 
-def _chunk_statistics_of_nearest(block, weight, centres, base, covariance_type):
+def _chunk_statistics_of_nearest(block, weight, centres, base, covariance_type, fill):
     """(s0, s1, s2) of a chunk's rows given to their nearest centre, around ``base``."""
     s0, s1, s2, _ = _passes.statistics_of_nearest(
-        block, _weight_block(weight, block), centres, base, covariance_type, n_threads=1
+        block, _weight_block(weight, block), centres, base, covariance_type, n_threads=1,
+        fill=fill,
     )
     return s0, s1, s2
 
@@ -302,18 +322,27 @@ def _take_rows(block, weight, positions):
     return block[keep], weight[keep]
 
 
-def _chunk_outputs(block, args, output):
+def _chunk_outputs(block, args, output, allow_nan):
     """One per-row output of the model for a chunk, in the in-memory path's dtypes."""
     block = _as_ndarray(block)
-    assert_all_finite(block, input_name="X")
-    return per_row_output(block, args, output, n_threads=1)
+    missing = _checked_values(block, allow_nan)
+    return per_row_output(block, args, output, n_threads=1, missing=missing)
 
 
-def _chunk_log_likelihood(block, weight, args):
+def _checked_values(block, allow_nan):
+    """Whether a chunk has missing values (NaN), which only a model that allows them
+    takes; infinity is an error."""
+    if not allow_nan:
+        assert_all_finite(block, input_name="X")
+        return False
+    return _missing_of_chunk(block)
+
+
+def _chunk_log_likelihood(block, weight, args, allow_nan):
     """(sum_i w_i log p(x_i), sum_i w_i, all weights finite, smallest weight) of a chunk."""
     block = _as_ndarray(block)
-    assert_all_finite(block, input_name="X")
-    log_prob = _passes.evaluate(block, args, log_prob=True, n_threads=1)[2]
+    missing = _checked_values(block, allow_nan)
+    log_prob = _passes.evaluate(block, args, log_prob=True, n_threads=1, missing=missing)[2]
     if weight is None:
         return float(log_prob.sum()), float(block.shape[0]), True, np.inf
     weight = _weight_block(weight, block)
@@ -359,9 +388,15 @@ class DaskRows:
     (data for a fitted model: its per-row outputs are lazy Dask arrays).
     """
 
-    def __init__(self, X, sample_weight, counts=None, eligible=None, n_total=None):
+    def __init__(self, X, sample_weight, counts=None, eligible=None, n_total=None,
+                 fill=None, missing=False, allow_nan=False):
         self.X = X
         self.sample_weight = sample_weight
+        # As InMemoryRows': the training rows have NaN (missing), read by the starts as
+        # ``fill``; a model for data that may have NaN (allow_nan) checks each chunk.
+        self.fill = fill
+        self.missing = missing
+        self.allow_nan = allow_nan
         # Unknown (nan) for data of unknown chunk sizes that is only evaluated.
         self.n_samples = X.shape[0] if counts is None else int(sum(counts))
         self.n_features = int(X.shape[1])
@@ -392,17 +427,25 @@ class DaskRows:
                 weight_array = _weight_array(sample_weight, known)
         estimator._check_parameters(int(array.shape[1]))
         summaries = dask.compute(*[_delayed(_chunk_summary)(b) for b in _blocks(array)])
-        counts = [n for n, _ in summaries]
-        if not all(finite for _, finite in summaries):
+        counts = [n for n, _, _ in summaries]
+        allow_nan = estimator.__sklearn_tags__().input_tags.allow_nan
+        missing = sum(m for _, m, _ in summaries) > 0
+        if any(i for _, _, i in summaries) or (missing and not allow_nan):
             raise ValueError(
                 "Input X contains NaN or infinity; drop or impute those rows before fitting."
+                if not allow_nan else
+                "Input X contains infinity or a value too large for its dtype. NaN marks a "
+                "missing value; replace infinite values by finite ones or by NaN."
             )
         n_samples = sum(counts)
         if known is None:
             _check_training_rows(estimator, n_samples, array.shape[1])
         array = _with_known_chunks(array, counts)
+        flags = dict(missing=missing, allow_nan=allow_nan)
         if sample_weight is None:
-            return cls(array, None, counts, counts, n_samples)
+            if missing:
+                flags["fill"] = _observed_means(array, None)
+            return cls(array, None, counts, counts, n_samples, **flags)
 
         if weight_array is None:
             weight_array = _weight_array(sample_weight, counts)
@@ -419,34 +462,39 @@ class DaskRows:
         )
         positive = [p for p, _, _ in summaries]
         check_positive_weights(sum(positive), estimator.n_components)
-        return cls(array, weights, counts, positive, n_total)
+        if missing:
+            flags["fill"] = _observed_means(array, weights)
+        return cls(array, weights, counts, positive, n_total, **flags)
 
     @classmethod
     def for_use(cls, estimator, X, sample_weight=None, reset=False):
         """Validate Dask data for a fitted model (``reset``: new training data) without a
         pass over it; weights, when given, are aligned with the row chunks."""
         array = _checked_array(estimator, X, reset=reset)
+        allow_nan = estimator.__sklearn_tags__().input_tags.allow_nan
         if sample_weight is None:
-            return cls(array, None)
+            return cls(array, None, allow_nan=allow_nan)
         counts = _row_counts(array)
-        return cls(array, _weight_array(sample_weight, counts)[0], counts)
+        return cls(array, _weight_array(sample_weight, counts)[0], counts,
+                   allow_nan=allow_nan)
 
     def statistics(self, args, entropy=False):
         """(s0, s1, s2, loglik) of one E-step under the model ``args``, summed over chunks;
         with ``entropy``, also sum_i w_i sum_k r_ik log r_ik."""
-        s0, s1, s2, loglik, *rest = self._over_chunks(_chunk_statistics, args, entropy)
+        s0, s1, s2, loglik, *rest = self._over_chunks(_chunk_statistics, args, entropy,
+                                                      self.missing)
         return (s0, s1, s2, float(loglik)) + tuple(float(r) for r in rest)
 
     def per_row(self, args, output):
         """One per-row output of the model, as a lazy Dask array (see
         :func:`gmmfast._rows.per_row_output`)."""
-        return _lazy_output(self.X, args, output)
+        return _lazy_output(self.X, args, output, self.allow_nan)
 
     def log_likelihood(self, args):
         """(sum_i w_i log p(x_i), sum_i w_i) under the model ``args``, computed now."""
         args = dask.delayed(args)
         parts = dask.compute(*[
-            _delayed(_chunk_log_likelihood)(block, weight, args)
+            _delayed(_chunk_log_likelihood)(block, weight, args, self.allow_nan)
             for block, weight, _ in self._pieces
         ])
         _check_weight_values(all(p[2] for p in parts), min(p[3] for p in parts))
@@ -466,23 +514,26 @@ class DaskRows:
         return _reduce_in_order(parts)
 
     def first_row(self):
-        """The first row of X (D,), in its dtype."""
-        return np.asarray(self.X[0].compute(), dtype=self.dtype)
+        """The first row of X (D,), in its dtype (missing values filled)."""
+        return _kmeans.filled(np.asarray(self.X[0].compute(), dtype=self.dtype), self.fill)
 
     def column_mean(self):
-        """Column means of X in its dtype (the centre k-means works around)."""
+        """Column means of X in its dtype (the centre k-means works around); with missing
+        values, the means of the observed ones."""
+        if self.fill is not None:
+            return self.fill.copy()
         return np.asarray(self.X.mean(axis=0).compute(), dtype=self.dtype)
 
     def nearest_centre_sums(self, shift, centres, inertia=False):
         """(s0, s1) of each row given to its nearest centre, around ``shift`` (and the
         inertia, with ``inertia``): one pass of the workers."""
-        s0, s1, total = self._over_chunks(_chunk_nearest, shift, centres, inertia)
+        s0, s1, total = self._over_chunks(_chunk_nearest, shift, centres, inertia, self.fill)
         return (s0, s1, float(total)) if inertia else (s0, s1)
 
     def farthest_rows(self, shift, centres, n_rows):
         """The rows farthest from their nearest centre, as in memory (see
         :func:`gmmfast._kmeans.farthest_rows`): each chunk sends its farthest ones."""
-        args = [dask.delayed(a) for a in (shift, centres, n_rows)]
+        args = [dask.delayed(a) for a in (shift, centres, n_rows, self.fill)]
         parts = dask.compute(*[
             _delayed(_chunk_farthest)(block, weight, *args)
             for block, weight, n in self._pieces
@@ -498,7 +549,7 @@ class DaskRows:
     def statistics_of_nearest(self, centres, base, covariance_type):
         """Sums around ``base`` of each row given to its nearest centre."""
         s0, s1, s2 = self._over_chunks(
-            _chunk_statistics_of_nearest, centres, base, covariance_type
+            _chunk_statistics_of_nearest, centres, base, covariance_type, self.fill
         )
         return s0, s1, s2, _passes.nearest_layout(centres, base, self.dtype)[2]
 
@@ -508,7 +559,7 @@ class DaskRows:
         iterations over every row, one pass of the workers each."""
         rows, weights = self._sample(n_components, random_state)
         return _kmeans.kmeans_centres(
-            self, n_components, random_state, seeding_rows=InMemoryRows(rows, weights)
+            self, n_components, random_state, seeding_rows=self._in_memory(rows, weights)
         )
 
     def initial_statistics(self, init_params, n_components, covariance_type, random_state):
@@ -518,7 +569,7 @@ class DaskRows:
             centres = self.kmeans_centres(n_components, random_state)
             return kmeans_statistics(self, centres, covariance_type)
         rows, weights = self._sample(n_components, random_state)
-        s0, s1, s2, base = InMemoryRows(rows, weights).initial_statistics(
+        s0, s1, s2, base = self._in_memory(rows, weights).initial_statistics(
             init_params, n_components, covariance_type, random_state
         )
         if init_params == "random":
@@ -528,6 +579,11 @@ class DaskRows:
             if scale != 1.0:
                 s0, s1, s2 = s0 * scale, s1 * scale, s2 * scale
         return s0, s1, s2, base
+
+    def _in_memory(self, rows, weights):
+        """Rows of the initial sample in memory, with the data's missing-value fill."""
+        return InMemoryRows(rows, weights, fill=self.fill,
+                            missing=self.missing and bool(np.isnan(rows).any()))
 
     def _sample(self, n_components, random_state):
         """Eligible rows drawn uniformly without replacement (all of them, in order, when
@@ -565,17 +621,36 @@ class DaskRows:
 # Using a fitted model on Dask data
 
 
-def _lazy_output(array, args, output):
+def _lazy_output(array, args, output, allow_nan=False):
     """A per-row output of the model over a Dask array, computed chunk by chunk when asked."""
     n_components = args.n_components
     args = dask.delayed(args)
     if output == "resp":
         return array.map_blocks(
-            _chunk_outputs, args, output, dtype=array.dtype,
+            _chunk_outputs, args, output, allow_nan, dtype=array.dtype,
             chunks=(array.chunks[0], (n_components,)),
         )
     dtype = np.dtype(np.intp) if output == "labels" else array.dtype
     return array.map_blocks(
-        _chunk_outputs, args, output, drop_axis=1, dtype=dtype,
+        _chunk_outputs, args, output, allow_nan, drop_axis=1, dtype=dtype,
         meta=np.empty((0,), dtype=dtype),
     )
+
+
+def _observed_means(array, weights):
+    """Each feature's (weighted) mean over its observed values, in the data's dtype: what
+    the starts read in place of a missing value. A feature with none is an error."""
+    blocks = _blocks(array)
+    weight_blocks = [None] * len(blocks) if weights is None else _blocks(weights)
+    parts = dask.compute(*[
+        _delayed(_chunk_observed_sums)(b, w) for b, w in zip(blocks, weight_blocks)
+    ])
+    sums = np.sum([p[0] for p in parts], axis=0)
+    counts = np.sum([p[1] for p in parts], axis=0)
+    unobserved = np.flatnonzero(counts <= 0)
+    if len(unobserved):
+        raise ValueError(
+            f"Feature {int(unobserved[0])} of X has no observed value (every entry is NaN, "
+            "or has zero weight); drop it before fitting."
+        )
+    return (sums / counts).astype(array.dtype)

@@ -391,3 +391,36 @@ def test_mini_batch_fits_missing_values(holes):
     for start in range(0, len(holes), 600):
         stream.partial_fit(holes[start:start + 600])
     assert np.isfinite(stream.score(holes))
+
+
+@pytest.mark.parametrize("init_params", ["kmeans", "random_from_data"])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_dask_fit_with_missing_values_equals_in_memory_fit(holes, covariance_type,
+                                                           init_params):
+    da = pytest.importorskip("dask.array")
+    dask = pytest.importorskip("dask")
+    chunks = ((1000, 700, 900, 400), (4,))
+    kwargs = dict(covariance_type=covariance_type, init_params=init_params, max_iter=15,
+                  tol=0.0, random_state=0)
+    w = np.random.default_rng(2).uniform(0.5, 2.0, len(holes))
+    with dask.config.set(scheduler="threads"), ignore_convergence():
+        ours = GaussianMixture(3, **kwargs).fit(da.from_array(holes, chunks=chunks),
+                                                sample_weight=da.from_array(w, chunks=chunks[0]))
+        lazy = ours.score_samples(da.from_array(holes, chunks=chunks)).compute()
+    with ignore_convergence():
+        ref = GaussianMixture(3, **kwargs).fit(holes, sample_weight=w)
+    np.testing.assert_allclose(ours.lower_bounds_, ref.lower_bounds_, rtol=1e-9)
+    np.testing.assert_allclose(ours.means_, ref.means_, rtol=1e-8, atol=1e-8)
+    np.testing.assert_allclose(lazy, ref.score_samples(holes), rtol=1e-9, atol=1e-12)
+
+
+def test_dask_refuses_infinity_and_the_variational_mixture_refuses_nan(holes):
+    da = pytest.importorskip("dask.array")
+    dask = pytest.importorskip("dask")
+    X = holes.copy()
+    X[5, 1] = np.inf
+    with dask.config.set(scheduler="threads"):
+        with pytest.raises(ValueError, match="infinity"):
+            GaussianMixture(2).fit(da.from_array(X, chunks=(1000, 4)))
+        with pytest.raises(ValueError, match="NaN"):
+            BayesianGaussianMixture(n_components=2).fit(da.from_array(holes, chunks=(1000, 4)))
