@@ -80,3 +80,18 @@ cdef extern from "gmmfast/passes.h" nogil:
                                 double *nearest, int64_t *labels)
     void gmmfast_expand_distances(double *out, Py_ssize_t rows, Py_ssize_t n_centres,
                                   const double *row_norms, const double *centre_norms)
+
+    # gmmfast/missing.h
+    void gmmfast_missing_terms(const double *terms, const int *start, const int *index,
+                               Py_ssize_t rows, Py_ssize_t n_components, Py_ssize_t i_stride,
+                               Py_ssize_t k_stride, double *sums, double *log_prob)
+    void gmmfast_marginal_row_d(const double *y, const double *c, const double *terms,
+                                const double *factors, const int *missing, Py_ssize_t m,
+                                Py_ssize_t n_features, Py_ssize_t n_components,
+                                int per_component, double *u, double *t, double *eps,
+                                double *correction)
+    void gmmfast_marginal_row_f(const float *y, const float *c, const double *terms,
+                                const double *factors, const int *missing, Py_ssize_t m,
+                                Py_ssize_t n_features, Py_ssize_t n_components,
+                                int per_component, double *u, double *t, double *eps,
+                                double *correction)

@@ -90,9 +90,9 @@ cdef double LOG_2PI = 1.8378770664093453
 # the first patterns it meets with at most CACHE_MISSING missing features, up to
 # CACHE_PATTERNS patterns and about CACHE_BYTES, over the blocks of a pass.
 cdef Py_ssize_t CACHE_MISSING = 4
-cdef Py_ssize_t CACHE_ENTRY = 4 * 4 + 4 + 1
+cdef Py_ssize_t CACHE_ENTRY = 2 * 4 * 4 + 4 + 1
 cdef Py_ssize_t CACHE_PATTERNS = 4096
-cdef Py_ssize_t CACHE_BYTES = 4 * 1024 * 1024
+cdef Py_ssize_t CACHE_BYTES = 8 * 1024 * 1024
 # Rows per block of the k-means passes (their products have few columns: larger blocks
 # spread each BLAS call's fixed cost; measured 256 to 4096 rows).
 cdef Py_ssize_t KMEANS_BLOCK_ROWS = 1024
@@ -717,8 +717,8 @@ cdef Scratch _allocate(const Job *job, size_t item) noexcept nogil:
         if job.density.code == FULL or job.density.code == TIED:
             s.eps = <double *> _take(rows * K * D, sizeof(double), False, &ok)
             n_factors = K if job.density.code == FULL else 1
-            s.factors = <double *> _take(n_factors * (D * D + D + 1), sizeof(double), False,
-                                         &ok)
+            s.factors = <double *> _take(n_factors * (2 * D * D + D + 1), sizeof(double),
+                                         False, &ok)
             s.cache_capacity = min(CACHE_PATTERNS, max(
                 1, CACHE_BYTES // (n_factors * CACHE_ENTRY * sizeof(double))))
             s.cache_pool = <double *> _take(s.cache_capacity * n_factors * CACHE_ENTRY,
@@ -1119,32 +1119,42 @@ cdef inline uint64_t _pattern_hash(const int *missing, Py_ssize_t m) noexcept no
     return h
 
 
-cdef void _factor_set(const Job *job, const int *missing, Py_ssize_t m,
-                      double *out) noexcept nogil:
+cdef void _factor_set(const Job *job, Scratch *s, const int *missing, Py_ssize_t m,
+                      bint with_inverse, double *out) noexcept nogil:
     """A pattern's factor set, for each precision k (K for full, one for tied; k
-    innermost, entry e of k at e K + k): the factor L of Lambda_MM (m x m, e < m^2), the
-    reciprocals of its diagonal (m) and log det Lambda_MM (e = m^2 + m)."""
-    cdef Py_ssize_t k, a
+    innermost, entry e of k at e n + k, n the number of precisions): the factor L of
+    Lambda_MM (m x m, e < m^2), the reciprocals of its diagonal (m), log det Lambda_MM
+    (e = m^2 + m) and, ``with_inverse``, the lower triangle of Lambda_MM^-1 (m x m, from
+    e = m^2 + m + 1)."""
+    cdef Py_ssize_t k, a, b
     cdef Py_ssize_t n = job.n_components if job.density.code == FULL else 1
+    cdef Py_ssize_t inverse = m * m + m + 1
+    cdef double *work = s.lam
     for k in range(n):
         out[(m * m + m) * n + k] = _marginal_factor(job.density.missing_terms + k, n,
                                                     missing, m, job.n_features, out + k)
         for a in range(m):
             out[(m * m + a) * n + k] = 1.0 / out[(a * m + a) * n + k]
+        if with_inverse:
+            _marginal_inverse(out + k, n, m, work + m * m, work)
+            for a in range(m):
+                for b in range(a + 1):
+                    out[(inverse + a * m + b) * n + k] = work[m * m + a * m + b]
 
 
 cdef const double *_pattern_factors(const Job *job, Scratch *s, const int *missing,
                                     Py_ssize_t m) noexcept nogil:
     """The factor set of a pattern (see _factor_set): from the thread's cache, or made and
-    kept there while it has room (patterns of at most CACHE_MISSING missing features), or
-    made in s.factors. Whichever way, the same numbers."""
+    kept there, with the inverse, while it has room (patterns of at most CACHE_MISSING
+    missing features), or made in s.factors without the inverse. Whichever way, the same
+    numbers."""
     cdef Py_ssize_t slots, slot, e, a
     cdef Py_ssize_t n_factors = job.n_components if job.density.code == FULL else 1
     cdef Py_ssize_t key_size = CACHE_MISSING + 1
     cdef double *entry
     cdef bint same
     if m > CACHE_MISSING or s.cache_pool == NULL:
-        _factor_set(job, missing, m, s.factors)
+        _factor_set(job, s, missing, m, False, s.factors)
         return s.factors
     slots = _pattern_slots(s.cache_capacity)
     slot = <Py_ssize_t> (_pattern_hash(missing, m) & <uint64_t> (slots - 1))
@@ -1161,7 +1171,7 @@ cdef const double *_pattern_factors(const Job *job, Scratch *s, const int *missi
             return s.cache_pool + e * n_factors * CACHE_ENTRY
         slot = (slot + 1) & (slots - 1)
     if s.cache_count >= s.cache_capacity:
-        _factor_set(job, missing, m, s.factors)
+        _factor_set(job, s, missing, m, False, s.factors)
         return s.factors
     e = s.cache_count
     s.cache_count += 1
@@ -1170,7 +1180,7 @@ cdef const double *_pattern_factors(const Job *job, Scratch *s, const int *missi
     for a in range(m):
         s.cache_keys[e * key_size + 1 + a] = missing[a]
     entry = s.cache_pool + e * n_factors * CACHE_ENTRY
-    _factor_set(job, missing, m, entry)
+    _factor_set(job, s, missing, m, True, entry)
     return entry
 
 
@@ -1180,110 +1190,41 @@ cdef void _missing_log_prob(const Job *job, Scratch *s, Py_ssize_t rows,
     """log p(x_i, k) of the block's rows with missing features (s.log_prob, K x rows
     by_component, else rows x K) turned into those of their observed features; for full
     and tied covariances also each row's e_k = E[x_M | x_O, k] - shift_M into s.eps
-    (row i, component k, the a-th missing feature at (i K + k) D + a)."""
+    (row i, its a-th missing feature, component k at (i D + a) K + k; see
+    gmmfast_marginal_row)."""
     cdef Py_ssize_t K = job.n_components, D = job.n_features
-    cdef Py_ssize_t i, j, k, q, a, b, p, r, m, j0
+    cdef Py_ssize_t i, j, k, q, p, r, m
     cdef Py_ssize_t i_stride = 1 if by_component else K
     cdef Py_ssize_t k_stride = rows if by_component else 1
     cdef double *lp = s.log_prob
     cdef const double *terms = job.density.missing_terms
-    cdef const double *row_factor
     cdef const floating *centers = <const floating *> job.density.centers
     cdef const floating *product = <const floating *> s.product
-    cdef const floating *y
     cdef bint full = job.density.code == FULL
     cdef Py_ssize_t width = D * K if full else D
-    cdef Py_ssize_t n = K if full else 1
     cdef const int *missing
     cdef const double *factors
-    cdef const double *reciprocal
     cdef double *u = s.lanes
     cdef double *t = s.lanes + D * K
     cdef double *quad = s.lanes + 2 * D * K
-    cdef double *ta
-    cdef double total
-    cdef double *eps
     if job.density.code == DIAG or job.density.code == SPHERICAL:
-        # Each row's terms summed over its missing features (in order), then added.
-        for i in range(rows):
-            if s.miss_start[i + 1] == s.miss_start[i]:
-                continue
-            for k in range(K):
-                u[k] = 0.0
-            for q in range(s.miss_start[i], s.miss_start[i + 1]):
-                j = s.miss_index[q]
-                for k in range(K):
-                    u[k] += terms[j * K + k]
-            for k in range(K):
-                lp[i * i_stride + k * k_stride] += u[k]
+        gmmfast_missing_terms(terms, s.miss_start, s.miss_index, rows, K, i_stride, k_stride,
+                              u, lp)
         return
     for p in range(n_patterns):
         r = s.pattern_first[p]
         missing = &s.miss_index[s.miss_start[r]]
         m = s.miss_start[r + 1] - s.miss_start[r]
-        j0 = missing[0]
         factors = _pattern_factors(job, s, missing, m)
-        reciprocal = factors + m * m * n
         while r >= 0:
-            y = product + r * width
-            # u_k = P_k^T (x - mu_k) from the first missing feature on (the rows M of P_k
-            # are zero before it), component index innermost.
-            for j in range(j0, D):
-                if full:
-                    for k in range(K):
-                        u[j * K + k] = <double> y[j * K + k] - <double> centers[j * K + k]
-                else:
-                    for k in range(K):
-                        u[j * K + k] = <double> y[j] - <double> centers[j * K + k]
+            if floating is double:
+                gmmfast_marginal_row_d(product + r * width, centers, terms, factors, missing,
+                                       m, D, K, full, u, t, s.eps + r * D * K, quad)
+            else:
+                gmmfast_marginal_row_f(product + r * width, centers, terms, factors, missing,
+                                       m, D, K, full, u, t, s.eps + r * D * K, quad)
             for k in range(K):
-                quad[k] = 0.0
-            # g_k = (P_k u_k)_M, then L_k t_k = g_k: t_k^T t_k = g_k^T Lambda_MM^-1 g_k;
-            # each sum over j in order, the components side by side.
-            for a in range(m):
-                ta = t + a * K
-                for k in range(K):
-                    ta[k] = 0.0
-                for j in range(missing[a], D):
-                    row_factor = terms + (D * D + missing[a] * D + j) * n
-                    if full:
-                        for k in range(K):
-                            ta[k] += row_factor[k] * u[j * K + k]
-                    else:
-                        for k in range(K):
-                            ta[k] += row_factor[0] * u[j * K + k]
-                for b in range(a):
-                    if full:
-                        for k in range(K):
-                            ta[k] -= factors[(a * m + b) * K + k] * t[b * K + k]
-                    else:
-                        for k in range(K):
-                            ta[k] -= factors[a * m + b] * t[b * K + k]
-                if full:
-                    for k in range(K):
-                        ta[k] *= reciprocal[a * K + k]
-                        quad[k] += ta[k] * ta[k]
-                else:
-                    for k in range(K):
-                        ta[k] *= reciprocal[a]
-                        quad[k] += ta[k] * ta[k]
-            # L_k^T e_k = -t_k: e_k = -Lambda_MM^-1 g_k, at eps[(r D + a) K + k].
-            eps = s.eps + r * D * K
-            for a in range(m - 1, -1, -1):
-                if full:
-                    for k in range(K):
-                        total = -t[a * K + k]
-                        for b in range(a + 1, m):
-                            total -= factors[(b * m + a) * K + k] * eps[b * K + k]
-                        eps[a * K + k] = total * reciprocal[a * K + k]
-                else:
-                    for k in range(K):
-                        total = -t[a * K + k]
-                        for b in range(a + 1, m):
-                            total -= factors[b * m + a] * eps[b * K + k]
-                        eps[a * K + k] = total * reciprocal[a]
-            for k in range(K):
-                lp[r * i_stride + k * k_stride] += 0.5 * (
-                    quad[k] - reciprocal[m * n + (k if full else 0)] + m * LOG_2PI)
+                lp[r * i_stride + k * k_stride] += quad[k]
             r = s.pattern_next[r]
 
 
@@ -1309,6 +1250,7 @@ cdef void _missing_moments(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t 
     cdef double *dense = s.dense + D
     cdef const double *factors
     cdef double *inverse = s.lam + D * D
+    cdef Py_ssize_t n
     if code == DIAG or code == SPHERICAL:
         for k in range(K):
             for q in range(s.bucket_start[k], s.bucket_start[k + 1]):
@@ -1383,11 +1325,19 @@ cdef void _missing_moments(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t 
                 continue
             if factors == NULL:
                 factors = _pattern_factors(job, s, missing, m)
-            _marginal_inverse(factors + k, K if full else 1, m, inverse, s.lam + 2 * D * D)
+            n = K if full else 1
             s2k = s2 + k * D * D if full else s2
+            if factors == s.factors:
+                # Not kept: its inverse, for this component only.
+                _marginal_inverse(factors + k, n, m, inverse, s.lam)
+                for a in range(m):
+                    for b in range(a + 1):
+                        s2k[missing[a] * D + missing[b]] += weight * inverse[a * m + b]
+                continue
             for a in range(m):
                 for b in range(a + 1):
-                    s2k[missing[a] * D + missing[b]] += weight * inverse[a * m + b]
+                    s2k[missing[a] * D + missing[b]] += weight * factors[
+                        (m * m + m + 1 + a * m + b) * n + k]
 
 
 cdef void _fill_conditional_means(const Job *job, Scratch *s, Py_ssize_t start,

@@ -9,5 +9,6 @@
 #include "gmmfast/moments.h"
 #include "gmmfast/log_density.h"
 #include "gmmfast/kmeans.h"
+#include "gmmfast/missing.h"
 
 #endif

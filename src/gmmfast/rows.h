@@ -7,6 +7,21 @@
 
 #include "gmmfast/common.h"
 
+#if defined(_MSC_VER)
+#include <intrin.h>
+#endif
+
+/* The index of the lowest set bit of a non-zero mask. */
+GMMFAST_INLINE ptrdiff_t gmmfast_lowest_bit(uint64_t mask) {
+#if defined(_MSC_VER)
+    unsigned long index;
+    _BitScanForward64(&index, mask);
+    return (ptrdiff_t) index;
+#else
+    return (ptrdiff_t) __builtin_ctzll(mask);
+#endif
+}
+
 #define GMMFAST_TYPED_HEADER "gmmfast/rows_typed.h"
 #include "gmmfast/both_types.h"
 

@@ -47,27 +47,45 @@ GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_squares)(
     }
 }
 
+/* 1 if x is NaN, from its bits (an integer comparison, which vectorises): exponent all
+   ones and a non-zero mantissa. */
+GMMFAST_INLINE uint64_t GMMFAST_TYPED(gmmfast_is_nan)(GMMFAST_T x) {
+    if (sizeof(GMMFAST_T) == 8) {
+        uint64_t bits;
+        memcpy(&bits, &x, 8);
+        return (bits & 0x7fffffffffffffffULL) > 0x7ff0000000000000ULL;
+    } else {
+        uint32_t bits;
+        memcpy(&bits, &x, 4);
+        return (bits & 0x7fffffffU) > 0x7f800000U;
+    }
+}
+
 /* The missing entries (NaN) of a block of rows z (rows x D): each row's missing features,
    in increasing order, at index[start[i] .. start[i + 1]], and each of them set to zero
-   (x = shift). Returns the number of rows with a missing feature. */
+   (x = shift). Each run of 64 features is looked at as a bit mask of its NaN, whose set
+   bits are then listed. Returns the number of rows with a missing feature. */
 GMMFAST_CLONES static ptrdiff_t GMMFAST_TYPED(gmmfast_mark_missing)(
         GMMFAST_T *GMMFAST_RESTRICT z, ptrdiff_t rows, ptrdiff_t n_features,
         int *GMMFAST_RESTRICT start, int *GMMFAST_RESTRICT index) {
     ptrdiff_t count = 0, n_rows = 0;
     for (ptrdiff_t i = 0; i < rows; i++) {
         GMMFAST_T *zi = z + i * n_features;
-        int found = 0;
+        ptrdiff_t before = count;
         start[i] = (int) count;
-        /* Most rows of most data are complete: a first look without branches. */
-        for (ptrdiff_t j = 0; j < n_features; j++) found |= zi[j] != zi[j];
-        if (!found) continue;
-        for (ptrdiff_t j = 0; j < n_features; j++) {
-            int nan = zi[j] != zi[j];
-            index[count] = (int) j;
-            count += nan;
-            zi[j] = nan ? (GMMFAST_T) 0 : zi[j];
+        for (ptrdiff_t j0 = 0; j0 < n_features; j0 += 64) {
+            ptrdiff_t width = n_features - j0 < 64 ? n_features - j0 : 64;
+            uint64_t mask = 0;
+            for (ptrdiff_t j = 0; j < width; j++)
+                mask |= GMMFAST_TYPED(gmmfast_is_nan)(zi[j0 + j]) << j;
+            while (mask) {
+                ptrdiff_t j = j0 + gmmfast_lowest_bit(mask);
+                index[count++] = (int) j;
+                zi[j] = (GMMFAST_T) 0;
+                mask &= mask - 1;
+            }
         }
-        n_rows++;
+        n_rows += count > before;
     }
     start[rows] = (int) count;
     return n_rows;

@@ -1,0 +1,34 @@
+/* Rows with missing features: the marginal log-density of one row's observed features and
+ * the conditional means of its missing ones, under every component of a full or tied model
+ * (gmmfast/missing_typed.h, for float64 and float32 rows: gmmfast_marginal_row_d / _f). */
+#ifndef GMMFAST_MISSING_H
+#define GMMFAST_MISSING_H
+
+#include "gmmfast/common.h"
+
+#define GMMFAST_LOG_2PI 1.8378770664093453
+
+/* Diagonal and spherical models: what each row's missing features add to its log p(x, k),
+   the terms a_jk (Model.missing_terms, a_jk at j K + k) summed over them in order, into
+   log_prob[i i_stride + k k_stride]. sums: scratch of K numbers. */
+GMMFAST_CLONES static void gmmfast_missing_terms(
+        const double *GMMFAST_RESTRICT terms, const int *GMMFAST_RESTRICT start,
+        const int *GMMFAST_RESTRICT index, ptrdiff_t rows, ptrdiff_t n_components,
+        ptrdiff_t i_stride, ptrdiff_t k_stride, double *GMMFAST_RESTRICT sums,
+        double *GMMFAST_RESTRICT log_prob) {
+    ptrdiff_t K = n_components;
+    for (ptrdiff_t i = 0; i < rows; i++) {
+        if (start[i + 1] == start[i]) continue;
+        for (ptrdiff_t k = 0; k < K; k++) sums[k] = 0.0;
+        for (ptrdiff_t q = start[i]; q < start[i + 1]; q++) {
+            const double *a = terms + (ptrdiff_t) index[q] * K;
+            for (ptrdiff_t k = 0; k < K; k++) sums[k] += a[k];
+        }
+        for (ptrdiff_t k = 0; k < K; k++) log_prob[i * i_stride + k * k_stride] += sums[k];
+    }
+}
+
+#define GMMFAST_TYPED_HEADER "gmmfast/missing_typed.h"
+#include "gmmfast/both_types.h"
+
+#endif

@@ -1,0 +1,93 @@
+/* The marginal of a row with missing features for rows of type GMMFAST_T (see
+   gmmfast/both_types.h and _missing_log_prob in src/_kernels.pyx for the algebra). */
+
+/* One row, every component k side by side (index innermost, so that the loops over k
+   vectorise without reassociating any sum):
+     u_k = P_k^T (x - mu_k) from the row's product y with the factors (y[j K + k] when
+       per_component, else y[j]) less the centres c[j K + k], from the first missing
+       feature on;
+     g_k = (P_k u_k)_M, each sum over j in order, with the rows of P_k from terms
+       (Model.missing_terms: P_k[a, j] at (D D + a D + j) n + k, n = K or 1);
+     L_k t_k = g_k and L_k^T e_k = -t_k with the pattern's factors (factor set: L at
+       e n + k for e < m^2, 1 / diag(L) at (m^2 + a) n + k, log det Lambda_MM at
+       (m^2 + m) n + k);
+   into eps[a K + k] = e_k[a] (E[x_M | x_O, k] - shift_M) and correction[k] =
+   1/2 (t_k^T t_k - log det Lambda_MM + m log(2 pi)), what log p(x, k) gains.
+   u, t: scratch of D K numbers. Inlined, so that a constant per_component unrolls. */
+GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_marginal_row_of)(
+        const GMMFAST_T *GMMFAST_RESTRICT y, const GMMFAST_T *GMMFAST_RESTRICT c,
+        const double *GMMFAST_RESTRICT terms, const double *GMMFAST_RESTRICT factors,
+        const int *GMMFAST_RESTRICT missing, ptrdiff_t m, ptrdiff_t n_features,
+        ptrdiff_t n_components, int per_component, double *GMMFAST_RESTRICT u,
+        double *GMMFAST_RESTRICT t, double *GMMFAST_RESTRICT eps,
+        double *GMMFAST_RESTRICT correction) {
+    ptrdiff_t D = n_features, K = n_components, n = per_component ? K : 1;
+    const double *reciprocal = factors + m * m * n;
+    const double *log_det = factors + (m * m + m) * n;
+    for (ptrdiff_t j = missing[0]; j < D; j++) {
+        double *uj = u + j * K;
+        const GMMFAST_T *cj = c + j * K;
+        if (per_component)
+            for (ptrdiff_t k = 0; k < K; k++) uj[k] = (double) y[j * K + k] - (double) cj[k];
+        else
+            for (ptrdiff_t k = 0; k < K; k++) uj[k] = (double) y[j] - (double) cj[k];
+    }
+    for (ptrdiff_t k = 0; k < K; k++) correction[k] = 0.0;
+    for (ptrdiff_t a = 0; a < m; a++) {
+        double *ta = t + a * K;
+        for (ptrdiff_t k = 0; k < K; k++) ta[k] = 0.0;
+        for (ptrdiff_t j = missing[a]; j < D; j++) {
+            const double *p = terms + (D * D + missing[a] * D + j) * n;
+            const double *uj = u + j * K;
+            if (per_component)
+                for (ptrdiff_t k = 0; k < K; k++) ta[k] += p[k] * uj[k];
+            else
+                for (ptrdiff_t k = 0; k < K; k++) ta[k] += p[0] * uj[k];
+        }
+        for (ptrdiff_t b = 0; b < a; b++) {
+            const double *f = factors + (a * m + b) * n;
+            const double *tb = t + b * K;
+            if (per_component)
+                for (ptrdiff_t k = 0; k < K; k++) ta[k] -= f[k] * tb[k];
+            else
+                for (ptrdiff_t k = 0; k < K; k++) ta[k] -= f[0] * tb[k];
+        }
+        if (per_component)
+            for (ptrdiff_t k = 0; k < K; k++) ta[k] *= reciprocal[a * K + k];
+        else
+            for (ptrdiff_t k = 0; k < K; k++) ta[k] *= reciprocal[a];
+        for (ptrdiff_t k = 0; k < K; k++) correction[k] += ta[k] * ta[k];
+    }
+    for (ptrdiff_t a = m - 1; a >= 0; a--) {
+        double *ea = eps + a * K;
+        for (ptrdiff_t k = 0; k < K; k++) ea[k] = -t[a * K + k];
+        for (ptrdiff_t b = a + 1; b < m; b++) {
+            const double *f = factors + (b * m + a) * n;
+            const double *eb = eps + b * K;
+            if (per_component)
+                for (ptrdiff_t k = 0; k < K; k++) ea[k] -= f[k] * eb[k];
+            else
+                for (ptrdiff_t k = 0; k < K; k++) ea[k] -= f[0] * eb[k];
+        }
+        if (per_component)
+            for (ptrdiff_t k = 0; k < K; k++) ea[k] *= reciprocal[a * K + k];
+        else
+            for (ptrdiff_t k = 0; k < K; k++) ea[k] *= reciprocal[a];
+    }
+    for (ptrdiff_t k = 0; k < K; k++)
+        correction[k] = 0.5 * (correction[k] - log_det[per_component ? k : 0]
+                               + (double) m * GMMFAST_LOG_2PI);
+}
+
+/* gmmfast_marginal_row_of for a full (per_component) or tied model. */
+GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_marginal_row)(
+        const GMMFAST_T *y, const GMMFAST_T *c, const double *terms, const double *factors,
+        const int *missing, ptrdiff_t m, ptrdiff_t n_features, ptrdiff_t n_components,
+        int per_component, double *u, double *t, double *eps, double *correction) {
+    if (per_component)
+        GMMFAST_TYPED(gmmfast_marginal_row_of)(y, c, terms, factors, missing, m, n_features,
+                                                n_components, 1, u, t, eps, correction);
+    else
+        GMMFAST_TYPED(gmmfast_marginal_row_of)(y, c, terms, factors, missing, m, n_features,
+                                                n_components, 0, u, t, eps, correction);
+}
