@@ -81,7 +81,7 @@ class PassArguments:
             np.ascontiguousarray(centers.T, dtype=dtype),
             np.ascontiguousarray(log_norm, dtype=np.float64),
             quadratic_form(chol, centers, covariance_type, log_norm),
-            missing_terms(chol, centers, covariance_type),
+            missing_terms(chol, centers, covariance_type, dtype),
         )
         # The points the statistics are centred on, as the compiled pass sees them.
         self.base = self.offsets.astype(np.float64) + self.shift.astype(np.float64)
@@ -116,7 +116,7 @@ def quadratic_form(precisions_cholesky, centres, covariance_type, log_norm):
     return np.ascontiguousarray(matrix, dtype=np.float64)
 
 
-def missing_terms(precisions_cholesky, centres, covariance_type):
+def missing_terms(precisions_cholesky, centres, covariance_type, dtype=np.float64):
     """What the compiled passes need for the marginals of rows with missing features.
 
     diag and spherical: what each feature j adds to -log p(x, k) when it is read as
@@ -125,7 +125,8 @@ def missing_terms(precisions_cholesky, centres, covariance_type):
     features. full and tied: for each precision factor P_k (one for tied), the (2D + 1, D)
     block [Lambda_k; P_k; log diag(Lambda_k)] with Lambda_k = P_k P_k^T, whose rows and
     columns M give each pattern of missing features its marginal; as a ((2D + 1) D, K)
-    matrix, the component index innermost.
+    matrix, the component index innermost. Tied adds P c_k, c_k the centres (K, D) as
+    the pass reads them (in the data's dtype): a ((2D + 1) D + D K, 1) matrix.
     """
     n_components, n_features = centres.shape
     if covariance_type in ("full", "tied"):
@@ -135,7 +136,13 @@ def missing_terms(precisions_cholesky, centres, covariance_type):
         precision = chol @ chol.transpose(0, 2, 1)
         log_diagonal = np.log(np.diagonal(precision, axis1=1, axis2=2))[:, np.newaxis, :]
         blocks = np.concatenate([precision, chol, log_diagonal], axis=1)
-        return np.ascontiguousarray(blocks.reshape(len(chol), -1).T)
+        blocks = blocks.reshape(len(chol), -1).T
+        if covariance_type == "tied":
+            # P c_k for every component (D, K): the part of (P u_k)_M that does not depend
+            # on the row.
+            projected = chol[0] @ np.asarray(centres, dtype=dtype).astype(np.float64).T
+            blocks = np.concatenate([blocks, projected.reshape(-1, 1)])
+        return np.ascontiguousarray(blocks)
     if covariance_type == "diag":
         p = precisions_cholesky
     else:

@@ -95,3 +95,11 @@ cdef extern from "gmmfast/passes.h" nogil:
                                 Py_ssize_t n_features, Py_ssize_t n_components,
                                 int per_component, double *u, double *t, double *eps,
                                 double *correction)
+    void gmmfast_missing_moments_d(const double *z, const double *o, const int *missing,
+                                   Py_ssize_t m, const double *e, Py_ssize_t e_stride,
+                                   double v, Py_ssize_t n_features, double *delta,
+                                   double *dense, double *observed, double *s1, double *s2)
+    void gmmfast_missing_moments_f(const float *z, const float *o, const int *missing,
+                                   Py_ssize_t m, const double *e, Py_ssize_t e_stride,
+                                   double v, Py_ssize_t n_features, double *delta,
+                                   double *dense, double *observed, double *s1, double *s2)

@@ -92,7 +92,7 @@ cdef double LOG_2PI = 1.8378770664093453
 cdef Py_ssize_t CACHE_MISSING = 4
 cdef Py_ssize_t CACHE_ENTRY = 2 * 4 * 4 + 4 + 1
 cdef Py_ssize_t CACHE_PATTERNS = 4096
-cdef Py_ssize_t CACHE_BYTES = 8 * 1024 * 1024
+cdef Py_ssize_t CACHE_BYTES = 12 * 1024 * 1024
 # Rows per block of the k-means passes (their products have few columns: larger blocks
 # spread each BLAS call's fixed cost; measured 256 to 4096 rows).
 cdef Py_ssize_t KMEANS_BLOCK_ROWS = 1024
@@ -184,7 +184,8 @@ cdef class Model:
       when it is read as x_j = shift_j, so that adding a_jk over the missing features of a
       row gives the log-density of its observed features. full and tied: (2D + 1) D x K
       (one column for tied), the component index innermost: the precision Lambda_k =
-      P_k P_k^T (D x D), then P_k (D x D), then the logarithms of Lambda_k's diagonal.
+      P_k P_k^T (D x D), then P_k (D x D), then the logarithms of Lambda_k's diagonal;
+      tied then adds P c_k (D x K, at a K + k), c_k its centres as ``centers`` holds them.
 
     Shapes and dtypes are checked here, once; the passes read the arrays without checks.
     """
@@ -225,8 +226,10 @@ cdef class Model:
                              % (width, covariance_type))
         if self.code == DIAG or self.code == SPHERICAL:
             terms_shape = (D, K)
+        elif self.code == FULL:
+            terms_shape = ((2 * D + 1) * D, K)
         else:
-            terms_shape = ((2 * D + 1) * D, K if self.code == FULL else 1)
+            terms_shape = ((2 * D + 1) * D + D * K, 1)
         if missing_terms is None:
             missing_terms = np.empty((0, terms_shape[1]))
         self.missing_terms = _checked_array(missing_terms, np.float64, "missing_terms")
@@ -1233,8 +1236,8 @@ cdef void _missing_moments(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t 
     """The corrections of the sums of group g for the block's rows with missing features
     (see the section's comment), over the listed (i, k) and their v_ik."""
     cdef Py_ssize_t K = job.n_components, D = job.n_features
-    cdef Py_ssize_t i, j, k, q, qq, a, b, p, r, m, row, col
-    cdef double v, ea, c, o, pr, value, weight
+    cdef Py_ssize_t i, j, k, q, qq, a, b, p, r, m
+    cdef double v, c, oj, pr, weight
     cdef double *s1 = job.part_s1 + g * job.s1_size
     cdef double *s2 = job.part_s2 + g * job.s2_size
     cdef double *s1k
@@ -1246,8 +1249,10 @@ cdef void _missing_moments(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t 
     cdef bint full = code == FULL
     cdef const int *missing
     cdef const double *e
-    cdef double *delta = s.dense
-    cdef double *dense = s.dense + D
+    cdef double *delta = s.lanes
+    cdef double *dense = s.lanes + D
+    cdef double *observed = s.lanes + 2 * D
+    cdef const floating *o
     cdef const double *factors
     cdef double *inverse = s.lam + D * D
     cdef Py_ssize_t n
@@ -1262,13 +1267,13 @@ cdef void _missing_moments(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t 
                 for qq in range(s.miss_start[i], s.miss_start[i + 1]):
                     j = s.miss_index[qq]
                     c = centers[j * K + k]
-                    o = offsets[k * D + j]
+                    oj = offsets[k * D + j]
                     if code == DIAG:
                         pr = precision[j * K + k]
                     # Read as z_j = 0: they added v (0 - o) and v o^2; the conditional
                     # mean is c (z coordinates) and the variance 1 / p^2.
                     s1[k * D + j] += v * c
-                    s2[k * D + j] += v * ((c - o) * (c - o) - o * o + 1.0 / (pr * pr))
+                    s2[k * D + j] += v * ((c - oj) * (c - oj) - oj * oj + 1.0 / (pr * pr))
         return
     for q in range(n_patterns * K):
         s.pattern_weight[q] = 0.0
@@ -1283,30 +1288,13 @@ cdef void _missing_moments(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t 
             v = s.bucket_value[q]
             missing = &s.miss_index[s.miss_start[i]]
             e = &s.eps[i * D * K + k]
-            for j in range(D):
-                delta[j] = <double> z[i * D + j] - (<double> offsets[k * D + j] if full else 0.0)
-                dense[j] = 0.0
-            for a in range(m):
-                dense[missing[a]] = e[a * K]
-            for a in range(m):
-                row = missing[a]
-                ea = e[a * K]
-                s1k[row] += v * ea
-                # Entry (row, j) of delta e^T + e delta^T + e e^T, lower triangle: every j
-                # outside M, and the j in M up to row (the others come with their own row).
-                b = 0
-                for j in range(D):
-                    if b < m and missing[b] == j:
-                        b += 1
-                        if j > row:
-                            continue
-                        value = delta[row] * dense[j] + ea * delta[j] + ea * dense[j]
-                    else:
-                        value = ea * delta[j]
-                    if j <= row:
-                        s2k[row * D + j] += v * value
-                    else:
-                        s2k[j * D + row] += v * value
+            o = &offsets[k * D] if full else NULL
+            if floating is double:
+                gmmfast_missing_moments_d(&z[i * D], o, missing, m, e, K, v, D, delta, dense,
+                                          observed, s1k, s2k)
+            else:
+                gmmfast_missing_moments_f(&z[i * D], o, missing, m, e, K, v, D, delta, dense,
+                                          observed, s1k, s2k)
             s.pattern_weight[s.pattern_of[i] * K + k] += v
     # The conditional covariances: (sum of the pattern's v_ik) Lambda_MM^-1 once per pattern.
     for p in range(n_patterns):

@@ -424,3 +424,16 @@ def test_dask_refuses_infinity_and_the_variational_mixture_refuses_nan(holes):
             GaussianMixture(2).fit(da.from_array(X, chunks=(1000, 4)))
         with pytest.raises(ValueError, match="NaN"):
             BayesianGaussianMixture(n_components=2).fit(da.from_array(holes, chunks=(1000, 4)))
+
+
+def test_model_selection_with_missing_values(holes):
+    from gmmfast import GaussianMixtureIC
+
+    search = GaussianMixtureIC(n_components=[2, 3], covariance_type=["full", "diag"],
+                               random_state=0).fit(holes)
+    best = search.best_estimator_
+    alone = GaussianMixture(best.n_components, covariance_type=best.covariance_type,
+                            random_state=0).fit(holes)
+    assert np.array_equal(best.means_, alone.means_)
+    assert np.isclose(search.bic(holes), alone.bic(holes))
+    assert np.all(np.isfinite(search.score_samples(holes)))

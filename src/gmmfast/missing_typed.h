@@ -7,7 +7,8 @@
        per_component, else y[j]) less the centres c[j K + k], from the first missing
        feature on;
      g_k = (P_k u_k)_M, each sum over j in order, with the rows of P_k from terms
-       (Model.missing_terms: P_k[a, j] at (D D + a D + j) n + k, n = K or 1);
+       (Model.missing_terms: P_k[a, j] at (D D + a D + j) n + k, n = K or 1); for tied,
+       with its one P, g_k = (P y)_M - (P c_k)_M (no u);
      L_k t_k = g_k and L_k^T e_k = -t_k with the pattern's factors (factor set: L at
        e n + k for e < m^2, 1 / diag(L) at (m^2 + a) n + k, log det Lambda_MM at
        (m^2 + m) n + k);
@@ -24,25 +25,30 @@ GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_marginal_row_of)(
     ptrdiff_t D = n_features, K = n_components, n = per_component ? K : 1;
     const double *reciprocal = factors + m * m * n;
     const double *log_det = factors + (m * m + m) * n;
-    for (ptrdiff_t j = missing[0]; j < D; j++) {
-        double *uj = u + j * K;
-        const GMMFAST_T *cj = c + j * K;
-        if (per_component)
+    if (per_component)
+        for (ptrdiff_t j = missing[0]; j < D; j++) {
+            double *uj = u + j * K;
+            const GMMFAST_T *cj = c + j * K;
             for (ptrdiff_t k = 0; k < K; k++) uj[k] = (double) y[j * K + k] - (double) cj[k];
-        else
-            for (ptrdiff_t k = 0; k < K; k++) uj[k] = (double) y[j] - (double) cj[k];
-    }
+        }
     for (ptrdiff_t k = 0; k < K; k++) correction[k] = 0.0;
     for (ptrdiff_t a = 0; a < m; a++) {
         double *ta = t + a * K;
-        for (ptrdiff_t k = 0; k < K; k++) ta[k] = 0.0;
-        for (ptrdiff_t j = missing[a]; j < D; j++) {
-            const double *p = terms + (D * D + missing[a] * D + j) * n;
-            const double *uj = u + j * K;
-            if (per_component)
+        if (per_component) {
+            for (ptrdiff_t k = 0; k < K; k++) ta[k] = 0.0;
+            for (ptrdiff_t j = missing[a]; j < D; j++) {
+                const double *p = terms + (D * D + missing[a] * D + j) * n;
+                const double *uj = u + j * K;
                 for (ptrdiff_t k = 0; k < K; k++) ta[k] += p[k] * uj[k];
-            else
-                for (ptrdiff_t k = 0; k < K; k++) ta[k] += p[0] * uj[k];
+            }
+        } else {
+            /* One factor P for every component: g_k[a] = (P y)_a - (P c_k)_a, the second
+               from the table after the blocks ((2D + 1) D + a K + k). */
+            double py = 0.0;
+            const double *p = terms + D * D + missing[a] * D;
+            const double *pc = terms + (2 * D + 1) * D + missing[a] * K;
+            for (ptrdiff_t j = missing[a]; j < D; j++) py += p[j] * (double) y[j];
+            for (ptrdiff_t k = 0; k < K; k++) ta[k] = py - pc[k];
         }
         for (ptrdiff_t b = 0; b < a; b++) {
             const double *f = factors + (a * m + b) * n;
@@ -90,4 +96,37 @@ GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_marginal_row)(
     else
         GMMFAST_TYPED(gmmfast_marginal_row_of)(y, c, terms, factors, missing, m, n_features,
                                                 n_components, 0, u, t, eps, correction);
+}
+
+/* The corrections of one component's sums for one listed row with missing features, with
+   v = w_i r_ik, z the row less the shift (zero at the missing features), o the point the
+   sums are taken around (NULL: the origin, tied's raw sums) and e_k at e[a e_stride]:
+     s1_k += v e_k,   s2_k += v (delta e_k^T + e_k delta^T + e_k e_k^T),  delta = z - o,
+   over the lower triangle (row-major): for each missing feature r, the entries (r, j) for
+   j <= r, and (j, r) for the observed j > r (those of missing j > r come with row j).
+   delta, dense, observed: scratch of D numbers each. */
+GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_missing_moments)(
+        const GMMFAST_T *GMMFAST_RESTRICT z, const GMMFAST_T *GMMFAST_RESTRICT o,
+        const int *GMMFAST_RESTRICT missing, ptrdiff_t m, const double *GMMFAST_RESTRICT e,
+        ptrdiff_t e_stride, double v, ptrdiff_t n_features, double *GMMFAST_RESTRICT delta,
+        double *GMMFAST_RESTRICT dense, double *GMMFAST_RESTRICT observed,
+        double *GMMFAST_RESTRICT s1, double *GMMFAST_RESTRICT s2) {
+    ptrdiff_t D = n_features;
+    for (ptrdiff_t j = 0; j < D; j++) {
+        delta[j] = o != NULL ? (double) z[j] - (double) o[j] : (double) z[j];
+        dense[j] = 0.0;
+        observed[j] = 1.0;
+    }
+    for (ptrdiff_t a = 0; a < m; a++) {
+        dense[missing[a]] = e[a * e_stride];
+        observed[missing[a]] = 0.0;
+    }
+    for (ptrdiff_t a = 0; a < m; a++) {
+        ptrdiff_t r = missing[a];
+        double er = dense[r], w = delta[r] + er;
+        double *row = s2 + r * D;
+        s1[r] += v * er;
+        for (ptrdiff_t j = 0; j <= r; j++) row[j] += v * (er * delta[j] + dense[j] * w);
+        for (ptrdiff_t j = r + 1; j < D; j++) s2[j * D + r] += v * (er * delta[j] * observed[j]);
+    }
 }
