@@ -10,9 +10,14 @@ warning is an error.
 
 import os
 import re
+import sys
 import warnings
+from pathlib import Path
 
 import gmmfast
+
+# gallery_order.py, beside this file, orders the gallery.
+sys.path.insert(0, str(Path(__file__).parent))
 
 project = "gmmfast"
 copyright = "the gmmfast developers"
@@ -51,7 +56,7 @@ sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_",
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "gallery_order.GalleryOrder",
     "doc_module": ("gmmfast",),
     "backreferences_dir": "generated/backreferences",
     "show_memory": False,
