@@ -39,6 +39,8 @@ exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints",
                     "auto_examples/*.ipynb", "auto_examples/*.py"]
 root_doc = "index"
 default_role = "literal"
+# Plain literal blocks (``::``) hold formulas, not code; code blocks name their language.
+highlight_language = "none"
 nitpicky = False
 
 # -- API reference: one page per public name, from its numpydoc docstring ---------------

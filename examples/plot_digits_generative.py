@@ -3,10 +3,11 @@ A generative model of handwritten digits
 ========================================
 
 A mixture is a model of where the rows are, so it can make new ones. The 1,797 digits of
-scikit-learn's ``load_digits`` are 8 x 8 images, 64 grey levels each. Their pixels are
-strongly correlated, so a principal component analysis keeps 99% of their variance in
-about 40 dimensions; a mixture fitted there, with its number of components chosen by BIC,
-draws new points that the inverse PCA maps back to images: new digits, of no hand.
+scikit-learn's ``load_digits`` are 8 x 8 images: 64 pixels, each a grey level from 0 to
+16. The pixels are strongly correlated, so a principal component analysis keeps 99% of
+their variance in about 40 dimensions; a mixture fitted there, with its number of
+components chosen by BIC, draws new points that the inverse PCA maps back to images: new
+digits, of no hand.
 """
 
 import matplotlib.pyplot as plt
@@ -57,4 +58,5 @@ def draw(images, title):
 
 
 draw(digits.images[:100], "100 digits of the data")
+# sphinx_gallery_thumbnail_number = 3
 draw(images, f"100 new digits drawn from the {search.n_components_}-component mixture")

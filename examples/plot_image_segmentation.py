@@ -52,35 +52,39 @@ segmented = gm.means_[labels].reshape(image.shape)
 same = np.mean(labels == models["scikit-learn"].predict(X))
 print(f"pixels with the same label in both libraries: {same:.2%}")
 
-fig, (left, middle, right) = plt.subplots(
-    1, 3, figsize=(15, 4.2), gridspec_kw={"width_ratios": [1, 1, 0.55]})
+fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.3))
 left.imshow(image)
 left.set_title("original", fontsize="medium")
-middle.imshow(np.clip(segmented, 0, 1))
-middle.set_title("8 components: each pixel painted with its component's mean",
-                 fontsize="medium")
-for ax in (left, middle):
+right.imshow(np.clip(segmented, 0, 1))
+right.set_title("8 components: each pixel painted with its component's mean",
+                fontsize="medium")
+for ax in (left, right):
     ax.set_axis_off()
-order = np.argsort(-gm.weights_)
-right.barh(np.arange(8), gm.weights_[order], color=np.clip(gm.means_[order], 0, 1),
-           edgecolor="0.3")
-right.invert_yaxis()
-right.set_yticks([])
-right.set_xlabel("share of the pixels (weight)")
-right.set_title("the palette", fontsize="medium")
 fig.tight_layout()
 plt.show()
 
 # %%
-# The timings
-# -----------
+# The palette and the timings
+# ---------------------------
+# The 8 mean colours, by weight (the share of the pixels each component takes), and the
+# seconds of each library's fit.
 
-fig, ax = plt.subplots(figsize=(6, 2.2))
-ax.barh(["scikit-learn", "gmmfast"], [seconds["scikit-learn"], seconds["gmmfast"]],
-        color=["0.6", "tab:blue"])
-for i, name in enumerate(["scikit-learn", "gmmfast"]):
-    ax.text(seconds[name], i, f" {seconds[name]:.2f} s", va="center")
-ax.set_xlim(0, 1.25 * seconds["scikit-learn"])
-ax.set_xlabel("seconds for the default fit (k-means start, EM to convergence)")
+fig, (palette, timing) = plt.subplots(1, 2, figsize=(12, 3),
+                                      gridspec_kw={"width_ratios": [1, 1.4]})
+order = np.argsort(-gm.weights_)
+palette.barh(np.arange(8), gm.weights_[order], color=np.clip(gm.means_[order], 0, 1),
+             edgecolor="0.3")
+palette.invert_yaxis()
+palette.set_yticks([])
+palette.set_xlabel("share of the pixels (weight)")
+palette.set_title("the palette", fontsize="medium")
+
+names = ["scikit-learn", "gmmfast"]
+timing.barh(names, [seconds[name] for name in names], color=["0.6", "tab:blue"])
+for i, name in enumerate(names):
+    timing.text(seconds[name], i, f" {seconds[name]:.2f} s", va="center")
+timing.set_xlim(0, 1.25 * seconds["scikit-learn"])
+timing.set_xlabel("seconds for the default fit (k-means start, EM to convergence)")
+timing.set_title("the same fit in both libraries", fontsize="medium")
 fig.tight_layout()
 plt.show()

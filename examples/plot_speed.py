@@ -24,7 +24,7 @@ from sklearn.exceptions import ConvergenceWarning
 import gmmfast
 from gmmfast.datasets import make_demo_data
 
-sizes = [3_000, 10_000, 30_000, 100_000, 300_000]
+sizes = [2_000, 6_000, 20_000, 60_000, 200_000]
 X_all, _ = make_demo_data(n_samples=sizes[-1], n_features=8, n_components=8, random_state=0)
 print(f"gmmfast's passes run on {gmmfast.parallel_info()['n_threads']} threads")
 
