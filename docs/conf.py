@@ -92,7 +92,7 @@ html_theme_options = {
     "header_links_before_dropdown": 7,
     "icon_links": [],
     "footer_start": ["copyright"],
-    "footer_end": ["sphinx-version"],
+    "footer_end": [],
     "secondary_sidebar_items": ["page-toc"],
 }
 html_sidebars = {"index": [], "getting_started": [], "changelog": [], "performance": []}
