@@ -357,7 +357,7 @@ default='dirichlet_process'
     covariance_prior_ : float or ndarray
         The Wishart covariance prior used, shaped as ``covariance_prior``.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Defined only when X has feature names that are all strings.
 
     See Also

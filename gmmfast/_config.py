@@ -188,6 +188,8 @@ def show_config(mode: str = "stdout") -> dict[str, Any] | None:
     ...
     >>> gmmfast.show_config(mode="dicts")["threads"]  # doctest: +SKIP
     {'openmp': True, 'n_threads': 2, 'cpu_count': 2}
+    >>> sorted(gmmfast.show_config(mode="dicts"))
+    ['blas', 'build', 'dependencies', 'gmmfast', 'openmp_runtimes', 'python', 'threads']
     """
     if not isinstance(mode, str) or mode not in _MODES:
         raise ValueError(f"mode must be one of {_MODES}, got {mode!r}.")

@@ -308,7 +308,7 @@ class GaussianMixture(InformationCriteriaMixin, BaseMixture):
     lower_bounds_ : list of float
         The lower bound at each iteration of the best initialisation.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Defined only when X has feature names that are all strings.
 
     See Also

@@ -131,6 +131,16 @@ def save(model, path):
     >>> model = gmmfast.GaussianMixture(2, random_state=0).fit(X)
     >>> gmmfast.save(model, "model.npz")  # doctest: +SKIP
     >>> again = gmmfast.load("model.npz")  # doctest: +SKIP
+
+    Any binary file object serves as well, here one in memory:
+
+    >>> import io
+    >>> buffer = io.BytesIO()
+    >>> gmmfast.save(model, buffer)
+    >>> _ = buffer.seek(0)
+    >>> again = gmmfast.load(buffer)
+    >>> bool((again.predict_proba(X) == model.predict_proba(X)).all())
+    True
     """
     layout = _LAYOUTS.get(type(model).__name__)
     if layout is None or type(model) is not layout.estimator:
@@ -254,6 +264,23 @@ def load(path):
         If the file is not a gmmfast model file, is truncated or corrupted (its arrays do
         not match the digest recorded when it was written), or was written in a newer
         format than this gmmfast reads.
+
+    See Also
+    --------
+    save : write a model file.
+
+    Examples
+    --------
+    >>> import io
+    >>> import numpy as np
+    >>> import gmmfast
+    >>> X = np.random.RandomState(0).normal(size=(500, 2))
+    >>> buffer = io.BytesIO()
+    >>> gmmfast.save(gmmfast.GaussianMixture(2, random_state=0).fit(X), buffer)
+    >>> _ = buffer.seek(0)
+    >>> model = gmmfast.load(buffer)
+    >>> type(model).__name__, model.n_components, model.means_.shape
+    ('GaussianMixture', 2, (2, 2))
     """
     metadata, arrays = _read_archive(path)
     name = getattr(path, "name", path)

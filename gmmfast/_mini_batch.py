@@ -151,7 +151,7 @@ class MiniBatchGaussianMixture(GaussianMixture):
         Smoothed per-row lower bound: L <- (1 - rho_t) L + rho_t l_t, with l_t the mean
         log-likelihood of batch t under the parameters before its M-step.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
 
     See Also
     --------

@@ -47,6 +47,9 @@ def parallel_info():
     >>> import gmmfast
     >>> gmmfast.parallel_info()  # doctest: +SKIP
     {'openmp': True, 'n_threads': 2}
+    >>> info = gmmfast.parallel_info()
+    >>> sorted(info), info["n_threads"] >= 1
+    (['n_threads', 'openmp'], True)
     """
     enabled = _kernels.openmp_enabled()
     return {"openmp": enabled, "n_threads": _kernels.max_threads() if enabled else 1}

@@ -175,7 +175,7 @@ class GaussianMixtureIC(DensityMixin, BaseEstimator):
         whose fit failed has ``inf`` criteria and ``nan`` lower bound.
         ``pandas.DataFrame(search.results_)`` makes it a table.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Defined only when X has feature names that are all strings.
 
     See Also

@@ -21,6 +21,14 @@ def make_demo_data(n_samples=200_000, n_features=8, n_components=6, random_state
     X : ndarray of shape (n_samples, n_features), float64
     labels : ndarray of shape (n_samples,)
         The cluster each row was drawn from.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gmmfast.datasets import make_demo_data
+    >>> X, labels = make_demo_data(n_samples=1000, n_features=3, n_components=4)
+    >>> X.shape, np.unique(labels)
+    ((1000, 3), array([0, 1, 2, 3]))
     """
     if n_samples < n_components:
         raise ValueError(

@@ -136,9 +136,14 @@ def ellipses(model, X, ax=None, *, features=(0, 1), max_points=20_000, random_st
 
     Examples
     --------
+    >>> from sklearn.datasets import make_blobs
     >>> from gmmfast import GaussianMixture, plot
-    >>> model = GaussianMixture(3, random_state=0).fit(X)  # doctest: +SKIP
-    >>> plot.ellipses(model, X).figure.savefig("mixture.png")  # doctest: +SKIP
+    >>> X, _ = make_blobs(n_samples=300, centers=3, random_state=0)
+    >>> model = GaussianMixture(3, random_state=0).fit(X)
+    >>> ax = plot.ellipses(model, X)
+    >>> ax.get_xlabel(), ax.get_ylabel()
+    ('feature 0', 'feature 1')
+    >>> ax.figure.savefig("mixture.png")  # doctest: +SKIP
     """
     _pyplot()
     model = _mixture(model)
@@ -215,9 +220,14 @@ def criterion(search, ax=None, *, criterion=None):
 
     Examples
     --------
+    >>> from sklearn.datasets import make_blobs
     >>> from gmmfast import GaussianMixtureIC, plot
-    >>> search = GaussianMixtureIC(range(1, 9), covariance_type="all").fit(X)  # doctest: +SKIP
-    >>> plot.criterion(search).figure.savefig("bic.png")  # doctest: +SKIP
+    >>> X, _ = make_blobs(n_samples=300, centers=3, random_state=0)
+    >>> search = GaussianMixtureIC(range(1, 6), covariance_type="all", random_state=0).fit(X)
+    >>> ax = plot.criterion(search)
+    >>> [line.get_label() for line in ax.get_lines()]
+    ['spherical', 'diag', 'tied', 'full', 'chosen: 3, tied']
+    >>> ax.figure.savefig("bic.png")  # doctest: +SKIP
     """
     if not hasattr(search, "results_") and not hasattr(search, "criterion"):
         raise TypeError(f"expected a fitted GaussianMixtureIC, got {type(search).__name__}.")

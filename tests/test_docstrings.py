@@ -7,7 +7,8 @@ import pytest
 
 MODULES = ["gmmfast", "gmmfast._base", "gmmfast._gaussian_mixture",
            "gmmfast._bayesian_mixture", "gmmfast._mini_batch", "gmmfast._selection",
-           "gmmfast._io", "gmmfast.plot", "gmmfast._config", "gmmfast._parallel"]
+           "gmmfast._io", "gmmfast.plot", "gmmfast._config", "gmmfast._parallel",
+           "gmmfast.datasets"]
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
