@@ -13,6 +13,7 @@ EXAMPLES = [
     "plot_dask.py",
     "plot_bayesian_mixture.py",
     "plot_mini_batch.py",
+    "plot_missing_values.py",
 ]
 
 

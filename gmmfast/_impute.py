@@ -42,9 +42,10 @@ class GaussianMixtureImputer(TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    estimator_ : the fitted mixture.
+    estimator_ : GaussianMixture or MiniBatchGaussianMixture
+        The fitted mixture.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Only when X has feature names that are all strings.
 
     Examples
@@ -158,6 +159,21 @@ class GaussianMixtureImputer(TransformerMixin, BaseEstimator):
                     root = linalg.cholesky(conditional, lower=True)
                     noise = rng.standard_normal(size=(len(members), len(miss)))
                     filled[np.ix_(members, miss)] = mean + noise @ root.T
+
+    def set_output(self, *, transform=None):
+        """The container ``transform`` and ``fit_transform`` return.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"}, default=None
+            "default": NumPy arrays; "pandas" or "polars": DataFrames with the feature
+            names; None: leave it as it is.
+
+        Returns
+        -------
+        self
+        """
+        return super().set_output(transform=transform)
 
     def get_feature_names_out(self, input_features=None):
         """The feature names of the output: those of the input.

@@ -4,7 +4,8 @@
 # Each breakage is a known plausible bug (a sum that keeps only its last term, an off-by-one
 # in a reduction, float32 accumulators, partial sums shared between threads). For each one a
 # copy of the checkout is patched, built into its own folder and run against the kernel tests
-# (tests/test_kernels.py, tests/test_kernel_structures.py). A breakage that no test catches
+# (tests/test_kernels.py, tests/test_kernel_structures.py, tests/test_kmeans.py,
+# tests/test_missing.py). A breakage that no test catches
 # is a hole in the tests: fill it before the kernel change lands.
 #
 #     bash tools/break_kernels.sh            # every breakage (a few minutes on 2 cores)
@@ -31,6 +32,10 @@ breakages=(
   "log-density-drops-last-lanes|src/gmmfast/log_density_typed.h|    if (k0 < n_components)|    if (k0 < n_components - 1)"
   "responsibilities-drop-last-row|src/_kernels.pyx|        for i in range(rows):\n            for k in range(K):\n                resp[(start + i)|        for i in range(rows - 1):\n            for k in range(K):\n                resp[(start + i)"
   "entropy-keeps-last-block|src/_kernels.pyx|job.part_entropy[g] += gmmfast_listed_entropy|job.part_entropy[g] = gmmfast_listed_entropy"
+  "missing-covariance-term-dropped|src/_kernels.pyx|s2k[missing[a] * D + missing[b]] += weight * factors[|s2k[missing[a] * D + missing[b]] += 0.0 * weight * factors["
+  "marginal-log-det-sign|src/gmmfast/missing_typed.h|correction[k] = 0.5 * (correction[k] - log_det|correction[k] = 0.5 * (correction[k] + log_det"
+  "missing-terms-drop-last-feature|src/gmmfast/missing.h|for (ptrdiff_t q = start[i]; q < start[i + 1]; q++)|for (ptrdiff_t q = start[i]; q < start[i + 1] - 1; q++)"
+  "missing-moments-drop-cross-terms|src/gmmfast/missing_typed.h|row[j] += v * (er * delta[j] + dense[j] * w);|row[j] += v * (dense[j] * w);"
 )
 
 unnoticed=0
@@ -56,7 +61,7 @@ PY
   fi
   result=$(cd "$work" && PYTHONPATH="$work/site" python -m pytest -q -p no:cacheprovider \
            "$work/src/tests/test_kernels.py" "$work/src/tests/test_kernel_structures.py" \
-           "$work/src/tests/test_kmeans.py" 2>&1)
+           "$work/src/tests/test_kmeans.py" "$work/src/tests/test_missing.py" 2>&1)
   caught=$(grep -c '^FAILED' <<<"$result")
   echo "$name: $caught failing tests"
   grep '^FAILED' <<<"$result" | sed 's/ - .*//; s/^FAILED .*tests\//    /' | head -5
