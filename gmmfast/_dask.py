@@ -579,3 +579,60 @@ def _lazy_output(array, args, output):
         _chunk_outputs, args, output, drop_axis=1, dtype=dtype,
         meta=np.empty((0,), dtype=dtype),
     )
+
+
+###############################################################################
+# Mini-batch fitting: the chunks, one at a time, as batches
+
+
+class DaskBatches:
+    """A Dask array or DataFrame as the batches of a mini-batch fit.
+
+    Each pass visits the row chunks in a new random order; a chunk is computed (on the
+    workers, then sent to the client) when its turn comes, its values checked, its rows
+    put in a random order and split into ``ceil(rows / batch_size)`` batches of nearly
+    equal size (at most ``batch_size`` rows). One chunk is in memory at a time; the steps
+    run on the client. The validation that needs no pass over the data runs first.
+    """
+
+    def __init__(self, estimator, X, sample_weight=None):
+        array = _checked_array(estimator, X, reset=True)
+        counts = _known_counts(array)
+        if counts is None and sample_weight is not None:
+            # The weights are split like the rows: the rows of each chunk are counted.
+            counts = _row_counts(array)
+            array = _with_known_chunks(array, counts)
+        if counts is not None:
+            _check_training_rows(estimator, sum(counts), array.shape[1])
+        weights = None
+        if sample_weight is not None:
+            weights = _weight_array(sample_weight, counts)[0]
+        estimator._check_parameters(int(array.shape[1]))
+        self.dtype = array.dtype
+        self.rows = DaskRows(array, weights, counts)
+        self._blocks = _blocks(array)
+        self._weights = [None] * len(self._blocks) if weights is None else _blocks(weights)
+        self._counts = counts
+
+    def batches(self, batch_size, random_state):
+        for c in random_state.permutation(len(self._blocks)):
+            if self._counts is not None and self._counts[c] == 0:
+                continue
+            block, weight = dask.compute(self._blocks[c], self._weights[c])
+            block = _as_ndarray(block)
+            if block.shape[0] == 0:
+                continue
+            assert_all_finite(block, input_name="X")
+            weight = _weight_block(weight, block)
+            if weight is not None:
+                _check_weight_values(
+                    bool(np.all(np.isfinite(weight))), float(weight.min(initial=np.inf))
+                )
+            order = random_state.permutation(block.shape[0])
+            n_batches = -(-block.shape[0] // batch_size)
+            if n_batches == 1:
+                yield InMemoryRows(block, weight)
+                continue
+            for part in np.array_split(order, n_batches):
+                part.sort()
+                yield InMemoryRows(block[part], None if weight is None else weight[part])
