@@ -490,6 +490,13 @@ class MiniBatchGaussianMixture(GaussianMixture):
         self._store(state, dtype if dtype is not None else source.dtype, lower_bounds)
         self.n_iter_ = n_epochs
 
+    def _fit_stream(self, passes):
+        """``fit`` on batches that arrive as arrays: ``passes(random_state)`` gives the
+        batches of one pass (a file read piece by piece, see ``StreamBatches``)."""
+        self._validate_params()
+        self._fit_batches(StreamBatches(self, passes))
+        return self
+
     def partial_fit(self, X, y=None, sample_weight=None):
         """One step of stepwise EM on the rows of X (one batch).
 
