@@ -1,6 +1,7 @@
 """Gaussian mixture fitted by stepwise (online) EM over mini-batches of the rows."""
 
 import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -152,18 +153,20 @@ def pooled_batches(pieces, batch_size, pool_batches, random_state):
     """Batches of ``batch_size`` rows from ``pieces``, 2-D arrays of any number of rows read
     one after the other (a file, a stream), every row once.
 
-    The rows are gathered in a pool of at least ``pool_batches`` batches, put in a random
-    order within it, and cut into batches; the rows left over (fewer than a batch) join
-    the next pool, and the last batch of the stream holds what remains. Rows farther apart
-    in the stream than a pool are never in the same batch. In memory: the pool, its
-    shuffled copy and one piece.
+    The rows are gathered in a pool of at least ``pool_batches`` batches, shuffled in place
+    and cut into batches; the rows left over (fewer than a batch) join the next pool, and
+    the last batch of the stream holds what remains. Rows farther apart in the stream than a
+    pool are never in the same batch. In memory: one pool (and the pieces while they are
+    gathered into it).
     """
     pool_rows = batch_size * pool_batches
     parts, n_rows = [], 0
 
-    def shuffled(parts, n_rows):
-        pool = parts[0] if len(parts) == 1 else np.concatenate(parts)
-        return pool[random_state.permutation(n_rows)]
+    def shuffled(parts):
+        pool = np.concatenate(parts) if len(parts) > 1 else np.array(parts[0])
+        parts.clear()  # the pieces are in the pool now
+        random_state.shuffle(pool)
+        return pool
 
     for piece in pieces:
         if len(piece) == 0:
@@ -171,14 +174,16 @@ def pooled_batches(pieces, batch_size, pool_batches, random_state):
         parts.append(piece)
         n_rows += len(piece)
         if n_rows >= pool_rows:
-            pool = shuffled(parts, n_rows)
+            pool = shuffled(parts)
             n_full = n_rows - n_rows % batch_size
             for start in range(0, n_full, batch_size):
                 yield pool[start:start + batch_size]
-            parts = [pool[n_full:]] if n_full < n_rows else []
+            if n_full < n_rows:
+                parts.append(pool[n_full:].copy())
             n_rows -= n_full
+            del pool
     if n_rows:
-        pool = shuffled(parts, n_rows)
+        pool = shuffled(parts)
         for start in range(0, n_rows, batch_size):
             yield pool[start:start + batch_size]
 
@@ -434,9 +439,22 @@ class MiniBatchGaussianMixture(GaussianMixture):
     def _fit(self, X, sample_weight, kmeans_centres=None):
         """Mini-batch EM over X; stores the parameters and returns the rows it read."""
         self._validate_params()
-        source = batch_source(self, X, sample_weight, kmeans_centres)
-        self._fit_batches(source)
+        with self._unchanged_on_error():
+            source = batch_source(self, X, sample_weight, kmeans_centres)
+            self._fit_batches(source)
         return source.rows
+
+    @contextmanager
+    def _unchanged_on_error(self):
+        """An error inside leaves the estimator as it was before (fitted or not): the
+        validation of X sets n_features_in_ before a batch can be refused."""
+        saved = dict(self.__dict__)
+        try:
+            yield
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
 
     def _fit_batches(self, source):
         """At most ``max_iter`` passes of ``source.batches`` (rows in memory, one batch at a
@@ -459,6 +477,11 @@ class MiniBatchGaussianMixture(GaussianMixture):
                 for batch in source.batches(self.batch_size, random_state):
                     if state is None:
                         state = self._start(batch, random_state)
+                    elif batch.n_features != state["params"][1].shape[1]:
+                        raise ValueError(
+                            f"X has {batch.n_features} features, but {type(self).__name__} "
+                            f"is expecting {state['params'][1].shape[1]} features as input."
+                        )
                     dtype = batch.dtype
                     if self.max_iter == 0:
                         break
@@ -494,7 +517,8 @@ class MiniBatchGaussianMixture(GaussianMixture):
         """``fit`` on batches that arrive as arrays: ``passes(random_state)`` gives the
         batches of one pass (a file read piece by piece, see ``StreamBatches``)."""
         self._validate_params()
-        self._fit_batches(StreamBatches(self, passes))
+        with self._unchanged_on_error():
+            self._fit_batches(StreamBatches(self, passes))
         return self
 
     def partial_fit(self, X, y=None, sample_weight=None):

@@ -449,3 +449,11 @@ def test_mini_batch_bad_dask_input(local_scheduler, data):
     with pytest.raises(TypeError, match="partial_fit takes one batch"):
         model.partial_fit(X)
     assert model.n_steps_ == 1
+    # A fit that fails on a chunk (here the last of the pass) leaves the model as it was.
+    means = model.means_.copy()
+    bad = np.where(np.arange(3000)[:, None] == 2999, np.nan, data)
+    with pytest.raises(ValueError, match="contains NaN"):
+        model.set_params(max_no_improvement=None, max_iter=1).fit(
+            da.from_array(bad, chunks=CHUNKS))
+    assert model.n_steps_ == 1 and model.n_iter_ == 0
+    np.testing.assert_array_equal(model.means_, means)

@@ -172,6 +172,39 @@ def test_errors_leave_the_state_unchanged():
     assert model.n_steps_ == 2 and len(model.lower_bounds_) == 2
 
 
+def test_fit_errors_leave_the_state_unchanged():
+    X = make_blobs_data(3000, 3)
+    model = MiniBatchGaussianMixture(3, batch_size=500, max_iter=1, warm_start=True,
+                                     random_state=0)
+    with ignore_convergence():
+        model.fit(X)
+    before = fitted_state(model)
+    # A warm fit continues on rows of the same features.
+    with pytest.raises(ValueError, match="X has 2 features, but MiniBatchGaussianMixture is "
+                                         "expecting 3 features as input"):
+        model.fit(X[:, :2])
+
+    def passes(random_state):
+        # A stream whose third batch has other columns; and one with an empty batch.
+        yield from (X[:500], X[500:1000], X[1000:1500, :2])
+
+    with pytest.raises(ValueError, match="X has 2 features"):
+        model._fit_stream(passes)
+    with pytest.raises(ValueError, match="0 sample"):
+        model._fit_stream(lambda random_state: iter([X[:500], X[:0]]))
+    after = fitted_state(model)
+    for name, value in before.items():
+        np.testing.assert_array_equal(after[name], value, err_msg=name)
+    # A fit that fails leaves an unfitted estimator unfitted.
+    fresh = MiniBatchGaussianMixture(3, batch_size=500)
+    with pytest.raises(ValueError, match="X has 2 features"):
+        fresh._fit_stream(passes)
+    assert not hasattr(fresh, "n_features_in_") and not hasattr(fresh, "n_steps_")
+    with ignore_convergence():
+        model.fit(X)
+    assert model.n_steps_ == before["n_steps_"] + 6
+
+
 def test_first_batch_smaller_than_n_components_is_an_error():
     X = make_blobs_data(300, 3)
     model = MiniBatchGaussianMixture(5)
@@ -182,6 +215,8 @@ def test_first_batch_smaller_than_n_components_is_an_error():
     assert model.n_steps_ == 1
     with pytest.raises(ValueError, match="batch_size = 3 is smaller than n_components = 5"):
         MiniBatchGaussianMixture(5, batch_size=3).fit(X)
+    with pytest.raises(ValueError, match="n_samples >= n_components"):
+        MiniBatchGaussianMixture(5)._fit_stream(lambda random_state: iter([X[:4], X[4:]]))
 
 
 def test_pickle_round_trip_continues_the_same_way():
