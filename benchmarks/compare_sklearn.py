@@ -438,6 +438,12 @@ def draw_curves(path, n, d, k, ct, dt, bound, em_curve, mb_curve):
     lowest = min(v for _, v in em_curve[1:] + mb_curve)
     ax.set_ylim(min(lowest, bound - 0.01 * abs(bound)), bound + 0.002 * abs(bound))
     ax.set_xscale("log")
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
+    ax.xaxis.set_major_locator(FixedLocator([0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10,
+                                             20, 50, 100]))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("seconds since the fit began (initialisation included; log scale)")
     ax.set_ylabel("mean log-likelihood of every row")
     ax.set_title(f"{n:,} x {d}, K={k}, {ct}, {dt}, 2 cores" if os.cpu_count() == 2 else
