@@ -132,11 +132,11 @@ class StreamBatches:
     it, so that a batch with other columns is refused before its step."""
 
     rows = None  # nothing to predict on after the fit
+    dtype = np.dtype(np.float64)  # the batches' own dtype once one has arrived
 
-    def __init__(self, estimator, passes, dtype=None):
+    def __init__(self, estimator, passes):
         self.estimator = estimator
         self.passes = passes
-        self.dtype = np.dtype(np.float64 if dtype is None else dtype)
         self._first = True
 
     def batches(self, batch_size, random_state):
@@ -145,6 +145,7 @@ class StreamBatches:
                 rows = rows_for(self.estimator, X, fit=True)
                 self._first = False
             else:
+                # Data for the model of the first batch: its n_features_in_ is set.
                 rows = rows_for(self.estimator, X)
             yield rows
 
@@ -557,7 +558,7 @@ class MiniBatchGaussianMixture(GaussianMixture):
                 else self._state
             )
             state = self._step(state, rows, eps)
-        lower_bounds = [] if first else self.lower_bounds_
+        lower_bounds = [] if first else getattr(self, "lower_bounds_", [])
         self._store(state, rows.dtype, lower_bounds)
         # Appended once the step has succeeded: an error leaves the list as it was.
         lower_bounds.append(state["lower_bound"])
