@@ -9,8 +9,13 @@ moment of a shared machine weighs on neither.
 
     python benchmarks/compare_sklearn.py            # the README table (takes minutes)
     python benchmarks/compare_sklearn.py --quick    # small sizes, seconds
+    python benchmarks/compare_sklearn.py --only-mini-batch --curve mini_batch.png
 
-Prints a Markdown table and the machine it ran on.
+Prints a Markdown table and the machine it ran on. ``--only-mini-batch`` compares
+MiniBatchGaussianMixture with full-batch EM (gmmfast's GaussianMixture) instead: the time
+each takes to converge from its default start, and the mean log-likelihood of every row at
+the end (the quantity GaussianMixture's final lower bound is), with ``--curve`` a picture of
+that log-likelihood against seconds.
 """
 
 import argparse
@@ -40,6 +45,11 @@ QUICK_CASES = [(20_000, 8, 8, ct, "float64") for ct in ("full", "diag")]
 BAYESIAN_CASES = [(300_000, 16, 16, ct, dt) for ct in ("full", "tied", "diag", "spherical")
                   for dt in ("float64", "float32")]
 QUICK_BAYESIAN_CASES = [(20_000, 8, 8, ct, "float64") for ct in ("full", "diag")]
+# Mini-batch against full-batch EM: (rows, features, components, covariance, dtype, the
+# spread of the cluster centres); well-apart clusters (the issue's case) and overlapping ones.
+MINI_BATCH_CASES = [(3_000_000, 16, 16, "full", "float32", 8.0),
+                    (3_000_000, 16, 16, "full", "float32", 2.0)]
+QUICK_MINI_BATCH_CASES = [(200_000, 8, 8, "full", "float32", 8.0)]
 
 
 def seconds_per_iteration(cls, X, k, covariance_type, n_iter):
@@ -157,12 +167,15 @@ def machine():
             cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
     except (OSError, StopIteration):
         pass
-    blas = [f"{i['internal_api']} {i.get('version')} ({i['num_threads']} threads)"
+    blas = [f"{i['internal_api']} {i.get('version')} ({i.get('architecture', '?')} kernels, "
+            f"{i['num_threads']} threads)"
             for i in threadpool_info() if i["user_api"] == "blas"]
+    variables = ", ".join(f"{name}={os.environ.get(name, 'unset')}"
+                          for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"))
     return (f"{cpu}; {os.cpu_count()} cores; Python {platform.python_version()}; "
             f"gmmfast {gmmfast.__version__} ({gmmfast.parallel_info()['n_threads']} threads); "
             f"scikit-learn {sklearn.__version__}; numpy {np.__version__}; BLAS: "
-            + ", ".join(blas))
+            + ", ".join(blas) + f"; {variables}")
 
 
 def main(argv=None):
@@ -181,8 +194,17 @@ def main(argv=None):
                         help="skip the variational mixture (BayesianGaussianMixture)")
     parser.add_argument("--only-bayesian", action="store_true",
                         help="only the variational mixture")
+    parser.add_argument("--only-mini-batch", action="store_true",
+                        help="only MiniBatchGaussianMixture against full-batch EM")
+    parser.add_argument("--curve", metavar="FILE.png",
+                        help="with --only-mini-batch: draw the mean log-likelihood against "
+                             "seconds of both fits of the first case (needs matplotlib)")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
+    if args.only_mini_batch:
+        print(f"Machine: {machine()}\n")
+        mini_batch_tables(args)
+        return
 
     from sklearn.mixture import GaussianMixture as Sklearn
 
@@ -303,6 +325,132 @@ def gaussian_mixture_tables(args, cases, n_iter, repeat, Gmmfast, Sklearn):
 
     if not args.no_memory:
         memory_table(args.quick, "GaussianMixture")
+
+
+# -- MiniBatchGaussianMixture against full-batch EM -------------------------------------------
+
+
+def traced_fit(cls, X, **params):
+    """Fit ``cls(**params)`` once, recording the parameters and the time after each step
+    (an EM iteration or a mini-batch step) and after the initialisation: a subclass whose
+    hooks keep a reference to each step's new parameters (no copy, no evaluation while
+    timed). Returns (model, seconds, [(seconds, parameters), ...])."""
+
+    class Traced(cls):
+        def _initial_parameters(self, rows, random_state):
+            params = super()._initial_parameters(rows, random_state)
+            trace.append((time.perf_counter(), params))
+            return params
+
+        def _em_step(self, rows, params, eps):
+            new = super()._em_step(rows, params, eps)
+            trace.append((time.perf_counter(), new[0]))
+            return new
+
+        def _step(self, state, rows, eps):
+            new = super()._step(state, rows, eps)
+            trace.append((time.perf_counter(), new["params"]))
+            return new
+
+    trace = []
+    model = Traced(**params)
+    start = time.perf_counter()
+    model.fit(X)
+    seconds = time.perf_counter() - start
+    return model, seconds, [(t - start, p) for t, p in trace]
+
+
+def scores_along(trace, X, k, covariance_type, every=1):
+    """The mean log-likelihood of every row of X under the parameters of the trace (every
+    ``every``-th point and the last): the curve of a fit."""
+    from gmmfast import GaussianMixture
+
+    model = GaussianMixture(k, covariance_type=covariance_type)
+    points = trace[::every] + ([trace[-1]] if (len(trace) - 1) % every else [])
+    curve = []
+    for seconds, params in points:
+        model._set_parameters(params, X.dtype)
+        model.n_features_in_ = X.shape[1]
+        curve.append((seconds, float(model.score(X))))
+    return curve
+
+
+def mini_batch_tables(args):
+    """Default fits of GaussianMixture and MiniBatchGaussianMixture (random_state=0) on the
+    same data, the fastest of ``repeat`` runs each, alternating: time to convergence, final
+    mean log-likelihood of every row, the gap and the time ratio."""
+    from gmmfast import GaussianMixture, MiniBatchGaussianMixture
+
+    cases = QUICK_MINI_BATCH_CASES if args.quick else MINI_BATCH_CASES
+    repeat = args.repeat or (1 if args.quick else 3)
+    print("MiniBatchGaussianMixture against GaussianMixture (full-batch EM), default fits "
+          "(random_state=0; k-means over every row for EM, over the first batch for "
+          "mini-batch EM), each to its own convergence; mean log-likelihood of every row at "
+          "the end (EM: its final lower bound; mini-batch: score(X)); the fastest of "
+          f"{repeat} runs of each, alternating:\n")
+    print("| rows x features, K | covariance | dtype | centres in | EM s | EM iterations | "
+          "EM lower bound | mini-batch s | steps (rows) | mini-batch score | gap | "
+          "time ratio |")
+    print("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    curves = None
+    for n, d, k, ct, dt, spread in cases:
+        X = make_data(n, d, k, dt, centre_range=spread)
+        MiniBatchGaussianMixture(k, covariance_type=ct, max_iter=1).fit(X[:5000])  # warm up
+        em_runs, mb_runs = [], []
+        for _ in range(repeat):
+            em_runs.append(traced_fit(GaussianMixture, X, n_components=k, covariance_type=ct,
+                                      random_state=0))
+            mb_runs.append(traced_fit(MiniBatchGaussianMixture, X, n_components=k,
+                                      covariance_type=ct, random_state=0))
+        em, em_seconds, em_trace = min(em_runs, key=lambda run: run[1])
+        mb, mb_seconds, mb_trace = min(mb_runs, key=lambda run: run[1])
+        bound = float(em.lower_bound_)
+        score = float(mb.score(X))
+        gap = (bound - score) / abs(bound)
+        print(f"| {n:,} x {d}, {k} | {ct} | {dt} | [-{spread:g}, {spread:g}] | "
+              f"{em_seconds:.3f} | {em.n_iter_} | {bound:.6f} | {mb_seconds:.3f} | "
+              f"{mb.n_steps_} ({mb.n_rows_seen_:,.0f}) | {score:.6f} | {100 * gap:.3f} % | "
+              f"{em_seconds / mb_seconds:.1f}x |", flush=True)
+        if curves is None:
+            every = max(1, len(mb_trace) // 60)
+            curves = (n, d, k, ct, dt, bound, scores_along(em_trace, X, k, ct),
+                      scores_along(mb_trace, X, k, ct, every))
+    if args.curve and curves is not None:
+        draw_curves(args.curve, *curves)
+        print(f"\npicture: {args.curve}")
+
+
+def draw_curves(path, n, d, k, ct, dt, bound, em_curve, mb_curve):
+    """Mean log-likelihood of every row against seconds, both fits, and the 0.5 % band."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.0, 4.2))
+    for curve, label, style in ((em_curve, "GaussianMixture (EM, k-means start)", "o-"),
+                                (mb_curve, "MiniBatchGaussianMixture (stepwise EM)", ".-")):
+        seconds, values = zip(*curve)
+        ax.plot(seconds, values, style, label=label, markersize=4)
+    ax.axhline(bound, color="grey", linewidth=0.8)
+    ax.axhspan(bound - 0.005 * abs(bound), bound, color="grey", alpha=0.15,
+               label="within 0.5 % of EM's converged lower bound")
+    lowest = min(v for _, v in em_curve[1:] + mb_curve)
+    ax.set_ylim(min(lowest, bound - 0.01 * abs(bound)), bound + 0.002 * abs(bound))
+    ax.set_xscale("log")
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
+    ax.xaxis.set_major_locator(FixedLocator([0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10,
+                                             20, 50, 100]))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("seconds since the fit began (initialisation included; log scale)")
+    ax.set_ylabel("mean log-likelihood of every row")
+    ax.set_title(f"{n:,} x {d}, K={k}, {ct}, {dt}, 2 cores" if os.cpu_count() == 2 else
+                 f"{n:,} x {d}, K={k}, {ct}, {dt}, {os.cpu_count()} cores", fontsize=10)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
 
 
 if __name__ == "__main__":

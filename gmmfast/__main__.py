@@ -1,6 +1,7 @@
 """The ``gmmfast`` command line: demo, fit, select and predict."""
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -33,6 +34,76 @@ def _one_line(text):
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     print(f"gmmfast: warning: {_one_line(message)}", file=sys.stderr)
+
+
+# -- progress on a terminal -------------------------------------------------------------------
+
+
+def _is_terminal(stream):
+    """Whether ``stream`` is a terminal, where a progress bar can redraw itself."""
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _progress_bar(args, **options):
+    """A tqdm progress bar on the standard error, or None: not with --quiet, not when the
+    standard error is not a terminal (a file, a pipe), not without tqdm installed."""
+    if getattr(args, "quiet", False) or not _is_terminal(sys.stderr):
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(file=sys.stderr, leave=False, dynamic_ncols=True, **options)
+
+
+class _Progress:
+    """Shows the fit's progress reports on a progress bar while the ``with`` block runs."""
+
+    def __init__(self, bar, show):
+        self.bar, self.show = bar, show
+
+    def __enter__(self):
+        if self.bar is not None:
+            from ._progress import reporting
+
+            self._reporting = reporting(lambda event, values: self.show(self.bar, event,
+                                                                        values))
+            self._reporting.__enter__()
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.bar is not None:
+            self._reporting.__exit__(*exc_info)
+            self.bar.refresh()  # the last numbers, drawn before the bar is cleared
+            self.bar.close()
+        return False
+
+
+def _show_iteration(bar, event, values):
+    """EM iterations of each initialisation, with the lower bound."""
+    if event != "em_iteration":
+        return
+    if values["n_iter"] == 1 and values["init"] > 0:
+        bar.reset()  # the next initialisation
+    if values["n_init"] > 1:
+        bar.set_description(f"EM, initialisation {values['init'] + 1}/{values['n_init']}",
+                            refresh=False)
+    # The postfix is drawn with the bar's next redraw, at most ten a second.
+    bar.set_postfix_str(f"lower bound {values['lower_bound']:.6f}", refresh=False)
+    bar.update(1)
+
+
+def _show_candidate(bar, event, values):
+    """Candidates fitted of all, with the best so far."""
+    if event != "candidate":
+        return
+    k, covariance_type, value = values["best"]
+    bar.set_postfix_str(f"best {values['criterion'].upper()} {value:.2f} "
+                        f"({k} components, {covariance_type})", refresh=False)
+    bar.update(1)
 
 
 # -- shared pieces ----------------------------------------------------------------------------
@@ -169,11 +240,16 @@ def _fit(args):
 
     from . import save
 
+    _check_mini_batch_options(args)
+    if args.mini_batch:
+        return _fit_mini_batch(args)
     X, names = _read_data(args)
     model = _fit_model(args)
     print(f"data: {X.shape[0]:,} rows x {X.shape[1]} features ({X.dtype}) from {args.data}")
     start = time.perf_counter()
-    model.fit(X)
+    bar = _progress_bar(args, total=args.max_iter, desc="EM", unit="it")
+    with _Progress(bar, _show_iteration):
+        model.fit(X)
     elapsed = time.perf_counter() - start
     print(
         f"fit: {elapsed:.3f} s, {model.n_components} components, covariance_type="
@@ -197,6 +273,99 @@ def _fit(args):
         from . import plot
 
         _save_plot(plot.ellipses(model, X, features=args.plot_features), args.plot)
+    return 0
+
+
+# -- fit --mini-batch ---------------------------------------------------------------------------
+
+# The options of a mini-batch fit: (name, default); None where the estimator's default is.
+MINI_BATCH_OPTIONS = {"batch_size": 4096, "learning_offset": 10.0, "learning_decay": 0.7,
+                      "max_no_improvement": 10, "shuffle_batches": 16}
+
+
+def _check_mini_batch_options(args):
+    given = [name for name in MINI_BATCH_OPTIONS if getattr(args, name) is not None]
+    if not args.mini_batch:
+        if given:
+            raise ValueError(f"--{given[0].replace('_', '-')} applies to --mini-batch fits "
+                             "only: add --mini-batch.")
+        return
+    for name, default in MINI_BATCH_OPTIONS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
+    if args.bayesian:
+        raise ValueError("--mini-batch fits a Gaussian mixture, not the variational one: "
+                         "leave out --bayesian or --mini-batch.")
+    if args.n_init != 1:
+        raise ValueError("--mini-batch makes one initialisation, from its first batch: "
+                         "leave out --n-init.")
+
+
+def _show_step(stream, bar, event, values):
+    """Rows streamed (of all the passes, once the file's rows are known), the pass and
+    the smoothed lower bound."""
+    if event != "mini_batch_step":
+        return
+    n_rows = stream.n_rows
+    if n_rows is not None and bar.total is None:
+        bar.total = n_rows * values["max_iter"]
+    bar.set_postfix_str(f"pass {values['epoch'] + 1}/{values['max_iter']}, lower bound "
+                        f"{values['lower_bound']:.6f}", refresh=False)
+    bar.update(values["n_rows"])
+
+
+def _fit_mini_batch(args):
+    """``gmmfast fit --mini-batch``: stepwise EM over batches streamed from the file, which
+    is never read whole (see MiniBatchGaussianMixture and TableStream)."""
+    import numpy as np
+
+    from . import MiniBatchGaussianMixture, save
+    from ._data_files import TableStream, parse_columns
+    from ._mini_batch import pooled_batches
+
+    stream = TableStream(args.data, columns=parse_columns(args.columns), header=args.header,
+                         delimiter=args.delimiter)
+    dtype = np.dtype(np.float32) if args.float32 else stream.dtype
+    model = MiniBatchGaussianMixture(
+        n_components=args.n_components, covariance_type=args.covariance_type, tol=args.tol,
+        reg_covar=args.reg_covar, max_iter=args.max_iter, init_params=args.init_params,
+        random_state=args.random_state, batch_size=args.batch_size,
+        learning_offset=args.learning_offset, learning_decay=args.learning_decay,
+        max_no_improvement=args.max_no_improvement or None,
+    )
+    batch_size, pool = args.batch_size, args.shuffle_batches
+
+    def passes(random_state):
+        pieces = (p.astype(dtype, copy=False) for p in stream.pieces(batch_size, random_state))
+        return pooled_batches(pieces, batch_size, pool, random_state)
+
+    rows = "" if stream.n_rows is None else f"{stream.n_rows:,} rows x "
+    print(f"data: {rows}{stream.n_features} features ({dtype}) from {args.data}, streamed "
+          f"in batches of {batch_size:,} rows")
+    start = time.perf_counter()
+    bar = _progress_bar(args, desc="mini-batch EM", unit=" rows", unit_scale=True)
+    with _Progress(bar, functools.partial(_show_step, stream)):
+        model._fit_stream(passes)
+    elapsed = time.perf_counter() - start
+    print(
+        f"fit: {elapsed:.3f} s, {model.n_components} components, covariance_type="
+        f"{model.covariance_type!r}, {model.n_steps_:,} steps over {model.n_iter_} "
+        f"pass{'' if model.n_iter_ == 1 else 'es'} ({model.n_rows_seen_:,.0f} rows), "
+        f"converged={model.converged_}"
+    )
+    print(f"lower bound {model.lower_bound_:.6f} (smoothed over the last batches)")
+    if stream.names is not None:
+        model.feature_names_in_ = np.asarray(stream.names, dtype=object)
+    _print_model(model, None)
+    save(model, args.output)
+    print(f"model saved to {args.output}")
+    if args.plot:
+        _use_agg()
+        from . import plot
+
+        # The rows of one batch of a new pass: a sample of the file, never all of it.
+        sample = next(iter(passes(np.random.RandomState(args.random_state))))
+        _save_plot(plot.ellipses(model, sample, features=args.plot_features), args.plot)
     return 0
 
 
@@ -273,7 +442,11 @@ def _select(args):
     )
     print(f"data: {X.shape[0]:,} rows x {X.shape[1]} features ({X.dtype}) from {args.data}")
     start = time.perf_counter()
-    search.fit(X)
+    n_types = 4 if args.covariance_type == "all" else len(args.covariance_type)
+    bar = _progress_bar(args, total=len(args.n_components) * n_types, desc="candidates",
+                        unit=" fits")
+    with _Progress(bar, _show_candidate):
+        search.fit(X)
     elapsed = time.perf_counter() - start
     n_candidates = len(search.results_["bic"])
     print(f"search: {n_candidates} candidates in {elapsed:.3f} s")
@@ -397,12 +570,16 @@ def _fit_options():
     group.add_argument("--random-state", type=int, default=0,
                        help="seed of the initialisation (default 0)")
     group.add_argument("--float32", action="store_true", help="fit in float32")
+    group.add_argument("--quiet", "-q", action="store_true",
+                       help="no progress bar (shown only when the standard error is a "
+                            "terminal and tqdm is installed)")
     return options
 
 
 FIT_EXAMPLES = """examples:
   gmmfast fit data.csv --n-components 5 --output model.npz
   gmmfast fit data.csv --n-components 20 --bayesian --output model.npz
+  gmmfast fit huge.npy --n-components 16 --mini-batch --batch-size 8192 --output model.npz
   gmmfast fit data.parquet --columns x,y,z --n-components 3 --covariance-type diag \\
       --output model.npz --plot model.png
 """
@@ -476,6 +653,27 @@ def build_parser():
     bayes.add_argument("--weight-concentration-prior", type=float, default=None,
                        metavar="GAMMA", help="its concentration (default 1 / K); smaller "
                        "switches off more components")
+    mini = fit.add_argument_group(
+        "mini-batch EM (data larger than memory)",
+        "With --mini-batch the file is streamed in batches and never read whole; "
+        "--max-iter counts passes over it. A .npy file is read in blocks of --batch-size "
+        "rows visited in a random order, a text or Parquet file in its order; the rows of "
+        "--shuffle-batches consecutive batches are shuffled together. Shuffle a text file "
+        "whose rows are sorted (by a column, by cluster) once beforehand.",
+    )
+    mini.add_argument("--mini-batch", action="store_true",
+                      help="fit a MiniBatchGaussianMixture by stepwise EM over batches")
+    mini.add_argument("--batch-size", type=_positive_int, default=None, metavar="N",
+                      help="rows per batch (default 4096)")
+    mini.add_argument("--learning-offset", type=float, default=None, metavar="TAU",
+                      help="step size (t + TAU) ** -KAPPA of step t: TAU >= 1 (default 10)")
+    mini.add_argument("--learning-decay", type=float, default=None, metavar="KAPPA",
+                      help="KAPPA in (0.5, 1] (default 0.7)")
+    mini.add_argument("--max-no-improvement", type=int, default=None, metavar="N",
+                      help="stop after N batches without a gain of --tol in the smoothed "
+                           "lower bound; 0: never stop early (default 10)")
+    mini.add_argument("--shuffle-batches", type=_positive_int, default=None, metavar="N",
+                      help="batches whose rows are shuffled together (default 16)")
     fit.set_defaults(handler=_fit)
 
     select = commands.add_parser(

@@ -22,6 +22,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._parallel import single_threaded_blas
+from ._progress import report
 from ._rows import rows_for
 
 
@@ -231,6 +232,8 @@ warm_start, verbose, verbose_interval
                     prev_lower_bound = lower_bound
                     params, lower_bound = self._em_step(rows, params, eps)
                     current_lower_bounds.append(lower_bound)
+                    report("em_iteration", n_iter=n_iter, max_iter=self.max_iter, init=init,
+                           n_init=n_init, lower_bound=lower_bound)
                     change = lower_bound - prev_lower_bound
                     self._print_verbose_msg_iter_end(n_iter, change)
                     if abs(change) < self.tol:

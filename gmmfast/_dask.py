@@ -654,3 +654,79 @@ def _observed_means(array, weights):
             "or has zero weight); drop it before fitting."
         )
     return (sums / counts).astype(array.dtype)
+
+
+###############################################################################
+# Mini-batch fitting: the chunks, one at a time, as batches
+
+
+class DaskBatches:
+    """A Dask array or DataFrame as the batches of a mini-batch fit.
+
+    Each pass visits the row chunks in a new random order; a chunk is computed (on the
+    workers, then sent to the client) when its turn comes, its values checked, its rows
+    put in a random order and split into ``ceil(rows / batch_size)`` batches of nearly
+    equal size (at most ``batch_size`` rows). One chunk is in memory at a time; the steps
+    run on the client. The validation that needs no pass over the data runs first.
+    """
+
+    def __init__(self, estimator, X, sample_weight=None):
+        array = _checked_array(estimator, X, reset=True)
+        counts = _known_counts(array)
+        if counts is None and sample_weight is not None:
+            # The weights are split like the rows: the rows of each chunk are counted.
+            counts = _row_counts(array)
+            array = _with_known_chunks(array, counts)
+        if counts is not None:
+            _check_training_rows(estimator, sum(counts), array.shape[1])
+        weights = None
+        if sample_weight is not None:
+            weights = _weight_array(sample_weight, counts)[0]
+        estimator._check_parameters(int(array.shape[1]))
+        self.dtype = array.dtype
+        self.rows = DaskRows(array, weights, counts,
+                             allow_nan=estimator.__sklearn_tags__().input_tags.allow_nan)
+        self._blocks = _blocks(array)
+        self._weights = [None] * len(self._blocks) if weights is None else _blocks(weights)
+        self._counts = counts
+
+    def batches(self, batch_size, random_state):
+        for c in random_state.permutation(len(self._blocks)):
+            if self._counts is not None and self._counts[c] == 0:
+                continue
+            block, weight = dask.compute(self._blocks[c], self._weights[c])
+            block = _as_ndarray(block)
+            if block.shape[0] == 0:
+                continue
+            weight = _weight_block(weight, block)
+            if weight is not None:
+                _check_weight_values(
+                    bool(np.all(np.isfinite(weight))), float(weight.min(initial=np.inf))
+                )
+            fill, missing = self._missing_values(block, weight)
+            order = random_state.permutation(block.shape[0])
+            n_batches = -(-block.shape[0] // batch_size)
+            if n_batches == 1:
+                yield InMemoryRows(block, weight, fill=fill, missing=missing)
+                continue
+            for part in np.array_split(order, n_batches):
+                part.sort()
+                yield InMemoryRows(block[part], None if weight is None else weight[part],
+                                   fill=fill, missing=missing)
+
+    def _missing_values(self, block, weight):
+        """(fill, missing) of a computed chunk (see gmmfast._rows.missing_values): NaN
+        only for a mixture that takes missing values, infinity never; the fill, each
+        feature's observed mean in the chunk (0 where it has none), is what a start on one
+        of its batches reads in place of a missing value."""
+        if not self.rows.allow_nan:
+            assert_all_finite(block, input_name="X")
+            return None, False
+        n_missing, n_infinite, sums, counts = _kernels.scan_rows(block, weight, 1)
+        if n_infinite:
+            _missing_of_chunk(block)
+        if not n_missing:
+            return None, False
+        with np.errstate(invalid="ignore", divide="ignore"):
+            fill = np.where(counts > 0, sums / np.where(counts > 0, counts, 1.0), 0.0)
+        return fill.astype(block.dtype), True

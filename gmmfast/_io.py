@@ -1,11 +1,14 @@
-"""Model files: a fitted GaussianMixture or BayesianGaussianMixture as plain arrays in a
-``.npz`` archive, no pickle.
+"""Model files: a fitted GaussianMixture, BayesianGaussianMixture or
+MiniBatchGaussianMixture as plain arrays in a ``.npz`` archive, no pickle.
 
 The archive holds one ``metadata`` entry (a JSON string: format name and version, the
 gmmfast version that wrote it, the constructor parameters, the scalar fitted attributes and
 a SHA-256 digest of the metadata and the arrays) and one ``.npy`` entry per array. Reading
 it never unpickles anything (``allow_pickle=False``), and the arrays come back with their
-dtype and bytes, so the loaded model predicts exactly what the saved one did.
+dtype and bytes, so the loaded model predicts exactly what the saved one did. A mini-batch
+model also keeps its running state (the statistics, the parameters in float64, the step
+count and the early-stopping counters): the loaded model continues ``partial_fit`` with the
+same bits as the saved one.
 """
 
 import hashlib
@@ -22,6 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._bayesian_mixture import BayesianGaussianMixture
 from ._covariance_shapes import COVARIANCE_TYPES, covariance_shape
 from ._gaussian_mixture import GaussianMixture
+from ._mini_batch import MiniBatchGaussianMixture
 
 FORMAT = "gmmfast-model"
 # The layout's version: increased when a change means that an older gmmfast would read a
@@ -41,9 +45,9 @@ class _Layout:
     the fitted arrays and numbers."""
 
     def __init__(self, estimator, scalar_params=(), array_params=(), fitted_arrays=(),
-                 fitted_scalars=()):
+                 fitted_scalars=(), without=()):
         self.estimator = estimator
-        self.scalar_params = _SCALAR_PARAMS + scalar_params
+        self.scalar_params = tuple(p for p in _SCALAR_PARAMS if p not in without) + scalar_params
         self.array_params = array_params
         self.fitted_arrays = _FITTED_ARRAYS + fitted_arrays
         self.fitted_scalars = fitted_scalars
@@ -67,9 +71,24 @@ _LAYOUTS = {
             "weight_concentration_prior_", "mean_precision_prior_", "degrees_of_freedom_prior_",
         ),
     ),
+    "MiniBatchGaussianMixture": _Layout(
+        MiniBatchGaussianMixture,
+        scalar_params=("batch_size", "learning_offset", "learning_decay",
+                       "max_no_improvement"),
+        array_params=("weights_init", "means_init", "precisions_init"),
+        fitted_scalars=("n_steps_", "n_rows_seen_"),
+        without=("n_init",),
+    ),
 }
 # The stick-breaking posterior's two Beta parameter arrays, as stored.
 _STICKS = ("weight_concentration_a", "weight_concentration_b")
+# A mini-batch model's running state: its parameters (float64, as the next step reads
+# them), its running statistics (s0, s1, s2 and the points they are taken around) and its
+# numbers.
+_STATE_PARAMS = ("state_weights", "state_means", "state_covariances",
+                 "state_precisions_cholesky")
+_STATE_STATISTICS = ("statistics_s0", "statistics_s1", "statistics_s2", "statistics_base")
+_STATE_NUMBERS = ("n_steps", "n_rows_seen", "lower_bound", "best", "no_improvement")
 
 
 def _gmmfast_version():
@@ -111,10 +130,12 @@ def save(model, path):
 
     Parameters
     ----------
-    model : GaussianMixture or BayesianGaussianMixture
-        A fitted :class:`gmmfast.GaussianMixture` or
-        :class:`gmmfast.BayesianGaussianMixture`. For a :class:`gmmfast.GaussianMixtureIC`,
-        save its ``best_estimator_``.
+    model : GaussianMixture, BayesianGaussianMixture or MiniBatchGaussianMixture
+        A fitted :class:`gmmfast.GaussianMixture`,
+        :class:`gmmfast.BayesianGaussianMixture` or
+        :class:`gmmfast.MiniBatchGaussianMixture` (with its running state, so that the
+        loaded model continues ``partial_fit``). For a
+        :class:`gmmfast.GaussianMixtureIC`, save its ``best_estimator_``.
     path : str, path-like or binary file object
         Where to write. A path is written whole or not at all (through a temporary file in
         the same folder); its name is kept as given, no suffix is added.
@@ -149,8 +170,8 @@ def save(model, path):
             if hasattr(model, "best_estimator_") else ""
         )
         raise TypeError(
-            "save expects a fitted gmmfast.GaussianMixture or "
-            f"gmmfast.BayesianGaussianMixture, got {type(model).__name__}." + hint
+            "save expects a fitted gmmfast.GaussianMixture, gmmfast.BayesianGaussianMixture "
+            f"or gmmfast.MiniBatchGaussianMixture, got {type(model).__name__}." + hint
         )
     check_is_fitted(model)
 
@@ -174,6 +195,12 @@ def save(model, path):
             arrays.update(zip(_STICKS, (np.asarray(c) for c in concentration)))
         else:
             arrays["weight_concentration_"] = np.asarray(concentration)
+    if layout.estimator is MiniBatchGaussianMixture:
+        state = model._state
+        arrays.update(zip(_STATE_PARAMS, (np.asarray(a) for a in state["params"])))
+        arrays.update(zip(_STATE_STATISTICS, (np.asarray(a) for a in state["statistics"])))
+        fitted_scalars["state"] = {name: _json_scalar(name, state[name])
+                                   for name in _STATE_NUMBERS}
     random_state = model.random_state
     if isinstance(random_state, np.random.RandomState):
         _, keys, pos, has_gauss, cached = random_state.get_state()
@@ -254,7 +281,7 @@ def load(path):
 
     Returns
     -------
-    model : GaussianMixture or BayesianGaussianMixture
+    model : GaussianMixture, BayesianGaussianMixture or MiniBatchGaussianMixture
         The fitted model, with the same parameters and fitted arrays (dtype and bytes) as
         the saved one: it predicts exactly the same.
 
@@ -295,8 +322,8 @@ def load(path):
     layout = _LAYOUTS.get(metadata.get("class"))
     if layout is None:
         raise ValueError(
-            f"{name} holds a {metadata.get('class')!r}, not a GaussianMixture or a "
-            "BayesianGaussianMixture."
+            f"{name} holds a {metadata.get('class')!r}, not a GaussianMixture, a "
+            "BayesianGaussianMixture or a MiniBatchGaussianMixture."
         )
     if _digest(metadata, arrays) != metadata.get("sha256"):
         raise ValueError(
@@ -337,6 +364,8 @@ def _build_model(layout, metadata, arrays):
     }
     if layout.estimator is BayesianGaussianMixture:
         expected.update(_bayesian_shapes(model, arrays, n_features))
+    if layout.estimator is MiniBatchGaussianMixture:
+        expected.update(_mini_batch_state_shapes(model, n_features))
     values = {}
     for attribute, shape in expected.items():
         value = arrays[attribute]
@@ -349,6 +378,15 @@ def _build_model(layout, metadata, arrays):
     fitted = metadata["fitted"]
     for attribute in layout.fitted_scalars:
         values[attribute] = fitted[attribute]
+    if layout.estimator is MiniBatchGaussianMixture:
+        numbers = fitted["state"]
+        state = {name: numbers[name] for name in _STATE_NUMBERS}
+        state["params"] = tuple(values.pop(name) for name in _STATE_PARAMS)
+        state["statistics"] = tuple(values.pop(name) for name in _STATE_STATISTICS)
+        if (state["n_steps"], state["n_rows_seen"]) != (
+                values["n_steps_"], values["n_rows_seen_"]):
+            raise ValueError("the running state does not match n_steps_ and n_rows_seen_")
+        values["_state"] = state
     for attribute, value in values.items():
         setattr(model, attribute, value)
     model.converged_ = bool(fitted["converged_"])
@@ -382,3 +420,18 @@ def _bayesian_shapes(model, arrays, n_features):
     else:
         shapes["weight_concentration_"] = (n_components,)
     return shapes
+
+
+def _mini_batch_state_shapes(model, n_features):
+    """The shapes of a mini-batch model's running state."""
+    n_components, covariance_type = model.n_components, model.covariance_type
+    shape = covariance_shape(covariance_type, n_components, n_features)
+    s2_shape = {
+        "full": (n_components, n_features, n_features), "tied": (n_features, n_features),
+        "diag": (n_components, n_features), "spherical": (n_components, n_features),
+    }[covariance_type]
+    return dict(zip(
+        _STATE_PARAMS + _STATE_STATISTICS,
+        [(n_components,), (n_components, n_features), shape, shape,
+         (n_components,), (n_components, n_features), s2_shape, (n_components, n_features)],
+    ))

@@ -1,6 +1,7 @@
 """Gaussian mixture fitted by stepwise (online) EM over mini-batches of the rows."""
 
 import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -16,11 +17,13 @@ from ._gaussian_mixture import (
 )
 from ._parallel import single_threaded_blas
 from ._passes import PassArguments, needs_second_pass
+from ._progress import report
 from ._rows import (
     InMemoryRows,
     check_n_samples,
     check_positive_weights,
     check_total_weight,
+    is_dask_collection,
     rows_for,
 )
 
@@ -80,6 +83,114 @@ def _blend(old, new, rho):
 
 
 ###############################################################################
+# Where the batches come from: one pass at a time, one batch in memory at a time
+
+
+def batch_source(estimator, X, sample_weight=None, kmeans_centres=None):
+    """The training rows of ``estimator`` as a source of batches: rows in memory (or a
+    memory map), validated once, or a Dask collection, each chunk validated when it is
+    computed. The one place that tells them apart."""
+    if is_dask_collection(X):
+        from ._dask import DaskBatches
+
+        return DaskBatches(estimator, X, sample_weight)
+    return InMemoryBatches(
+        rows_for(estimator, X, sample_weight, fit=True, kmeans_centres=kmeans_centres)
+    )
+
+
+class InMemoryBatches:
+    """Validated rows in memory or memory-mapped: each pass visits every row once, in a
+    new random order, ``batch_size`` rows at a time (the last batch takes the rest)."""
+
+    def __init__(self, rows):
+        self.rows = rows
+        self.dtype = rows.dtype
+
+    def batches(self, batch_size, random_state):
+        rows = self.rows
+        n_samples = rows.n_samples
+        order = random_state.permutation(n_samples)
+        for start in range(0, n_samples, batch_size):
+            yield self._batch(order[start:start + batch_size])
+
+    def _batch(self, indices):
+        """The rows at ``indices`` (in increasing order, for the locality of a memory map)
+        as rows in memory; all the rows as they are when the batch holds every row."""
+        rows = self.rows
+        if len(indices) == rows.n_samples:
+            return rows
+        indices = np.sort(indices)
+        weight = None if rows.sample_weight is None else rows.sample_weight[indices]
+        return InMemoryRows(np.asarray(rows.X[indices]), weight, fill=rows.fill,
+                            missing=rows.missing)
+
+
+class StreamBatches:
+    """Batches that arrive as arrays (a file read piece by piece): ``passes(random_state)``
+    gives the batches of one pass, 2-D arrays; each is validated for ``estimator`` as it
+    arrives, the first as training data (it sets ``n_features_in_``), the others against
+    it, so that a batch with other columns is refused before its step."""
+
+    rows = None  # nothing to predict on after the fit
+    dtype = np.dtype(np.float64)  # the batches' own dtype once one has arrived
+
+    def __init__(self, estimator, passes):
+        self.estimator = estimator
+        self.passes = passes
+        self._first = True
+
+    def batches(self, batch_size, random_state):
+        for X in self.passes(random_state):
+            if self._first:
+                rows = rows_for(self.estimator, X, fit=True)
+                self._first = False
+            else:
+                # Data for the model of the first batch: its n_features_in_ is set.
+                rows = rows_for(self.estimator, X)
+            yield rows
+
+
+def pooled_batches(pieces, batch_size, pool_batches, random_state):
+    """Batches of ``batch_size`` rows from ``pieces``, 2-D arrays of any number of rows read
+    one after the other (a file, a stream), every row once.
+
+    The rows are gathered in a pool of at least ``pool_batches`` batches, shuffled in place
+    and cut into batches; the rows left over (fewer than a batch) join the next pool, and
+    the last batch of the stream holds what remains. Rows farther apart in the stream than a
+    pool are never in the same batch. In memory: one pool (and the pieces while they are
+    gathered into it).
+    """
+    pool_rows = batch_size * pool_batches
+    parts, n_rows = [], 0
+
+    def shuffled(parts):
+        pool = np.concatenate(parts) if len(parts) > 1 else np.array(parts[0])
+        parts.clear()  # the pieces are in the pool now
+        random_state.shuffle(pool)
+        return pool
+
+    for piece in pieces:
+        if len(piece) == 0:
+            continue
+        parts.append(piece)
+        n_rows += len(piece)
+        if n_rows >= pool_rows:
+            pool = shuffled(parts)
+            n_full = n_rows - n_rows % batch_size
+            for start in range(0, n_full, batch_size):
+                yield pool[start:start + batch_size]
+            if n_full < n_rows:
+                parts.append(pool[n_full:].copy())
+            n_rows -= n_full
+            del pool
+    if n_rows:
+        pool = shuffled(parts)
+        for start in range(0, n_rows, batch_size):
+            yield pool[start:start + batch_size]
+
+
+###############################################################################
 # The estimator
 
 
@@ -99,8 +210,11 @@ class MiniBatchGaussianMixture(GaussianMixture):
 
     ``fit`` runs at most ``max_iter`` passes (epochs) over the rows, each in a new random
     order, in batches of ``batch_size`` rows; ``partial_fit`` takes one step on the rows
-    it is given. Only one batch of X is in memory at a time (X may be a memory map).
-    There is no ``n_init``: one initialisation, from the first batch.
+    it is given. Only one batch of X is in memory at a time (X may be a memory map). A
+    Dask array or DataFrame is read one chunk at a time, the chunks in a new random order
+    each pass, each chunk's rows shuffled and split into batches of at most
+    ``batch_size`` rows (rechunk X to chunks of at least ``batch_size`` rows for full
+    batches). There is no ``n_init``: one initialisation, from the first batch.
 
     Parameters
     ----------
@@ -150,6 +264,12 @@ class MiniBatchGaussianMixture(GaussianMixture):
     lower_bound_ : float
         Smoothed per-row lower bound: L <- (1 - rho_t) L + rho_t l_t, with l_t the mean
         log-likelihood of batch t under the parameters before its M-step.
+    lower_bounds_ : list of float
+        ``lower_bound_`` after each step of the last ``fit`` (one per batch, as
+        GaussianMixture's holds one per EM iteration, its last entry ``lower_bound_``),
+        then after each ``partial_fit`` since. Each entry is an estimate of the mean
+        log-likelihood of the rows from the latest batches, not the mean over every row:
+        compute that with :meth:`score`.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
 
@@ -162,6 +282,8 @@ class MiniBatchGaussianMixture(GaussianMixture):
     -----
     Integer sample weights equal repeated rows for one batch holding all of them
     (``partial_fit``); in ``fit`` the batches of repeated rows are other batches.
+    A fitted model saves with :func:`gmmfast.save` with its running statistics: the
+    loaded model continues ``partial_fit`` (or a warm ``fit``) exactly as the saved one.
 
     Examples
     --------
@@ -305,9 +427,10 @@ class MiniBatchGaussianMixture(GaussianMixture):
             and state["no_improvement"] >= self.max_no_improvement
         )
 
-    def _store(self, state, dtype):
+    def _store(self, state, dtype, lower_bounds):
         self._set_parameters(state["params"], dtype)
         self._state = state
+        self.lower_bounds_ = lower_bounds
         self.n_steps_ = state["n_steps"]
         self.n_rows_seen_ = state["n_rows_seen"]
         self.lower_bound_ = state["lower_bound"]
@@ -318,42 +441,63 @@ class MiniBatchGaussianMixture(GaussianMixture):
     def _fit(self, X, sample_weight, kmeans_centres=None):
         """Mini-batch EM over X; stores the parameters and returns the rows it read."""
         self._validate_params()
-        rows = self._rows_for_fit(X, sample_weight, kmeans_centres)
-        if not isinstance(rows, InMemoryRows):
-            raise TypeError(
-                "MiniBatchGaussianMixture fits arrays in memory or memory-mapped; compute "
-                "the Dask collection first, or call partial_fit on its chunks."
-            )
+        with self._unchanged_on_error():
+            source = batch_source(self, X, sample_weight, kmeans_centres)
+            self._fit_batches(source)
+        return source.rows
+
+    @contextmanager
+    def _unchanged_on_error(self):
+        """An error inside leaves the estimator as it was before (fitted or not): the
+        validation of X sets n_features_in_ before a batch can be refused."""
+        saved = dict(self.__dict__)
+        try:
+            yield
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    def _fit_batches(self, source):
+        """At most ``max_iter`` passes of ``source.batches`` (rows in memory, one batch at a
+        time), a step on each, with early stopping; stores the fitted state."""
         random_state = check_random_state(self.random_state)
-        eps = float(np.finfo(rows.dtype).eps)
         warm = self.warm_start and hasattr(self, "n_steps_")
         # A warm fit continues the statistics and the step count; its early stopping
         # counts from its own first batch.
         state = dict(self._state, best=-np.inf, no_improvement=0) if warm else None
-        n_samples = rows.n_samples
-        batch_size = min(self.batch_size, n_samples)
-        if state is None and batch_size < self.n_components:
+        if state is None and self.batch_size < self.n_components:
             raise ValueError(
                 "batch_size = %d is smaller than n_components = %d; the first batch must "
                 "hold one row per component." % (self.batch_size, self.n_components)
             )
-        n_epochs = 0
+        n_epochs, dtype, lower_bounds = 0, None, []
         previous = -np.inf if state is None else state["lower_bound"]
         with single_threaded_blas():
             self._print_verbose_msg_init_beg(0)
             for epoch in range(max(self.max_iter, 1)):
-                order = random_state.permutation(n_samples)
-                for start in range(0, n_samples, batch_size):
-                    batch = self._batch(rows, order[start:start + batch_size])
+                for batch in source.batches(self.batch_size, random_state):
                     if state is None:
                         state = self._start(batch, random_state)
+                    elif batch.n_features != state["params"][1].shape[1]:
+                        raise ValueError(
+                            f"X has {batch.n_features} features, but {type(self).__name__} "
+                            f"is expecting {state['params'][1].shape[1]} features as input."
+                        )
+                    dtype = batch.dtype
                     if self.max_iter == 0:
                         break
                     if batch.n_total <= 0.0:
                         continue  # a batch of weight zero carries no information
-                    state = self._step(state, batch, eps)
+                    state = self._step(state, batch, float(np.finfo(batch.dtype).eps))
+                    lower_bounds.append(state["lower_bound"])
+                    report("mini_batch_step", n_rows=batch.n_samples,
+                           lower_bound=state["lower_bound"], n_steps=state["n_steps"],
+                           epoch=epoch, max_iter=self.max_iter)
                     if self._converged(state):
                         break
+                if state is None:
+                    raise ValueError("The batches of X hold no rows; nothing to fit.")
                 if self.max_iter == 0:
                     break
                 n_epochs = epoch + 1
@@ -368,20 +512,16 @@ class MiniBatchGaussianMixture(GaussianMixture):
                 "increasing max_iter or tol, or decreasing max_no_improvement.",
                 ConvergenceWarning,
             )
-        self._store(state, rows.dtype)
+        self._store(state, dtype if dtype is not None else source.dtype, lower_bounds)
         self.n_iter_ = n_epochs
-        return rows
 
-    @staticmethod
-    def _batch(rows, indices):
-        """The rows at ``indices`` (in increasing order, for the locality of a memory map)
-        as rows in memory; all the rows as they are when the batch holds every row."""
-        if len(indices) == rows.n_samples:
-            return rows
-        indices = np.sort(indices)
-        weight = None if rows.sample_weight is None else rows.sample_weight[indices]
-        return InMemoryRows(np.asarray(rows.X[indices]), weight, fill=rows.fill,
-                            missing=rows.missing)
+    def _fit_stream(self, passes):
+        """``fit`` on batches that arrive as arrays: ``passes(random_state)`` gives the
+        batches of one pass (a file read piece by piece, see ``StreamBatches``)."""
+        self._validate_params()
+        with self._unchanged_on_error():
+            self._fit_batches(StreamBatches(self, passes))
+        return self
 
     def partial_fit(self, X, y=None, sample_weight=None):
         """One step of stepwise EM on the rows of X (one batch).
@@ -400,6 +540,11 @@ class MiniBatchGaussianMixture(GaussianMixture):
         self : object
         """
         self._validate_params()
+        if is_dask_collection(X):
+            raise TypeError(
+                "partial_fit takes one batch as an array in memory; fit takes a Dask "
+                "collection, its chunks as batches (or call partial_fit on computed chunks)."
+            )
         first = not hasattr(self, "n_steps_")
         if first:
             rows = rows_for(self, X, sample_weight, fit=True)
@@ -407,8 +552,6 @@ class MiniBatchGaussianMixture(GaussianMixture):
             rows = rows_for(self, X, sample_weight)
             if rows.n_samples == 0:
                 raise ValueError("partial_fit needs at least one row.")
-        if not isinstance(rows, InMemoryRows):
-            raise TypeError("partial_fit takes an array in memory (one batch).")
         eps = float(np.finfo(rows.dtype).eps)
         with single_threaded_blas():
             state = (
@@ -416,7 +559,10 @@ class MiniBatchGaussianMixture(GaussianMixture):
                 else self._state
             )
             state = self._step(state, rows, eps)
-        self._store(state, rows.dtype)
+        lower_bounds = [] if first else getattr(self, "lower_bounds_", [])
+        self._store(state, rows.dtype, lower_bounds)
+        # Appended once the step has succeeded: an error leaves the list as it was.
+        lower_bounds.append(state["lower_bound"])
         if first:
             self.n_iter_ = 0
         return self

@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._covariance_shapes import COVARIANCE_TYPES
 from ._gaussian_mixture import GaussianMixture
 from ._kmeans import kmeans_centres as _kmeans_centres
+from ._progress import report
 from ._rows import rows_for
 
 # The order of covariance_type="all": fewest parameters first, so that a tie in the
@@ -288,6 +289,7 @@ class GaussianMixtureIC(DensityMixin, BaseEstimator):
 
         columns = {name: [] for name in RESULT_COLUMNS}
         models, failures, not_converged = [], [], []
+        n_candidates = len(candidate_ks) * len(candidate_types)
         for n_components in candidate_ks:
             for covariance_type in candidate_types:
                 candidate = GaussianMixture(
@@ -318,6 +320,14 @@ class GaussianMixtureIC(DensityMixin, BaseEstimator):
                 models.append(candidate)
                 if candidate is not None and not candidate.converged_ and self.max_iter > 0:
                     not_converged.append(f"({n_components}, {covariance_type!r})")
+                best = int(np.argmin(columns[self.criterion]))
+                report(
+                    "candidate", done=len(models), total=n_candidates,
+                    n_components=int(n_components), covariance_type=covariance_type,
+                    criterion=self.criterion, value=row[self.criterion],
+                    best=(columns["n_components"][best], columns["covariance_type"][best],
+                          columns[self.criterion][best]),
+                )
                 if self.verbose >= 1:
                     print(
                         f"n_components={n_components} covariance_type={covariance_type!r}: "

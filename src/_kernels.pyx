@@ -667,7 +667,7 @@ cdef struct Scratch:
     Py_ssize_t cache_capacity
     Py_ssize_t cache_count
     double *dense                       # 2 x D
-    double *lanes                       # (2 D + 1) x K
+    double *lanes                       # (2 D + 1) x K, at least 3 D
 
 
 cdef inline void *_take(size_t count, size_t size, bint zeroed, bint *ok) noexcept nogil:
@@ -716,7 +716,7 @@ cdef Scratch _allocate(const Job *job, size_t item) noexcept nogil:
         s.pattern_weight = <double *> _take(rows * K, sizeof(double), False, &ok)
         s.lam = <double *> _take(3 * D * D, sizeof(double), False, &ok)
         s.dense = <double *> _take(2 * D, sizeof(double), False, &ok)
-        s.lanes = <double *> _take((2 * D + 1) * K, sizeof(double), False, &ok)
+        s.lanes = <double *> _take(max((2 * D + 1) * K, 3 * D), sizeof(double), False, &ok)
         if job.density.code == FULL or job.density.code == TIED:
             s.eps = <double *> _take(rows * K * D, sizeof(double), False, &ok)
             n_factors = K if job.density.code == FULL else 1
@@ -976,19 +976,22 @@ cdef void _evaluate_block(const Job *job, Scratch *s, Py_ssize_t start, Py_ssize
 #     d_O^T Sigma_OO^-1 d_O = d^T Lambda d - g^T Lambda_MM^-1 g,     g = (Lambda d)_M = (P u)_M,
 # where u = P^T d is what the pass already has (the row's product with the factor, less the
 # centre); log det Sigma_OO = log det Sigma + log det Lambda_MM; the conditional mean is
-# x_M = shift_M - Lambda_MM^-1 g and the conditional covariance Lambda_MM^-1. So the pass
-# runs unchanged on the rows with zeros (in z = x - shift) at the missing entries, then
-# corrects, for those rows only:
-#     log p(x_O, k) += 1/2 g^T Lambda_MM^-1 g - 1/2 log det Lambda_MM + |M|/2 log(2 pi)
-# and, with e_k = -Lambda_MM^-1 g (zero on O) and delta = z - o_k (full; z for tied, whose
-# sums are raw and centred later), the sums by v_ik = w_i r_ik:
+# x_M = shift_M + e with e = -Lambda_MM^-1 g, and the conditional covariance Lambda_MM^-1.
+# The first form equals ||u + P_M^T e||^2, the quadratic form of the row at its conditional
+# mean, which is how it is computed (a norm: no difference of two large numbers). So the
+# pass runs unchanged on the rows with zeros (in z = x - shift) at the missing entries, then,
+# for those rows only, takes their log-densities again,
+#     log p(x_O, k) = log_norm_k - 1/2 log det Lambda_MM + |M|/2 log(2 pi)
+#                     - 1/2 ||u + P_M^T e||^2
+# (gmmfast_marginal_row), and corrects the sums, with delta = z - o_k (full; z for tied,
+# whose sums are raw and centred later) and v_ik = w_i r_ik:
 #     s1_k += v e_k,   s2_k += v (delta e_k^T + e_k delta^T + e_k e_k^T + Lambda_MM^-1).
 # The factor of Lambda_MM depends only on the row's pattern of missing features (and on k
-# for full covariances): it is computed once per pattern of the block, and again for the
-# covariance term, which is added once per pattern as (sum of its v_ik) Lambda_MM^-1.
-# Diagonal and spherical covariances need no factor: the missing features' terms of
-# log p(x, k) are taken out (Model.missing_terms), and E[x_j | x_O, k] = mu_kj,
-# Var = 1 / p_kj^2.
+# for full covariances): each thread keeps those of the patterns it meets during a pass (see
+# _pattern_factors); the covariance term is added once per pattern of a block as (sum of its
+# v_ik) Lambda_MM^-1. Diagonal and spherical covariances need no factor: the missing
+# features' terms of log p(x, k) are taken out (Model.missing_terms), and
+# E[x_j | x_O, k] = mu_kj, Var = 1 / p_kj^2.
 
 cdef inline Py_ssize_t _pattern_slots(Py_ssize_t rows) noexcept nogil:
     """Hash slots for the patterns of a block: a power of two at least twice the rows."""
@@ -1191,7 +1194,8 @@ cdef void _missing_log_prob(const Job *job, Scratch *s, Py_ssize_t rows,
                             Py_ssize_t n_patterns, bint by_component,
                             const floating *z) noexcept nogil:
     """log p(x_i, k) of the block's rows with missing features (s.log_prob, K x rows
-    by_component, else rows x K) turned into those of their observed features; for full
+    by_component, else rows x K) turned into those of their observed features (diag,
+    spherical: corrected; full, tied: computed again, see gmmfast_marginal_row); for full
     and tied covariances also each row's e_k = E[x_M | x_O, k] - shift_M into s.eps
     (row i, its a-th missing feature, component k at (i D + a) K + k; see
     gmmfast_marginal_row)."""
@@ -1221,13 +1225,16 @@ cdef void _missing_log_prob(const Job *job, Scratch *s, Py_ssize_t rows,
         factors = _pattern_factors(job, s, missing, m)
         while r >= 0:
             if floating is double:
-                gmmfast_marginal_row_d(product + r * width, centers, terms, factors, missing,
-                                       m, D, K, full, u, t, s.eps + r * D * K, quad)
+                gmmfast_marginal_row_d(product + r * width, centers, terms, factors,
+                                       job.density.log_norm, missing, m, D, K, full, u, t,
+                                       s.eps + r * D * K, quad)
             else:
-                gmmfast_marginal_row_f(product + r * width, centers, terms, factors, missing,
-                                       m, D, K, full, u, t, s.eps + r * D * K, quad)
+                gmmfast_marginal_row_f(product + r * width, centers, terms, factors,
+                                       job.density.log_norm, missing, m, D, K, full, u, t,
+                                       s.eps + r * D * K, quad)
+            # The row's log-densities, replaced by those of its observed features.
             for k in range(K):
-                lp[r * i_stride + k * k_stride] += quad[k]
+                lp[r * i_stride + k * k_stride] = quad[k]
             r = s.pattern_next[r]
 
 

@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
 
-from gmmfast import GaussianMixture, GaussianMixtureIC, load
+from gmmfast import GaussianMixture, GaussianMixtureIC, _data_files, load
 from gmmfast.__main__ import main
+
+from helpers import peak_traced_memory, write_npy
 
 
 def run(*args):
@@ -249,3 +251,220 @@ def test_errors_in_a_subprocess_have_no_traceback(files):
     result = run("predict", str(files / "data.csv"), str(files / "data.csv"))
     assert result.returncode == 2
     assert result.stderr.startswith("gmmfast: error:") and "Traceback" not in result.stderr
+
+
+# -- fit --mini-batch: files streamed in batches ----------------------------------------------
+
+
+def mixture_rows(n_samples, n_features=4, n_components=4, seed=0):
+    rng = np.random.RandomState(seed)
+    centres = rng.normal(scale=8.0, size=(n_components, n_features))
+    labels = rng.randint(n_components, size=n_samples)
+    return centres[labels] + rng.standard_normal((n_samples, n_features))
+
+
+@pytest.fixture(scope="module")
+def stream_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("stream")
+    X = mixture_rows(60_000)
+    np.save(folder / "rows.npy", X)
+    np.savetxt(folder / "rows.csv", X, delimiter=",", fmt="%.17g", header="a,b,c,d",
+               comments="")
+    return folder, X
+
+
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")
+@pytest.mark.parametrize("name", ["rows.npy", "rows.csv"])
+def test_mini_batch_fit_streams_the_file_and_saves_a_model(stream_files, capsys, name):
+    from gmmfast import MiniBatchGaussianMixture
+
+    folder, X = stream_files
+    model_path = folder / f"{name}.npz"
+    args = ["fit", str(folder / name), "-k", "4", "--mini-batch", "--batch-size", "2000",
+            "--max-iter", "3", "-o", str(model_path)]
+    status, out, err = call(capsys, *args)
+    assert status == 0, err
+    assert "streamed in batches of 2,000 rows" in out and "steps over" in out
+    model = load(model_path)
+    assert type(model) is MiniBatchGaussianMixture and model.batch_size == 2000
+    assert model.n_rows_seen_ == 2000 * model.n_steps_ or model.n_iter_ > 1
+    full = GaussianMixture(4, random_state=0).fit(X)
+    assert abs(model.score(X) - full.score(X)) < 0.01 * abs(full.score(X))
+    # The same command gives the same model; predict reads it.
+    assert call(capsys, *args)[0] == 0
+    np.testing.assert_array_equal(load(model_path).means_, model.means_)
+    status, out, err = call(capsys, "predict", str(model_path), str(folder / name))
+    assert status == 0, err
+    np.testing.assert_array_equal(np.array(out.split(), dtype=int), model.predict(X))
+    if name.endswith(".csv"):
+        np.testing.assert_array_equal(model.feature_names_in_, ["a", "b", "c", "d"])
+
+
+def test_mini_batch_fit_options(stream_files, capsys):
+    folder, X = stream_files
+    model_path = folder / "options.npz"
+    status, out, err = call(
+        capsys, "fit", str(folder / "rows.csv"), "-k", "3", "--mini-batch", "--columns",
+        "d,b", "--float32", "--covariance-type", "diag", "--batch-size", "1000",
+        "--learning-offset", "2", "--learning-decay", "0.9", "--max-no-improvement", "0",
+        "--max-iter", "1", "--shuffle-batches", "4", "-o", str(model_path))
+    assert status == 0, err
+    model = load(model_path)
+    assert model.means_.dtype == np.float32 and model.means_.shape == (3, 2)
+    assert (model.learning_offset, model.learning_decay, model.max_no_improvement) == (
+        2.0, 0.9, None)
+    # No early stopping: one whole pass of 60 batches.
+    assert model.n_steps_ == 60 and model.n_rows_seen_ == len(X) and model.n_iter_ == 1
+    np.testing.assert_array_equal(model.feature_names_in_, ["d", "b"])
+
+
+def test_mini_batch_fit_never_reads_a_npy_file_whole(tmp_path, capsys):
+    X = write_npy(tmp_path / "big.npy", 600_000)  # 38 MB
+    args = ["fit", str(tmp_path / "big.npy"), "-k", "3", "--mini-batch", "--batch-size",
+            "4000", "--shuffle-batches", "4", "--max-iter", "1", "--max-no-improvement", "0",
+            "-o", str(tmp_path / "m.npz")]
+    assert call(capsys, *args)[0] == 0  # first-call caches are not part of a fit's memory
+    peak = peak_traced_memory(call, capsys, *args)
+    # A pool of 4 batches (1 MB), its shuffled copy and a block; no copy of the file.
+    assert peak < X.nbytes / 8
+    assert load(tmp_path / "m.npz").n_rows_seen_ == len(X)
+
+
+def write_csv_rows(path, n_rows, n_features=8):
+    rng = np.random.default_rng(0)
+    with open(path, "w") as file:
+        for start in range(0, n_rows, 50_000):
+            rows = rng.normal(size=(min(50_000, n_rows - start), n_features))
+            np.savetxt(file, rows, delimiter=",", fmt="%.17g")
+    return path
+
+
+def test_mini_batch_fit_never_reads_a_text_file_whole_with_pyarrow(tmp_path):
+    pytest.importorskip("pyarrow")
+    path = write_csv_rows(tmp_path / "big.csv", 350_000)  # 56 MB of text
+    # In a fresh process: Python's allocations (traced) and pyarrow's (its memory pool).
+    code = (
+        "import sys, tracemalloc, warnings; warnings.simplefilter('ignore')\n"
+        "import pyarrow as pa\n"
+        "from gmmfast.__main__ import main\n"
+        "tracemalloc.start()\n"
+        "status = main(sys.argv[1:])\n"
+        "print(status, tracemalloc.get_traced_memory()[1], "
+        "pa.default_memory_pool().max_memory())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, "fit", str(path), "-k", "3", "--mini-batch",
+         "--batch-size", "2000", "--shuffle-batches", "4", "--max-iter", "1",
+         "--max-no-improvement", "0", "-o", str(tmp_path / "m.npz")],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    status, traced, arrow = map(int, result.stdout.split()[-3:])
+    assert status == 0, result.stderr
+    assert traced + arrow < path.stat().st_size / 5, (traced, arrow)
+    assert load(tmp_path / "m.npz").n_rows_seen_ == 350_000
+
+
+def test_mini_batch_fit_never_reads_a_text_file_whole_with_numpy(tmp_path, capsys,
+                                                                 monkeypatch):
+    monkeypatch.setattr(_data_files, "_pyarrow_csv", lambda: None)
+    path = write_csv_rows(tmp_path / "big.csv", 150_000)  # 24 MB of text
+    args = ["fit", str(path), "-k", "3", "--mini-batch", "--batch-size", "2000",
+            "--shuffle-batches", "4", "--max-iter", "1", "--max-no-improvement", "0",
+            "-o", str(tmp_path / "m.npz")]
+    assert call(capsys, *args)[0] == 0  # first-call caches are not part of a fit's memory
+    peak = peak_traced_memory(call, capsys, *args)
+    assert peak < path.stat().st_size / 8
+    assert load(tmp_path / "m.npz").n_rows_seen_ == 150_000
+
+
+def test_mini_batch_fit_bad_input_one_line_exit_2(files, stream_files, capsys):
+    folder, _ = stream_files
+    (files / "head.csv").write_text("x,y\n")
+    (files / "ragged.csv").write_text("1,2\n3,4\n5\n")
+    csv, npy, model = str(files / "data.csv"), str(folder / "rows.npy"), str(files / "m.npz")
+    mini = ["--mini-batch", "-o", model]
+    cases = [
+        (["fit", npy, "-k", "3", "--batch-size", "2", *mini],
+         "batch_size = 2 is smaller than n_components = 3"),
+        (["fit", str(files / "data.npy"), "-k", "700", *mini], "n_samples >= n_components"),
+        (["fit", npy, "-k", "3", "--bayesian", *mini], "leave out --bayesian"),
+        (["fit", npy, "-k", "3", "--n-init", "2", *mini], "leave out --n-init"),
+        (["fit", npy, "-k", "3", "--batch-size", "10", "-o", model], "add --mini-batch"),
+        (["fit", npy, "-k", "3", "--learning-decay", "2", *mini], "learning_decay"),
+        (["fit", csv, "-k", "3", *mini], "could not convert"),
+        (["fit", str(files / "head.csv"), "-k", "1", *mini], "no data rows"),
+        (["fit", str(files / "ragged.csv"), "-k", "1", *mini], "ragged.csv"),
+        (["fit", str(files / "missing.npy"), "-k", "1", *mini], "no such file"),
+        (["fit", npy, "-k", "3", "--columns", "9", *mini], "out of range"),
+    ]
+    for args, message in cases:
+        status, _, err = call(capsys, *args)
+        assert status == 2, (args, err)
+        assert message in err, (args, err)
+        assert len(err.strip().splitlines()) == 1, (args, err)
+
+
+# -- progress on a terminal --------------------------------------------------------------------
+
+
+@pytest.fixture
+def terminal(monkeypatch):
+    """The standard error taken for a terminal (it is captured in the tests)."""
+    pytest.importorskip("tqdm")
+    from gmmfast import __main__
+
+    monkeypatch.setattr(__main__, "_is_terminal", lambda stream: True)
+
+
+def test_progress_bars_on_a_terminal(files, stream_files, capsys, terminal):
+    folder, _ = stream_files
+    status, out, err = call(capsys, "fit", str(files / "data.npy"), "-k", "3", "--n-init",
+                            "2", "-o", str(files / "m.npz"))
+    assert status == 0 and "EM, initialisation 2/2" in err and "lower bound" in err
+    assert "EM iterations" in out and "\r" not in out
+    status, _, err = call(capsys, "select", str(files / "data.npy"), "-k", "1-3")
+    assert status == 0 and "candidates" in err and "3/3" in err
+    assert "best BIC" in err and "(3 components, full)" in err
+    status, _, err = call(capsys, "fit", str(folder / "rows.csv"), "-k", "4", "--mini-batch",
+                          "--max-iter", "2", "--max-no-improvement", "0", "-o",
+                          str(files / "m.npz"))
+    # The text file's rows are known after the first pass: 120k rows of 2 passes.
+    assert status == 0 and "rows" in err and "pass 2/2" in err and "/120k" in err
+    assert "lower bound" in err
+
+
+def test_no_progress_bar_with_quiet_off_a_terminal_or_without_tqdm(files, capsys, terminal,
+                                                                   monkeypatch):
+    args = ["fit", str(files / "data.npy"), "-k", "3", "-o", str(files / "m.npz")]
+    assert call(capsys, *args, "--quiet")[2] == ""
+    assert call(capsys, "select", str(files / "data.npy"), "-k", "2", "-q")[2] == ""
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    status, _, err = call(capsys, *args)
+    assert status == 0 and err == ""
+    monkeypatch.undo()
+    status, _, err = call(capsys, *args)  # not a terminal: captured
+    assert status == 0 and err == ""
+
+
+@pytest.mark.parametrize("mini_batch", [False, True])
+def test_empty_fields_and_nan_are_missing_values(files, capsys, mini_batch):
+    """An empty CSV field and NaN are missing values: the fit marginalises them, and the
+    model predicts rows with holes."""
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(-3, 1, (300, 3)), rng.normal(3, 1, (300, 3))])
+    X[rng.random(X.shape) < 0.2] = np.nan
+    lines = ["a,b,c"] + [",".join("" if np.isnan(v) else repr(float(v)) for v in row)
+                         for row in X[:400]]
+    lines += [",".join("NaN" if np.isnan(v) else repr(float(v)) for v in row) for row in X[400:]]
+    (files / "holes.csv").write_text("\n".join(lines) + "\n")
+    model = files / "holes.npz"
+    extra = ["--mini-batch", "--batch-size", "200"] if mini_batch else []
+    status, _, err = call(capsys, "fit", str(files / "holes.csv"), "-k", "2", "-o", str(model),
+                          *extra)
+    assert status == 0, err
+    fitted = load(model)
+    if not mini_batch:
+        reference = GaussianMixture(2, random_state=0).fit(X)
+        np.testing.assert_allclose(np.sort(fitted.means_[:, 0]),
+                                   np.sort(reference.means_[:, 0]), rtol=1e-6)
+    status, out, err = call(capsys, "predict", str(model), str(files / "holes.csv"))
+    assert status == 0, err

@@ -350,3 +350,110 @@ def test_dask_is_imported_only_for_dask_input(tmp_path):
     )
     # Run away from the source folder, which would shadow the installed package.
     subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)
+
+
+# -- mini-batch fitting: the chunks as batches ---------------------------------------------
+
+
+def chunk_batches(X, chunks, batch_size, seed, n_passes, weights=None):
+    """The batches of a mini-batch fit of a Dask array chunked ``chunks`` (the rows), in
+    memory: each pass visits the chunks in a random order, each chunk's rows in a random
+    order split into ceil(rows / batch_size) nearly equal batches (rows in their order)."""
+    rng = np.random.RandomState(seed)
+    bounds = np.concatenate([[0], np.cumsum(chunks)])
+    for _ in range(n_passes):
+        for c in rng.permutation(len(chunks)):
+            rows = np.arange(bounds[c], bounds[c + 1])
+            order = rng.permutation(len(rows))
+            n_batches = -(-len(rows) // batch_size)
+            for part in np.array_split(order, n_batches):
+                taken = rows[np.sort(part)]
+                yield X[taken], None if weights is None else weights[taken]
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+def test_mini_batch_fit_on_cluster_equals_partial_fit_in_memory(client, data, covariance_type,
+                                                                 weighted):
+    from gmmfast import MiniBatchGaussianMixture
+
+    w = np.random.RandomState(2).uniform(0.5, 2.0, size=len(data)) if weighted else None
+    kwargs = dict(covariance_type=covariance_type, batch_size=400, **given_start(
+        data, covariance_type))
+    ours = MiniBatchGaussianMixture(N_COMPONENTS, max_iter=2, max_no_improvement=None,
+                                    random_state=5, **kwargs)
+    ours.fit(da.from_array(data, chunks=CHUNKS),
+             sample_weight=None if w is None else da.from_array(w, chunks=500))
+    ref = MiniBatchGaussianMixture(N_COMPONENTS, **kwargs)
+    n_batches = 0
+    for X, weights in chunk_batches(data, CHUNKS[0], 400, 5, 2, w):
+        ref.partial_fit(X, sample_weight=weights)
+        n_batches += 1
+    # 1000, 700, 900, 400 rows: 3 + 2 + 3 + 1 batches a pass.
+    assert ours.n_steps_ == ref.n_steps_ == n_batches == 18
+    assert ours.n_iter_ == 2 and ours.n_rows_seen_ == ref.n_rows_seen_
+    assert ours.lower_bounds_ == ref.lower_bounds_
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+        np.testing.assert_array_equal(getattr(ours, name), getattr(ref, name), err_msg=name)
+
+
+def test_mini_batch_fit_of_dask_converges_and_predicts_lazily(local_scheduler):
+    from gmmfast import MiniBatchGaussianMixture
+
+    rng = np.random.RandomState(0)
+    centres = rng.normal(scale=8.0, size=(4, 4))
+    data = centres[rng.randint(4, size=40_000)] + rng.standard_normal((40_000, 4))
+    X = da.from_array(data, chunks=5000)
+    with ignore_convergence():
+        full = GaussianMixture(4, random_state=0).fit(data)
+    model = MiniBatchGaussianMixture(4, batch_size=1000, random_state=0)
+    labels = model.fit_predict(X)
+    assert isinstance(labels, da.Array)
+    np.testing.assert_array_equal(labels.compute(), model.predict(data))
+    assert abs(model.score(data) - full.score(data)) < 0.01 * abs(full.score(data))
+
+
+def test_mini_batch_fit_of_a_dask_dataframe(local_scheduler, data):
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+    from gmmfast import MiniBatchGaussianMixture
+
+    frame = pd.DataFrame(data, columns=["a", "b", "c"])
+    ddf = dd.from_pandas(frame, npartitions=3)  # chunks of unknown size
+    kwargs = dict(batch_size=500, max_iter=1, max_no_improvement=None, random_state=0,
+                  **given_start(data, "full"))
+    ours = MiniBatchGaussianMixture(N_COMPONENTS, **kwargs).fit(ddf)
+    np.testing.assert_array_equal(ours.feature_names_in_, ["a", "b", "c"])
+    assert ours.n_rows_seen_ == len(data) and ours.n_steps_ == 6
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # same feature names: no warning
+        ours.predict(frame)
+
+
+def test_mini_batch_bad_dask_input(local_scheduler, data):
+    from gmmfast import MiniBatchGaussianMixture
+
+    X = da.from_array(data, chunks=CHUNKS)
+    model = MiniBatchGaussianMixture(N_COMPONENTS, random_state=0)
+    with pytest.raises(ValueError, match="contains NaN"):
+        model.fit(da.from_array(np.where(np.arange(3000)[:, None] == 200, np.nan, data),
+                                chunks=CHUNKS))
+    with pytest.raises(ValueError, match="n_samples >= n_components"):
+        MiniBatchGaussianMixture(5).fit(X[:4])
+    with pytest.raises(ValueError, match="Negative values"):
+        model.fit(X, sample_weight=da.from_array(-np.ones(len(data)), chunks=1000))
+    with pytest.raises(TypeError, match="partial_fit takes one batch"):
+        model.partial_fit(X)
+    assert not hasattr(model, "n_steps_")
+    model.partial_fit(data[:500])
+    with pytest.raises(TypeError, match="partial_fit takes one batch"):
+        model.partial_fit(X)
+    assert model.n_steps_ == 1
+    # A fit that fails on a chunk (here the last of the pass) leaves the model as it was.
+    means = model.means_.copy()
+    bad = np.where(np.arange(3000)[:, None] == 2999, np.nan, data)
+    with pytest.raises(ValueError, match="contains NaN"):
+        model.set_params(max_no_improvement=None, max_iter=1).fit(
+            da.from_array(bad, chunks=CHUNKS))
+    assert model.n_steps_ == 1 and model.n_iter_ == 0
+    np.testing.assert_array_equal(model.means_, means)

@@ -10,7 +10,14 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 import gmmfast
-from gmmfast import BayesianGaussianMixture, GaussianMixture, GaussianMixtureIC, load, save
+from gmmfast import (
+    BayesianGaussianMixture,
+    GaussianMixture,
+    GaussianMixtureIC,
+    MiniBatchGaussianMixture,
+    load,
+    save,
+)
 
 from helpers import COVARIANCE_TYPES, DTYPES, ignore_convergence, make_blobs_data
 
@@ -117,6 +124,70 @@ def test_variational_priors_and_warm_start_round_trip(covariance_type, tmp_path)
         again.fit(X)
     assert again.lower_bounds_ == model.lower_bounds_
     np.testing.assert_array_equal(again.means_, model.means_)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_mini_batch_model_continues_with_the_same_bits(covariance_type, dtype, tmp_path):
+    X = make_blobs_data(3000, 3).astype(dtype)
+    with ignore_convergence():
+        model = MiniBatchGaussianMixture(
+            3, covariance_type=covariance_type, batch_size=400, max_iter=2, random_state=0,
+            learning_offset=2.0, learning_decay=0.8, max_no_improvement=4,
+        ).fit(X)
+    save(model, tmp_path / "model.npz")
+    again = load(tmp_path / "model.npz")
+    assert type(again) is MiniBatchGaussianMixture
+    assert again.get_params() == model.get_params()
+    for name in FITTED:
+        assert getattr(again, name).dtype == dtype
+        np.testing.assert_array_equal(getattr(again, name), getattr(model, name))
+    assert (again.n_steps_, again.n_rows_seen_, again.n_iter_, again.converged_) == (
+        model.n_steps_, model.n_rows_seen_, model.n_iter_, model.converged_)
+    assert again.lower_bounds_ == model.lower_bounds_
+    assert again.lower_bound_ == model.lower_bound_
+    np.testing.assert_array_equal(again.predict_proba(X), model.predict_proba(X))
+    # Both continue from their running state: the same steps, the same bits.
+    for start in range(0, 3000, 700):
+        model.partial_fit(X[start:start + 700])
+        again.partial_fit(X[start:start + 700])
+    for name in FITTED:
+        np.testing.assert_array_equal(getattr(again, name), getattr(model, name))
+    assert again.lower_bounds_ == model.lower_bounds_ and again.n_steps_ == model.n_steps_
+    # A warm fit continues the step count and statistics of the loaded model too.
+    save(model, tmp_path / "model.npz")
+    warm = [load(tmp_path / "model.npz"), model]
+    for m in warm:
+        m.set_params(warm_start=True, max_iter=1)
+        with ignore_convergence():
+            m.fit(X)
+    assert warm[0].n_steps_ == warm[1].n_steps_ > again.n_steps_
+    np.testing.assert_array_equal(warm[0].means_, warm[1].means_)
+
+
+def test_mini_batch_model_from_partial_fit_and_a_damaged_state(tmp_path):
+    X = make_blobs_data(600, 3)
+    model = MiniBatchGaussianMixture(3, random_state=0).partial_fit(X[:300])
+    path = tmp_path / "model.npz"
+    save(model, path)
+    again = load(path)
+    assert again.n_iter_ == 0 and again.n_steps_ == 1 and again.lower_bounds_ == \
+        model.lower_bounds_
+    np.testing.assert_array_equal(again.partial_fit(X[300:]).means_,
+                                  model.partial_fit(X[300:]).means_)
+    # A state of the wrong shape (with a digest made to match) is refused.
+    from gmmfast import _io
+
+    def damage(entries):
+        entries["statistics_s1"] = entries["statistics_s1"][:, :2]
+        metadata = json.loads(str(entries["metadata"]))
+        arrays = {k: v for k, v in entries.items() if k != "metadata"}
+        metadata["sha256"] = _io._digest(metadata, arrays)
+        entries["metadata"] = np.asarray(json.dumps(metadata))
+
+    rewrite(path, damage)
+    with pytest.raises(ValueError, match="statistics_s1 has shape"):
+        load(path)
 
 
 def test_the_file_holds_no_python_objects(tmp_path):

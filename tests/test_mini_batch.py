@@ -60,6 +60,7 @@ def test_one_step_at_rho_one_is_an_em_step(covariance_type, dtype, how):
         mb = mb.partial_fit(X) if how == "partial_fit" else mb.fit(X)
     assert_same_model(mb, gm, rtol=STEP_RTOL[dtype])
     assert mb.lower_bound_ == gm.lower_bound_
+    assert mb.lower_bounds_ == gm.lower_bounds_
     assert mb.n_steps_ == 1 and mb.n_rows_seen_ == len(X)
     for name in ATTRIBUTES:
         assert getattr(mb, name).dtype == dtype
@@ -148,7 +149,8 @@ def test_integer_weights_equal_repeated_rows_in_one_batch(covariance_type):
 def fitted_state(model):
     state = {name: np.copy(getattr(model, name)) for name in ATTRIBUTES}
     state.update(n_steps_=model.n_steps_, n_rows_seen_=model.n_rows_seen_,
-                 lower_bound_=model.lower_bound_, n_features_in_=model.n_features_in_)
+                 lower_bound_=model.lower_bound_, n_features_in_=model.n_features_in_,
+                 lower_bounds_=list(model.lower_bounds_))
     return state
 
 
@@ -167,7 +169,40 @@ def test_errors_leave_the_state_unchanged():
     for name, value in before.items():
         np.testing.assert_array_equal(after[name], value, err_msg=name)
     model.partial_fit(X[1000:2000])
-    assert model.n_steps_ == 2
+    assert model.n_steps_ == 2 and len(model.lower_bounds_) == 2
+
+
+def test_fit_errors_leave_the_state_unchanged():
+    X = make_blobs_data(3000, 3)
+    model = MiniBatchGaussianMixture(3, batch_size=500, max_iter=1, warm_start=True,
+                                     random_state=0)
+    with ignore_convergence():
+        model.fit(X)
+    before = fitted_state(model)
+    # A warm fit continues on rows of the same features.
+    with pytest.raises(ValueError, match="X has 2 features, but MiniBatchGaussianMixture is "
+                                         "expecting 3 features as input"):
+        model.fit(X[:, :2])
+
+    def passes(random_state):
+        # A stream whose third batch has other columns; and one with an empty batch.
+        yield from (X[:500], X[500:1000], X[1000:1500, :2])
+
+    with pytest.raises(ValueError, match="X has 2 features"):
+        model._fit_stream(passes)
+    with pytest.raises(ValueError, match="0 sample"):
+        model._fit_stream(lambda random_state: iter([X[:500], X[:0]]))
+    after = fitted_state(model)
+    for name, value in before.items():
+        np.testing.assert_array_equal(after[name], value, err_msg=name)
+    # A fit that fails leaves an unfitted estimator unfitted.
+    fresh = MiniBatchGaussianMixture(3, batch_size=500)
+    with pytest.raises(ValueError, match="X has 2 features"):
+        fresh._fit_stream(passes)
+    assert not hasattr(fresh, "n_features_in_") and not hasattr(fresh, "n_steps_")
+    with ignore_convergence():
+        model.fit(X)
+    assert model.n_steps_ == before["n_steps_"] + 6
 
 
 def test_first_batch_smaller_than_n_components_is_an_error():
@@ -180,6 +215,8 @@ def test_first_batch_smaller_than_n_components_is_an_error():
     assert model.n_steps_ == 1
     with pytest.raises(ValueError, match="batch_size = 3 is smaller than n_components = 5"):
         MiniBatchGaussianMixture(5, batch_size=3).fit(X)
+    with pytest.raises(ValueError, match="n_samples >= n_components"):
+        MiniBatchGaussianMixture(5)._fit_stream(lambda random_state: iter([X[:4], X[4:]]))
 
 
 def test_pickle_round_trip_continues_the_same_way():
@@ -199,6 +236,8 @@ def test_attributes_and_methods():
         model = MiniBatchGaussianMixture(3, batch_size=500, max_iter=3,
                                          random_state=0).fit(X)
     assert model.n_iter_ <= 3 and model.n_steps_ >= 1
+    assert len(model.lower_bounds_) == model.n_steps_
+    assert model.lower_bounds_[-1] == model.lower_bound_
     assert model.n_rows_seen_ == pytest.approx(500 * model.n_steps_)
     assert np.isfinite(model.bic(X)) and np.isfinite(model.aic(X))
     assert model.predict(X).shape == (3000,)
@@ -266,7 +305,7 @@ def reference_steps(batches, weights, means, covariances, covariance_type, reg_c
     u1 = weights[:, None] * means
     u2 = weights[:, None, None] * (as_full(cov - reg_covar * eye)
                                    + means[:, :, None] * means[:, None, :])
-    smoothed = None
+    smoothed, lower_bounds = None, []
     for t, X in enumerate(batches):
         log_prob = np.empty((len(X), n_components))
         for k in range(n_components):
@@ -282,6 +321,7 @@ def reference_steps(batches, weights, means, covariances, covariance_type, reg_c
         u2 = (1 - rho) * u2 + rho * np.einsum("ik,id,ie->kde", r, X, X) / len(X)
         batch_bound = log_norm.mean()
         smoothed = batch_bound if smoothed is None else (1 - rho) * smoothed + rho * batch_bound
+        lower_bounds.append(smoothed)
         weights = u0 / u0.sum()
         means = u1 / u0[:, None]
         scatter = u2 - u0[:, None, None] * means[:, :, None] * means[:, None, :]
@@ -295,7 +335,7 @@ def reference_steps(batches, weights, means, covariances, covariance_type, reg_c
             covariances = (np.diagonal(scatter, axis1=1, axis2=2) / u0[:, None]).mean(
                 axis=1) + reg_covar
         cov = full_covariances(covariances)
-    return weights, means, covariances, smoothed
+    return weights, means, covariances, lower_bounds
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
@@ -309,14 +349,16 @@ def test_steps_equal_stepwise_em_in_numpy(covariance_type):
     covariances = np.asarray(init["precisions_init"], dtype=np.float64)
     covariances = np.linalg.inv(covariances) if covariance_type in ("full", "tied") \
         else 1.0 / covariances
-    weights, means, covariances, smoothed = reference_steps(
+    weights, means, covariances, lower_bounds = reference_steps(
         batches, np.asarray(init["weights_init"]), np.asarray(init["means_init"]),
         covariances, covariance_type, model.reg_covar, model.learning_offset,
         model.learning_decay)
     np.testing.assert_allclose(model.weights_, weights, rtol=1e-10)
     np.testing.assert_allclose(model.means_, means, rtol=1e-10)
     np.testing.assert_allclose(model.covariances_, covariances, rtol=1e-10)
-    np.testing.assert_allclose(model.lower_bound_, smoothed, rtol=1e-12)
+    # One smoothed bound per step, the last of them lower_bound_.
+    np.testing.assert_allclose(model.lower_bounds_, lower_bounds, rtol=1e-12)
+    assert model.lower_bound_ == model.lower_bounds_[-1]
 
 
 def test_warm_start_continues_the_running_statistics():
@@ -326,6 +368,8 @@ def test_warm_start_continues_the_running_statistics():
         model = MiniBatchGaussianMixture(3, warm_start=True, **kwargs).fit(X)
         model.fit(X)
     assert model.n_steps_ == 8 and model.n_rows_seen_ == 2 * len(X)
+    # The bounds of the last fit's steps, as GaussianMixture's warm fit keeps its own.
+    assert len(model.lower_bounds_) == 4 and model.lower_bounds_[-1] == model.lower_bound_
     with ignore_convergence():
         cold = MiniBatchGaussianMixture(3, **kwargs).fit(X)
         cold.fit(X)

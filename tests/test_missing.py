@@ -102,6 +102,35 @@ def _precisions(covariances, covariance_type):
     return 1.0 / covariances
 
 
+def _covariances_of(chol, covariance_type):
+    """The covariances whose precision factors the fitted pass reads: (P P^T)^-1 =
+    P^-T P^-1 (full, tied; P upper triangular), 1 / p^2 (diag, spherical)."""
+    if covariance_type in ("full", "tied"):
+        factors = chol if covariance_type == "full" else chol[np.newaxis]
+        inverses = [np.linalg.solve(p, np.eye(len(p))) for p in factors]
+        covariances = np.array([q.T @ q for q in inverses])
+        return covariances if covariance_type == "full" else covariances[0]
+    return 1.0 / chol**2
+
+
+def _reference_fit(X, w, covariance_type, n_components, n_iter, start, dtype=np.float64):
+    """gmmfast's fit and the NumPy reference EM from the same model: the start's
+    parameters as gmmfast holds them (its precision factors) after max_iter=0."""
+    weights, means, covariances = start
+    kwargs = dict(covariance_type=covariance_type, tol=0, weights_init=weights,
+                  means_init=means, precisions_init=_precisions(covariances, covariance_type))
+    with ignore_convergence():
+        first = GaussianMixture(n_components, max_iter=0, **kwargs).fit(X.astype(dtype),
+                                                                         sample_weight=w)
+        gm = GaussianMixture(n_components, max_iter=n_iter, **kwargs).fit(X.astype(dtype),
+                                                                          sample_weight=w)
+    chol = np.asarray(first.precisions_cholesky_, dtype=np.float64)
+    reference = reference_em(X.astype(dtype).astype(np.float64), w, weights, means,
+                             _covariances_of(chol, covariance_type), covariance_type,
+                             n_iter, gm.reg_covar)
+    return gm, reference
+
+
 def _with_holes(X, fraction, seed=0):
     """X with a fraction of its entries missing completely at random, one row with a single
     observed feature and one with none."""
@@ -132,17 +161,9 @@ def holes():
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_em_equals_the_numpy_reference(holes, dtype, covariance_type):
     X = holes[:1200]
-    weights, means, covariances = _start(X, covariance_type, 3)
-    n_iter = 4
     w = np.random.default_rng(5).uniform(0.5, 2.0, len(X))
-    gm = GaussianMixture(3, covariance_type=covariance_type, max_iter=n_iter, tol=0,
-                         weights_init=weights, means_init=means,
-                         precisions_init=_precisions(covariances, covariance_type))
-    with ignore_convergence():
-        gm.fit(X.astype(dtype), sample_weight=w)
-    bounds, ref_w, ref_m, ref_c = reference_em(
-        X.astype(dtype).astype(np.float64), w, weights, means, covariances, covariance_type,
-        n_iter, gm.reg_covar)
+    gm, (bounds, ref_w, ref_m, ref_c) = _reference_fit(
+        X, w, covariance_type, 3, 4, _start(X, covariance_type, 3), dtype)
     rtol = 1e-9 if dtype == np.float64 else 2e-4
     np.testing.assert_allclose(gm.lower_bounds_, bounds, rtol=rtol)
     np.testing.assert_allclose(gm.weights_, ref_w, rtol=rtol)
@@ -437,3 +458,18 @@ def test_model_selection_with_missing_values(holes):
     assert np.array_equal(best.means_, alone.means_)
     assert np.isclose(search.bic(holes), alone.bic(holes))
     assert np.all(np.isfinite(search.score_samples(holes)))
+
+
+@pytest.mark.parametrize("n_components", [1, 2])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_few_components_many_features_equal_the_reference(covariance_type, n_components):
+    """Scratch sized by components and by features alike (one component, six features)."""
+    rng = np.random.default_rng(4)
+    X = _with_holes(rng.normal(size=(400, 6)) @ rng.normal(size=(6, 6)), 0.3)
+    gm, (bounds, _, ref_m, ref_c) = _reference_fit(
+        X, None, covariance_type, n_components, 3, _start(X, covariance_type, n_components))
+    np.testing.assert_allclose(gm.lower_bounds_, bounds, rtol=1e-9)
+    np.testing.assert_allclose(gm.means_, ref_m, rtol=1e-9, atol=1e-9)
+    # A light component (under 10 % of 400 rows) of correlated features: its covariance
+    # carries the conditioning of the sums (measured 1.5e-9 at worst).
+    np.testing.assert_allclose(gm.covariances_, ref_c, rtol=1e-8, atol=1e-9)

@@ -18,6 +18,14 @@ SIZES = (
 )
 
 
+# MiniBatchGaussianMixture against full-batch EM; the large size is the issue's case.
+MINI_BATCH_SIZES = (
+    {"small": (20_000, 8, 8), "medium": (300_000, 16, 16), "large": (3_000_000, 16, 16)}
+    if LARGE
+    else {"small": (20_000, 8, 8), "medium": (300_000, 16, 16)}
+)
+
+
 def make_data(n_samples, n_features, n_components, dtype, seed=0, centre_range=8.0):
     """Rows from anisotropic clusters, in the dtype asked for; their centres are uniform in
     [-centre_range, centre_range] per feature (a small range makes them overlap)."""
