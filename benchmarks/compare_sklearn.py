@@ -199,8 +199,17 @@ def main(argv=None):
     parser.add_argument("--curve", metavar="FILE.png",
                         help="with --only-mini-batch: draw the mean log-likelihood against "
                              "seconds of both fits of the first case (needs matplotlib)")
+    parser.add_argument("--only-missing", action="store_true",
+                        help="only missing values: EM iterations with 10 %% of the entries "
+                             "missing against complete rows, and the imputers "
+                             "(benchmarks/missing_values.py)")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
+    if args.only_missing:
+        import missing_values
+
+        missing_values.main(["--quick"] if args.quick else [])
+        return
     if args.only_mini_batch:
         print(f"Machine: {machine()}\n")
         mini_batch_tables(args)

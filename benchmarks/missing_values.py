@@ -11,6 +11,7 @@
 
     python benchmarks/missing_values.py              # the README tables
     python benchmarks/missing_values.py --quick      # small sizes, seconds
+    python benchmarks/compare_sklearn.py --only-missing   # the same, from the side-by-side script
 
 Prints Markdown tables and the machine it ran on (see compare_sklearn.machine).
 """
@@ -131,7 +132,7 @@ def main(argv=None):
 
     n_iter = args.iterations or (2 if args.quick else 5)
     repeat = args.repeat or (1 if args.quick else 3)
-    print(machine())
+    print(f"Machine: {machine()}\n")
     if not args.no_iterations:
         iteration_table(QUICK_CASES if args.quick else CASES, n_iter, repeat)
     if not args.no_imputers:
