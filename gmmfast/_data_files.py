@@ -246,6 +246,19 @@ def read_csv(path, columns=None, header=None, delimiter=None):
     return X, layout.chosen
 
 
+
+def _numeric_table(array, path):
+    """A plain (not structured) .npy array as rows x features: a vector is one feature;
+    anything else but a 2-D array of numbers is an error naming the file."""
+    if array.ndim == 1:
+        array = array[:, np.newaxis]
+    if array.ndim != 2:
+        raise ValueError(f"{path}: expected a 2-D array (rows x features), got shape "
+                         f"{array.shape}.")
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"{path}: expected numbers, got an array of dtype {array.dtype}.")
+    return array
+
 def read_npy(path, columns=None):
     """Read a 2-D numeric ``.npy`` array (1-D: one column), or a structured one by field."""
     try:
@@ -264,13 +277,7 @@ def read_npy(path, columns=None):
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{path}: the chosen fields are not all numeric ({exc}).") from None
         return np.atleast_2d(X.reshape(len(array), -1)), chosen
-    if array.ndim == 1:
-        array = array[:, np.newaxis]
-    if array.ndim != 2:
-        raise ValueError(f"{path}: expected a 2-D array (rows x features), got shape "
-                         f"{array.shape}.")
-    if array.dtype.kind not in "biuf":
-        raise ValueError(f"{path}: expected numbers, got an array of dtype {array.dtype}.")
+    array = _numeric_table(array, path)
     indices = _resolve(columns, None, array.shape[1], path)
     if indices != list(range(array.shape[1])):
         array = array[:, indices]
@@ -433,14 +440,7 @@ class TableStream:
             self._indices = None
             self.n_features = len(self.names)
         else:
-            if array.ndim == 1:
-                array = array[:, np.newaxis]
-            if array.ndim != 2:
-                raise ValueError(f"{path}: expected a 2-D array (rows x features), got shape "
-                                 f"{array.shape}.")
-            if array.dtype.kind not in "biuf":
-                raise ValueError(f"{path}: expected numbers, got an array of dtype "
-                                 f"{array.dtype}.")
+            array = _numeric_table(array, path)
             indices = _resolve(columns, None, array.shape[1], path)
             self._indices = None if indices == list(range(array.shape[1])) else indices
             self.n_features = len(indices)
