@@ -1200,7 +1200,7 @@ cdef void _missing_log_prob(const Job *job, Scratch *s, Py_ssize_t rows,
     (row i, its a-th missing feature, component k at (i D + a) K + k; see
     gmmfast_marginal_row)."""
     cdef Py_ssize_t K = job.n_components, D = job.n_features
-    cdef Py_ssize_t i, j, k, q, p, r, m
+    cdef Py_ssize_t k, p, r, m
     cdef Py_ssize_t i_stride = 1 if by_component else K
     cdef Py_ssize_t k_stride = rows if by_component else 1
     cdef double *lp = s.log_prob
@@ -1213,10 +1213,10 @@ cdef void _missing_log_prob(const Job *job, Scratch *s, Py_ssize_t rows,
     cdef const double *factors
     cdef double *u = s.lanes
     cdef double *t = s.lanes + D * K
-    cdef double *quad = s.lanes + 2 * D * K
+    cdef double *value = s.lanes + 2 * D * K
     if job.density.code == DIAG or job.density.code == SPHERICAL:
         gmmfast_missing_terms(terms, s.miss_start, s.miss_index, rows, K, i_stride, k_stride,
-                              u, lp)
+                              s.pattern_weight, lp)
         return
     for p in range(n_patterns):
         r = s.pattern_first[p]
@@ -1227,14 +1227,14 @@ cdef void _missing_log_prob(const Job *job, Scratch *s, Py_ssize_t rows,
             if floating is double:
                 gmmfast_marginal_row_d(product + r * width, centers, terms, factors,
                                        job.density.log_norm, missing, m, D, K, full, u, t,
-                                       s.eps + r * D * K, quad)
+                                       s.eps + r * D * K, value)
             else:
                 gmmfast_marginal_row_f(product + r * width, centers, terms, factors,
                                        job.density.log_norm, missing, m, D, K, full, u, t,
-                                       s.eps + r * D * K, quad)
+                                       s.eps + r * D * K, value)
             # The row's log-densities, replaced by those of its observed features.
             for k in range(K):
-                lp[r * i_stride + k * k_stride] = quad[k]
+                lp[r * i_stride + k * k_stride] = value[k]
             r = s.pattern_next[r]
 
 

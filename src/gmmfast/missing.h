@@ -9,8 +9,10 @@
 #define GMMFAST_LOG_2PI 1.8378770664093453
 
 /* Diagonal and spherical models: what each row's missing features add to its log p(x, k),
-   the terms a_jk (Model.missing_terms, a_jk at j K + k) summed over them in order, into
-   log_prob[i i_stride + k k_stride]. sums: scratch of K numbers. */
+   the terms a_jk (Model.missing_terms, a_jk at j K + k) summed over them in order into
+   sums[i K + k] (rows x K scratch), then added to log_prob[i i_stride + k k_stride]
+   (component by component when the rows are contiguous, i_stride 1, row by row
+   otherwise; a complete row adds zero). */
 GMMFAST_CLONES static void gmmfast_missing_terms(
         const double *GMMFAST_RESTRICT terms, const int *GMMFAST_RESTRICT start,
         const int *GMMFAST_RESTRICT index, ptrdiff_t rows, ptrdiff_t n_components,
@@ -18,14 +20,21 @@ GMMFAST_CLONES static void gmmfast_missing_terms(
         double *GMMFAST_RESTRICT log_prob) {
     ptrdiff_t K = n_components;
     for (ptrdiff_t i = 0; i < rows; i++) {
-        if (start[i + 1] == start[i]) continue;
-        for (ptrdiff_t k = 0; k < K; k++) sums[k] = 0.0;
+        double *row = sums + i * K;
+        for (ptrdiff_t k = 0; k < K; k++) row[k] = 0.0;
         for (ptrdiff_t q = start[i]; q < start[i + 1]; q++) {
             const double *a = terms + (ptrdiff_t) index[q] * K;
-            for (ptrdiff_t k = 0; k < K; k++) sums[k] += a[k];
+            for (ptrdiff_t k = 0; k < K; k++) row[k] += a[k];
         }
-        for (ptrdiff_t k = 0; k < K; k++) log_prob[i * i_stride + k * k_stride] += sums[k];
     }
+    if (i_stride == 1)
+        for (ptrdiff_t k = 0; k < K; k++) {
+            double *column = log_prob + k * k_stride;
+            for (ptrdiff_t i = 0; i < rows; i++) column[i] += sums[i * K + k];
+        }
+    else
+        for (ptrdiff_t i = 0; i < rows; i++)
+            for (ptrdiff_t k = 0; k < K; k++) log_prob[i * i_stride + k * k_stride] += sums[i * K + k];
 }
 
 #define GMMFAST_TYPED_HEADER "gmmfast/missing_typed.h"
