@@ -435,8 +435,9 @@ def test_mini_batch_bad_dask_input(local_scheduler, data):
 
     X = da.from_array(data, chunks=CHUNKS)
     model = MiniBatchGaussianMixture(N_COMPONENTS, random_state=0)
-    with pytest.raises(ValueError, match="contains NaN"):
-        model.fit(da.from_array(np.where(np.arange(3000)[:, None] == 200, np.nan, data),
+    # NaN is a missing value (tests/test_missing.py); infinity is an error.
+    with pytest.raises(ValueError, match="infinity"):
+        model.fit(da.from_array(np.where(np.arange(3000)[:, None] == 200, np.inf, data),
                                 chunks=CHUNKS))
     with pytest.raises(ValueError, match="n_samples >= n_components"):
         MiniBatchGaussianMixture(5).fit(X[:4])
@@ -451,9 +452,21 @@ def test_mini_batch_bad_dask_input(local_scheduler, data):
     assert model.n_steps_ == 1
     # A fit that fails on a chunk (here the last of the pass) leaves the model as it was.
     means = model.means_.copy()
-    bad = np.where(np.arange(3000)[:, None] == 2999, np.nan, data)
-    with pytest.raises(ValueError, match="contains NaN"):
+    bad = np.where(np.arange(3000)[:, None] == 2999, np.inf, data)
+    with pytest.raises(ValueError, match="infinity"):
         model.set_params(max_no_improvement=None, max_iter=1).fit(
             da.from_array(bad, chunks=CHUNKS))
     assert model.n_steps_ == 1 and model.n_iter_ == 0
     np.testing.assert_array_equal(model.means_, means)
+
+
+def test_mini_batch_fits_dask_chunks_with_missing_values(local_scheduler, data):
+    from gmmfast import MiniBatchGaussianMixture
+
+    holes = data.copy()
+    holes[np.random.default_rng(0).random(holes.shape) < 0.2] = np.nan
+    model = MiniBatchGaussianMixture(N_COMPONENTS, batch_size=500, random_state=0)
+    with ignore_convergence():
+        model.fit(da.from_array(holes, chunks=CHUNKS))
+    reference = fit(holes)
+    assert abs(model.score(holes) - reference.score(holes)) < 0.02 * abs(reference.score(holes))
