@@ -977,14 +977,12 @@ cdef void _evaluate_block(const Job *job, Scratch *s, Py_ssize_t start, Py_ssize
 # where u = P^T d is what the pass already has (the row's product with the factor, less the
 # centre); log det Sigma_OO = log det Sigma + log det Lambda_MM; the conditional mean is
 # x_M = shift_M + e with e = -Lambda_MM^-1 g, and the conditional covariance Lambda_MM^-1.
-# The first form equals ||u + P_M^T e||^2, the quadratic form of the row at its conditional
-# mean, which is how it is computed (a norm: no difference of two large numbers). So the
-# pass runs unchanged on the rows with zeros (in z = x - shift) at the missing entries, then,
-# for those rows only, takes their log-densities again,
-#     log p(x_O, k) = log_norm_k - 1/2 log det Lambda_MM + |M|/2 log(2 pi)
-#                     - 1/2 ||u + P_M^T e||^2
-# (gmmfast_marginal_row), and corrects the sums, with delta = z - o_k (full; z for tied,
-# whose sums are raw and centred later) and v_ik = w_i r_ik:
+# So the pass runs unchanged on the rows with zeros (in z = x - shift) at the missing
+# entries, then, for those rows only, corrects their log-densities,
+#     log p(x_O, k) += 1/2 g^T Lambda_MM^-1 g - 1/2 log det Lambda_MM + |M|/2 log(2 pi)
+# (gmmfast_marginal_row, which says what the difference costs in rounding), and their sums,
+# with delta = z - o_k (full; z for tied, whose sums are raw and centred later) and
+# v_ik = w_i r_ik:
 #     s1_k += v e_k,   s2_k += v (delta e_k^T + e_k delta^T + e_k e_k^T + Lambda_MM^-1).
 # The factor of Lambda_MM depends only on the row's pattern of missing features (and on k
 # for full covariances): each thread keeps those of the patterns it meets during a pass (see
@@ -1194,8 +1192,7 @@ cdef void _missing_log_prob(const Job *job, Scratch *s, Py_ssize_t rows,
                             Py_ssize_t n_patterns, bint by_component,
                             const floating *z) noexcept nogil:
     """log p(x_i, k) of the block's rows with missing features (s.log_prob, K x rows
-    by_component, else rows x K) turned into those of their observed features (diag,
-    spherical: corrected; full, tied: computed again, see gmmfast_marginal_row); for full
+    by_component, else rows x K) turned into those of their observed features; for full
     and tied covariances also each row's e_k = E[x_M | x_O, k] - shift_M into s.eps
     (row i, its a-th missing feature, component k at (i D + a) K + k; see
     gmmfast_marginal_row)."""
@@ -1225,16 +1222,13 @@ cdef void _missing_log_prob(const Job *job, Scratch *s, Py_ssize_t rows,
         factors = _pattern_factors(job, s, missing, m)
         while r >= 0:
             if floating is double:
-                gmmfast_marginal_row_d(product + r * width, centers, terms, factors,
-                                       job.density.log_norm, missing, m, D, K, full, u, t,
-                                       s.eps + r * D * K, value)
+                gmmfast_marginal_row_d(product + r * width, centers, terms, factors, missing,
+                                       m, D, K, full, u, t, s.eps + r * D * K, value)
             else:
-                gmmfast_marginal_row_f(product + r * width, centers, terms, factors,
-                                       job.density.log_norm, missing, m, D, K, full, u, t,
-                                       s.eps + r * D * K, value)
-            # The row's log-densities, replaced by those of its observed features.
+                gmmfast_marginal_row_f(product + r * width, centers, terms, factors, missing,
+                                       m, D, K, full, u, t, s.eps + r * D * K, value)
             for k in range(K):
-                lp[r * i_stride + k * k_stride] = value[k]
+                lp[r * i_stride + k * k_stride] += value[k]
             r = s.pattern_next[r]
 
 

@@ -4,7 +4,8 @@
 /* One row, every component k side by side (index innermost, so that the loops over k
    vectorise without reassociating any sum):
      u_k = P_k^T (x - mu_k) from the row's product y with the factors (y[j K + k] when
-       per_component, else y[j]) less the centres c[j K + k];
+       per_component, else y[j]) less the centres c[j K + k], from the first missing
+       feature on (the rows M of P_k are zero before it);
      g_k = (P_k u_k)_M, each sum over j in order, with the rows of P_k from terms
        (Model.missing_terms: P_k[a, j] at (D D + a D + j) n + k, n = K or 1); for tied,
        with its one P, g_k = (P y)_M - (P c_k)_M, the second from the table after the
@@ -12,30 +13,29 @@
      L_k t_k = g_k and L_k^T e_k = -t_k with the pattern's factors (factor set: L at
        e n + k for e < m^2, 1 / diag(L) at (m^2 + a) n + k, log det Lambda_MM at
        (m^2 + m) n + k): e_k = E[x_M | x_O, k] - shift_M, into eps[a K + k];
-     log p(x_O, k) = log_norm_k - 1/2 log det Lambda_MM + m/2 log(2 pi)
-                     - 1/2 ||u_k + P_kM^T e_k||^2
-   into value[k]: the quadratic form of the row at its conditional mean, a norm, not the
-   difference ||u_k||^2 - t_k^T t_k of two large numbers (a row far from its conditional
-   mean would lose digits to it). u, t: scratch of D K numbers. Inlined, so that a
-   constant per_component unrolls. */
+     value[k] = 1/2 (t_k^T t_k - log det Lambda_MM + m log(2 pi)), what log p(x, k) of
+       the row read with x_M = shift_M gains to become log p(x_O, k). (t_k^T t_k =
+       ||u_k||^2 - ||u_k + P_kM^T e_k||^2 is a difference: a row whose x_M = shift_M lies
+       r conditional standard deviations from its conditional mean loses about
+       eps r^2 of log p, 1e-12 at r = 100.)
+   u, t: scratch of D K numbers. Inlined, so that a constant per_component unrolls. */
 GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_marginal_row_of)(
         const GMMFAST_T *GMMFAST_RESTRICT y, const GMMFAST_T *GMMFAST_RESTRICT c,
         const double *GMMFAST_RESTRICT terms, const double *GMMFAST_RESTRICT factors,
-        const double *GMMFAST_RESTRICT log_norm, const int *GMMFAST_RESTRICT missing,
+        const int *GMMFAST_RESTRICT missing,
         ptrdiff_t m, ptrdiff_t n_features, ptrdiff_t n_components, int per_component,
         double *GMMFAST_RESTRICT u, double *GMMFAST_RESTRICT t, double *GMMFAST_RESTRICT eps,
         double *GMMFAST_RESTRICT value) {
     ptrdiff_t D = n_features, K = n_components, n = per_component ? K : 1;
     const double *reciprocal = factors + m * m * n;
     const double *log_det = factors + (m * m + m) * n;
-    for (ptrdiff_t j = 0; j < D; j++) {
-        double *uj = u + j * K;
-        const GMMFAST_T *cj = c + j * K;
-        if (per_component)
+    if (per_component)
+        for (ptrdiff_t j = missing[0]; j < D; j++) {
+            double *uj = u + j * K;
+            const GMMFAST_T *cj = c + j * K;
             for (ptrdiff_t k = 0; k < K; k++) uj[k] = (double) y[j * K + k] - (double) cj[k];
-        else
-            for (ptrdiff_t k = 0; k < K; k++) uj[k] = (double) y[j] - (double) cj[k];
-    }
+        }
+    for (ptrdiff_t k = 0; k < K; k++) value[k] = 0.0;
     for (ptrdiff_t a = 0; a < m; a++) {
         double *ta = t + a * K;
         if (per_component) {
@@ -64,6 +64,7 @@ GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_marginal_row_of)(
             for (ptrdiff_t k = 0; k < K; k++) ta[k] *= reciprocal[a * K + k];
         else
             for (ptrdiff_t k = 0; k < K; k++) ta[k] *= reciprocal[a];
+        for (ptrdiff_t k = 0; k < K; k++) value[k] += ta[k] * ta[k];
     }
     for (ptrdiff_t a = m - 1; a >= 0; a--) {
         double *ea = eps + a * K;
@@ -81,37 +82,22 @@ GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_marginal_row_of)(
         else
             for (ptrdiff_t k = 0; k < K; k++) ea[k] *= reciprocal[a];
     }
-    /* u_k + P_kM^T e_k, feature by feature (row a of P_k is zero left of column M_a), and
-       its squared norm, the features in order. */
-    for (ptrdiff_t k = 0; k < K; k++) value[k] = 0.0;
-    for (ptrdiff_t j = 0; j < D; j++) {
-        double *uj = u + j * K;
-        for (ptrdiff_t a = 0; a < m && missing[a] <= j; a++) {
-            const double *p = terms + (D * D + missing[a] * D + j) * n;
-            const double *ea = eps + a * K;
-            if (per_component)
-                for (ptrdiff_t k = 0; k < K; k++) uj[k] += p[k] * ea[k];
-            else
-                for (ptrdiff_t k = 0; k < K; k++) uj[k] += p[0] * ea[k];
-        }
-        for (ptrdiff_t k = 0; k < K; k++) value[k] += uj[k] * uj[k];
-    }
     for (ptrdiff_t k = 0; k < K; k++)
-        value[k] = log_norm[k] - 0.5 * (value[k] + log_det[per_component ? k : 0])
-                   + 0.5 * (double) m * GMMFAST_LOG_2PI;
+        value[k] = 0.5 * (value[k] - log_det[per_component ? k : 0]
+                          + (double) m * GMMFAST_LOG_2PI);
 }
 
 /* gmmfast_marginal_row_of for a full (per_component) or tied model. */
 GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_marginal_row)(
         const GMMFAST_T *y, const GMMFAST_T *c, const double *terms, const double *factors,
-        const double *log_norm, const int *missing, ptrdiff_t m, ptrdiff_t n_features,
+        const int *missing, ptrdiff_t m, ptrdiff_t n_features,
         ptrdiff_t n_components, int per_component, double *u, double *t, double *eps,
         double *value) {
     if (per_component)
-        GMMFAST_TYPED(gmmfast_marginal_row_of)(y, c, terms, factors, log_norm, missing, m,
+        GMMFAST_TYPED(gmmfast_marginal_row_of)(y, c, terms, factors, missing, m,
                                                 n_features, n_components, 1, u, t, eps, value);
     else
-        GMMFAST_TYPED(gmmfast_marginal_row_of)(y, c, terms, factors, log_norm, missing, m,
+        GMMFAST_TYPED(gmmfast_marginal_row_of)(y, c, terms, factors, missing, m,
                                                 n_features, n_components, 0, u, t, eps, value);
 }
 
