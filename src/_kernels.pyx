@@ -84,11 +84,10 @@ cdef Py_ssize_t TRIANGLE_BLOCKS = 8
 cdef Py_ssize_t TRIANGLE_MIN_BLOCK = 4
 # Responsibilities at or below this add nothing to the sums (2^-64).
 cdef double NEGLIGIBLE = 5.421010862427522e-20
-# log(2 pi)
-cdef double LOG_2PI = 1.8378770664093453
 # Rows with missing features: each thread keeps the factor sets (see _pattern_factors) of
 # the first patterns it meets with at most CACHE_MISSING missing features, up to
-# CACHE_PATTERNS patterns and about CACHE_BYTES, over the blocks of a pass.
+# CACHE_PATTERNS patterns and about CACHE_BYTES, over the blocks of a pass; a set holds
+# 2 m^2 + m + 1 numbers per precision for m missing features (CACHE_ENTRY for m = 4).
 cdef Py_ssize_t CACHE_MISSING = 4
 cdef Py_ssize_t CACHE_ENTRY = 2 * 4 * 4 + 4 + 1
 cdef Py_ssize_t CACHE_PATTERNS = 4096
@@ -658,15 +657,14 @@ cdef struct Scratch:
     double *eps                         # rows x K x D (full, tied)
     double *pattern_weight              # rows x K
     double *lam                         # 3 x D x D
-    double *factors                     # K x (D^2 + D + 1) (one for tied): a pattern's
-                                        # factor set (see _pattern_factors)
+    double *factors                     # K x (2 D^2 + D + 1) (one for tied): a pattern's
+                                        # factor set (see _factor_set)
     # The thread's cache of factor sets, kept over the blocks of a pass (full, tied).
     double *cache_pool                  # capacity x K x CACHE_ENTRY
     int *cache_keys                     # capacity x (CACHE_MISSING + 1)
     int *cache_slots                    # 2 x capacity, rounded up to a power of two
     Py_ssize_t cache_capacity
     Py_ssize_t cache_count
-    double *dense                       # 2 x D
     double *lanes                       # (2 D + 1) x K, at least 3 D
 
 
@@ -715,7 +713,6 @@ cdef Scratch _allocate(const Job *job, size_t item) noexcept nogil:
         s.pattern_table = <int *> _take(_pattern_slots(rows), sizeof(int), False, &ok)
         s.pattern_weight = <double *> _take(rows * K, sizeof(double), False, &ok)
         s.lam = <double *> _take(3 * D * D, sizeof(double), False, &ok)
-        s.dense = <double *> _take(2 * D, sizeof(double), False, &ok)
         s.lanes = <double *> _take(max((2 * D + 1) * K, 3 * D), sizeof(double), False, &ok)
         if job.density.code == FULL or job.density.code == TIED:
             s.eps = <double *> _take(rows * K * D, sizeof(double), False, &ok)
@@ -773,7 +770,6 @@ cdef void _release(Scratch *s) noexcept nogil:
     free(s.cache_pool)
     free(s.cache_keys)
     free(s.cache_slots)
-    free(s.dense)
     free(s.lanes)
 
 
