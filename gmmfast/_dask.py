@@ -34,7 +34,10 @@ from ._rows import (
     check_n_samples,
     check_positive_weights,
     check_total_weight,
+    infinity_error,
     kmeans_statistics,
+    missing_values,
+    observed_means,
     per_row_output,
 )
 
@@ -228,10 +231,10 @@ def _weight_block(weight, block):
 
 
 def _chunk_summary(block):
-    """(rows, NaN entries, infinite entries) of a chunk."""
+    """(rows, NaN entries, infinite entries, sums and counts of each feature's observed
+    values) of a chunk."""
     block = _as_ndarray(block)
-    n_missing, n_infinite, _, _ = _kernels.scan_rows(block, None, 1)
-    return block.shape[0], n_missing, n_infinite
+    return (block.shape[0], *_kernels.scan_rows(block, None, 1))
 
 
 def _chunk_observed_sums(block, weight):
@@ -243,13 +246,7 @@ def _chunk_observed_sums(block, weight):
 def _missing_of_chunk(block):
     """Whether a chunk of data for a fitted model has NaN (missing values); infinity is an
     error."""
-    n_missing, n_infinite, _, _ = _kernels.scan_rows(block, None, 1)
-    if n_infinite:
-        raise ValueError(
-            f"Input X contains infinity or a value too large for {block.dtype!r}. NaN marks "
-            "a missing value; replace infinite values by finite ones or by NaN."
-        )
-    return n_missing > 0
+    return missing_values(block, n_threads=1)[1]
 
 
 def _weight_summary(weight, n_rows):
@@ -427,16 +424,16 @@ class DaskRows:
                 weight_array = _weight_array(sample_weight, known)
         estimator._check_parameters(int(array.shape[1]))
         summaries = dask.compute(*[_delayed(_chunk_summary)(b) for b in _blocks(array)])
-        counts = [n for n, _, _ in summaries]
+        counts = [p[0] for p in summaries]
         allow_nan = estimator.__sklearn_tags__().input_tags.allow_nan
-        missing = sum(m for _, m, _ in summaries) > 0
-        if any(i for _, _, i in summaries) or (missing and not allow_nan):
+        missing = sum(p[1] for p in summaries) > 0
+        infinite = any(p[2] for p in summaries)
+        if not allow_nan and (missing or infinite):
             raise ValueError(
                 "Input X contains NaN or infinity; drop or impute those rows before fitting."
-                if not allow_nan else
-                "Input X contains infinity or a value too large for its dtype. NaN marks a "
-                "missing value; replace infinite values by finite ones or by NaN."
             )
+        if infinite:
+            raise infinity_error(array.dtype)
         n_samples = sum(counts)
         if known is None:
             _check_training_rows(estimator, n_samples, array.shape[1])
@@ -444,7 +441,10 @@ class DaskRows:
         flags = dict(missing=missing, allow_nan=allow_nan)
         if sample_weight is None:
             if missing:
-                flags["fill"] = _observed_means(array, None)
+                # Unweighted: the fill from the sums of this same pass, in chunk order.
+                flags["fill"] = observed_means(np.sum([p[3] for p in summaries], axis=0),
+                                               np.sum([p[4] for p in summaries], axis=0),
+                                               array.dtype)
             return cls(array, None, counts, counts, n_samples, **flags)
 
         if weight_array is None:
@@ -638,22 +638,13 @@ def _lazy_output(array, args, output, allow_nan=False):
 
 
 def _observed_means(array, weights):
-    """Each feature's (weighted) mean over its observed values, in the data's dtype: what
-    the starts read in place of a missing value. A feature with none is an error."""
-    blocks = _blocks(array)
-    weight_blocks = [None] * len(blocks) if weights is None else _blocks(weights)
+    """Each feature's weighted mean over its observed values, in the data's dtype (one pass
+    of the workers): what the starts read in place of a missing value."""
     parts = dask.compute(*[
-        _delayed(_chunk_observed_sums)(b, w) for b, w in zip(blocks, weight_blocks)
+        _delayed(_chunk_observed_sums)(b, w) for b, w in zip(_blocks(array), _blocks(weights))
     ])
-    sums = np.sum([p[0] for p in parts], axis=0)
-    counts = np.sum([p[1] for p in parts], axis=0)
-    unobserved = np.flatnonzero(counts <= 0)
-    if len(unobserved):
-        raise ValueError(
-            f"Feature {int(unobserved[0])} of X has no observed value (every entry is NaN, "
-            "or has zero weight); drop it before fitting."
-        )
-    return (sums / counts).astype(array.dtype)
+    return observed_means(np.sum([p[0] for p in parts], axis=0),
+                          np.sum([p[1] for p in parts], axis=0), array.dtype)
 
 
 ###############################################################################
@@ -722,11 +713,4 @@ class DaskBatches:
         if not self.rows.allow_nan:
             assert_all_finite(block, input_name="X")
             return None, False
-        n_missing, n_infinite, sums, counts = _kernels.scan_rows(block, weight, 1)
-        if n_infinite:
-            _missing_of_chunk(block)
-        if not n_missing:
-            return None, False
-        with np.errstate(invalid="ignore", divide="ignore"):
-            fill = np.where(counts > 0, sums / np.where(counts > 0, counts, 1.0), 0.0)
-        return fill.astype(block.dtype), True
+        return missing_values(block, weight, fit=True, n_threads=1, unobserved="zero")

@@ -83,31 +83,43 @@ def rows_for(estimator, X, sample_weight=None, *, fit=False, reset=False, kmeans
     return InMemoryRows(X, sample_weight, kmeans_centres, fill=fill, missing=missing)
 
 
-def missing_values(X, sample_weight=None, fit=False):
+def missing_values(X, sample_weight=None, fit=False, n_threads=0, unobserved="error"):
     """One read of X for its missing (NaN) and infinite entries: ``(fill, missing)``.
 
     Infinity is an error. ``missing`` says whether X has a NaN; if it has one and ``fit``,
     ``fill`` holds the (weighted) mean of each feature's observed values, in the dtype of X
     (what the initialisation reads in place of a missing value), otherwise None. A feature
-    with no observed value cannot be fitted: an error too.
+    with no observed value cannot be fitted: an error, or with ``unobserved="zero"`` (a
+    batch of a larger fit) its fill is 0.
     """
-    n_missing, n_infinite, sums, weights = _kernels.scan_rows(X, sample_weight)
+    n_missing, n_infinite, sums, weights = _kernels.scan_rows(X, sample_weight, n_threads)
     if n_infinite:
-        raise ValueError(
-            f"Input X contains infinity or a value too large for {X.dtype!r}. NaN marks a "
-            "missing value; replace infinite values by finite ones or by NaN."
-        )
+        raise infinity_error(X.dtype)
     if not n_missing:
         return None, False
     if not fit:
         return None, True
-    unobserved = np.flatnonzero(weights <= 0)
-    if len(unobserved):
+    return observed_means(sums, weights, X.dtype, unobserved), True
+
+
+def infinity_error(dtype):
+    """The error of infinite entries in X, where NaN would be a missing value."""
+    return ValueError(
+        f"Input X contains infinity or a value too large for {np.dtype(dtype)!r}. NaN marks "
+        "a missing value; replace infinite values by finite ones or by NaN."
+    )
+
+
+def observed_means(sums, weights, dtype, unobserved="error"):
+    """Each feature's mean over its observed values from their sums and weights (see
+    :func:`missing_values`), in ``dtype``."""
+    empty = weights <= 0
+    if empty.any() and unobserved == "error":
         raise ValueError(
-            f"Feature {int(unobserved[0])} of X has no observed value (every entry is NaN, "
-            "or has zero weight); drop it before fitting."
+            f"Feature {int(np.flatnonzero(empty)[0])} of X has no observed value (every "
+            "entry is NaN, or has zero weight); drop it before fitting."
         )
-    return (sums / weights).astype(X.dtype), True
+    return (sums / np.where(empty, 1.0, weights)).astype(dtype)
 
 
 ###############################################################################

@@ -1208,6 +1208,7 @@ cdef void _missing_log_prob(const Job *job, Scratch *s, Py_ssize_t rows,
     cdef double *t = s.lanes + D * K
     cdef double *value = s.lanes + 2 * D * K
     if job.density.code == DIAG or job.density.code == SPHERICAL:
+        # (pattern_weight, rows x K, is free here: diagonal models have no patterns.)
         gmmfast_missing_terms(terms, s.miss_start, s.miss_index, rows, K, i_stride, k_stride,
                               s.pattern_weight, lp)
         return

@@ -35,6 +35,8 @@ breakages=(
   "missing-covariance-term-dropped|src/_kernels.pyx|s2k[missing[a] * D + missing[b]] += weight * factors[|s2k[missing[a] * D + missing[b]] += 0.0 * weight * factors["
   "marginal-log-det-sign|src/gmmfast/missing_typed.h|correction[k] = 0.5 * (correction[k] - log_det|correction[k] = 0.5 * (correction[k] + log_det"
   "missing-terms-drop-last-feature|src/gmmfast/missing.h|for (ptrdiff_t q = start[i]; q < start[i + 1]; q++)|for (ptrdiff_t q = start[i]; q < start[i + 1] - 1; q++)"
+  "mark-missing-drops-last-feature|src/gmmfast/rows_typed.h|for (ptrdiff_t j = 0; j < width; j++)\n                mask|for (ptrdiff_t j = 0; j < width - 1; j++)\n                mask"
+  "scan-misses-infinity|src/_kernels.pyx|counts[c, 1] += 1|counts[c, 1] += 0"
   "missing-moments-drop-cross-terms|src/gmmfast/missing_typed.h|row[j] += v * (er * delta[j] + dense[j] * w);|row[j] += v * (dense[j] * w);"
 )
 
