@@ -263,7 +263,7 @@ warm_start, verbose, verbose_interval
 
     def _per_row(self, X, output):
         """One per-row output of the fitted model for X: "labels", "resp" or "log_prob"."""
-        rows = rows_for(self, X)
+        rows = rows_for(self, X, evaluation=True)
         with single_threaded_blas():
             return rows.per_row(self._pass_arguments(rows.dtype), output)
 
@@ -328,7 +328,7 @@ warm_start, verbose, verbose_interval
         -------
         log_likelihood : float
         """
-        total, n = self._log_likelihood(rows_for(self, X, sample_weight))
+        total, n = self._log_likelihood(rows_for(self, X, sample_weight, evaluation=True))
         return total / n
 
     def sample(self, n_samples=1):
@@ -419,7 +419,7 @@ class InformationCriteriaMixin:
         -------
         bic : float
         """
-        return self._criteria(rows_for(self, X, sample_weight))["bic"]
+        return self._criteria(rows_for(self, X, sample_weight, evaluation=True))["bic"]
 
     def aic(self, X, sample_weight=None):
         """Akaike information criterion of the model on X; lower is better.
@@ -435,4 +435,4 @@ class InformationCriteriaMixin:
         -------
         aic : float
         """
-        return self._criteria(rows_for(self, X, sample_weight))["aic"]
+        return self._criteria(rows_for(self, X, sample_weight, evaluation=True))["aic"]

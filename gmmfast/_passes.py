@@ -45,7 +45,8 @@ class PassArguments:
         n_components, n_features = means.shape
         weights = np.asarray(weights, dtype=np.float64)
         means = np.asarray(means, dtype=np.float64)
-        chol = np.asarray(precisions_cholesky, dtype=np.float64)
+        chol = _upper_factors(np.asarray(precisions_cholesky, dtype=np.float64),
+                              covariance_type)
         self.covariance_type = covariance_type
         self.n_components = n_components
         self.shift = np.average(means, axis=0, weights=weights).astype(dtype)
@@ -92,6 +93,21 @@ class PassArguments:
         other.offsets = np.ascontiguousarray(points - self.shift, dtype=self.shift.dtype)
         other.base = other.offsets.astype(np.float64) + self.shift.astype(np.float64)
         return other
+
+
+def _upper_factors(chol, covariance_type):
+    """The precision factors as the passes read them: upper triangular P with P P^T the
+    precision. A factor F with entries below its diagonal (one set by hand, such as
+    np.linalg.cholesky's lower factor of the precision) is replaced by the upper one of
+    the same precision F F^T: with J the matrix that reverses the order of the features,
+    P = J L J where L L^T = J F F^T J (the Cholesky factor taken in reversed order)."""
+    if covariance_type not in ("full", "tied"):
+        return chol
+    if not np.any(np.tril(chol, -1)):
+        return chol
+    precision = chol @ np.swapaxes(chol, -1, -2)
+    reversed_ = precision[..., ::-1, ::-1]
+    return np.ascontiguousarray(np.linalg.cholesky(reversed_)[..., ::-1, ::-1])
 
 
 def quadratic_form(precisions_cholesky, centres, covariance_type, log_norm):

@@ -32,7 +32,8 @@ def is_dask_collection(X):
     return "dask" in sys.modules and sys.modules["dask"].is_dask_collection(X)
 
 
-def rows_for(estimator, X, sample_weight=None, *, fit=False, reset=False, kmeans_centres=None):
+def rows_for(estimator, X, sample_weight=None, *, fit=False, reset=False, kmeans_centres=None,
+             evaluation=False):
     """X (and sample_weight) validated for ``estimator``, as the rows object that reads them.
 
     Parameters
@@ -52,6 +53,10 @@ def rows_for(estimator, X, sample_weight=None, *, fit=False, reset=False, kmeans
         ``kmeans_centres(rows, n_clusters, random_state)``: the k-means of the 'kmeans' start
         of in-memory rows, in place of :func:`gmmfast._kmeans.kmeans_centres` (the model
         selection shares it between its candidates).
+    evaluation : bool
+        Rows that the fitted model only evaluates (per-row outputs, log-likelihood): in
+        memory, they are looked at for NaN and infinity only if the evaluation pass meets
+        one (see :func:`evaluate_rows`), instead of in a read of their own.
     """
     if not (fit or reset):
         check_is_fitted(estimator)
@@ -77,7 +82,10 @@ def rows_for(estimator, X, sample_weight=None, *, fit=False, reset=False, kmeans
             check_positive_weights(int(np.count_nonzero(sample_weight)), estimator.n_components)
     fill, missing = None, False
     if allow_nan:
-        fill, missing = missing_values(X, sample_weight, fit)
+        # Rows to evaluate only are looked at if the evaluation pass meets a NaN or an
+        # infinity (missing=None: not known yet).
+        fill, missing = ((None, None) if evaluation and not fit
+                         else missing_values(X, sample_weight, fit))
     if fit:
         estimator._check_parameters(X.shape[1])
     return InMemoryRows(X, sample_weight, kmeans_centres, fill=fill, missing=missing)
@@ -156,12 +164,23 @@ def check_total_weight(count):
 # The compiled passes on rows in memory
 
 
+def evaluate_rows(X, args, missing, n_threads=0, **outputs):
+    """:func:`gmmfast._passes.evaluate` of X; ``missing`` None: X has not been looked at
+    for NaN and infinity, and is only if the pass meets one (then infinity is an error,
+    and NaN marks missing values)."""
+    result = _passes.evaluate(X, args, **outputs, n_threads=n_threads, missing=missing)
+    if result is None:
+        _, missing = missing_values(X, n_threads=n_threads)
+        result = _passes.evaluate(X, args, **outputs, n_threads=n_threads, missing=missing)
+    return result
+
+
 def per_row_output(X, args, output, n_threads=0, missing=False):
     """One per-row output of the model ``args`` for the rows of X: "labels" (intp), "resp"
     (N, K) or "log_prob" (log p(x)), the last two in the dtype of X. With ``missing``, the
-    NaN entries of X are missing features, marginalised out."""
-    result = _passes.evaluate(X, args, **{output: True}, n_threads=n_threads,
-                              missing=missing)
+    NaN entries of X are missing features, marginalised out; None: not known (see
+    :func:`evaluate_rows`)."""
+    result = evaluate_rows(X, args, missing, n_threads, **{output: True})
     result = result[OUTPUTS.index(output)]
     return result.astype(X.dtype, copy=False) if output == "log_prob" else result
 
@@ -170,7 +189,8 @@ class InMemoryRows:
     """A validated float32/float64 array X (any strides) and optional sample weights.
 
     ``missing``: X has NaN entries (missing values), which the E-step and the model's
-    outputs marginalise out; ``fill`` (training rows with missing values): the value of
+    outputs marginalise out; None for rows to evaluate that have not been looked at
+    (see :func:`evaluate_rows`); ``fill`` (training rows with missing values): the value of
     each feature the initialisation reads in place of a NaN (its observed mean).
     """
 
@@ -198,7 +218,7 @@ class InMemoryRows:
 
     def log_likelihood(self, args):
         """(sum_i w_i log p(x_i), sum_i w_i) under the model ``args``."""
-        log_prob = _passes.evaluate(self.X, args, log_prob=True, missing=self.missing)[2]
+        log_prob = evaluate_rows(self.X, args, self.missing, log_prob=True)[2]
         if self.sample_weight is None:
             total = float(log_prob.sum())
         else:

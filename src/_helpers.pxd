@@ -28,6 +28,8 @@ cdef extern from "gmmfast/passes.h" nogil:
                            int spherical, double *squares)
     void gmmfast_squares_f(const float *z, Py_ssize_t rows, Py_ssize_t n_features,
                            int spherical, double *squares)
+    int gmmfast_any_nonfinite_d(const double *z, Py_ssize_t n)
+    int gmmfast_any_nonfinite_f(const float *z, Py_ssize_t n)
     Py_ssize_t gmmfast_mark_missing_d(double *z, Py_ssize_t rows, Py_ssize_t n_features,
                                       int *start, int *index)
     Py_ssize_t gmmfast_mark_missing_f(float *z, Py_ssize_t rows, Py_ssize_t n_features,
@@ -80,6 +82,47 @@ cdef extern from "gmmfast/passes.h" nogil:
                                 double *nearest, int64_t *labels)
     void gmmfast_expand_distances(double *out, Py_ssize_t rows, Py_ssize_t n_centres,
                                   const double *row_norms, const double *centre_norms)
+
+    # gmmfast/small.h
+    int GMMFAST_SMALL_FEATURES
+    Py_ssize_t gmmfast_small_stride(Py_ssize_t rows)
+    void gmmfast_dense_responsibilities(const double *log_prob, const double *top,
+                                        const double *shift, const double *cutoff,
+                                        const double *weight, Py_ssize_t rows,
+                                        Py_ssize_t n_components, double *value,
+                                        double *total, double *log_total)
+    double gmmfast_dense_entropy(const double *log_prob, const double *log_total,
+                                 Py_ssize_t rows, Py_ssize_t n_components,
+                                 const double *value)
+    void gmmfast_column_argmax(const double *log_prob, Py_ssize_t rows,
+                               Py_ssize_t n_components, double *best, Py_ssize_t *labels)
+    void gmmfast_column_normalise(double *log_prob, Py_ssize_t rows, Py_ssize_t n_components,
+                                  int responsibilities, double *top, double *total,
+                                  double *log_total)
+    void gmmfast_small_columns_d(const double *z, Py_ssize_t rows, Py_ssize_t stride,
+                                 Py_ssize_t n_features, const double *tied_precision,
+                                 double *zt, double *yt)
+    void gmmfast_small_columns_f(const float *z, Py_ssize_t rows, Py_ssize_t stride,
+                                 Py_ssize_t n_features, const float *tied_precision,
+                                 float *zt, float *yt)
+    void gmmfast_small_log_prob_d(const double *zt, const double *yt, Py_ssize_t rows,
+                                  Py_ssize_t stride, Py_ssize_t n_features,
+                                  Py_ssize_t n_components, int code, const double *precision,
+                                  const double *centers, const double *log_norm,
+                                  double *log_prob)
+    void gmmfast_small_log_prob_f(const float *zt, const float *yt, Py_ssize_t rows,
+                                  Py_ssize_t stride, Py_ssize_t n_features,
+                                  Py_ssize_t n_components, int code, const float *precision,
+                                  const float *centers, const double *log_norm,
+                                  double *log_prob)
+    void gmmfast_small_moments_d(const double *zt, const double *offsets, Py_ssize_t rows,
+                                 Py_ssize_t stride, Py_ssize_t n_features,
+                                 Py_ssize_t n_components, int code, const double *value,
+                                 double *s0, double *s1, double *s2)
+    void gmmfast_small_moments_f(const float *zt, const float *offsets, Py_ssize_t rows,
+                                 Py_ssize_t stride, Py_ssize_t n_features,
+                                 Py_ssize_t n_components, int code, const double *value,
+                                 double *s0, double *s1, double *s2)
 
     # gmmfast/missing.h
     void gmmfast_missing_terms(const double *terms, const int *start, const int *index,

@@ -593,12 +593,17 @@ cdef struct Job:
     const void *shift                   # D: z = x - shift (rows' dtype)
     const double *weight                # N sample weights, or NULL for ones
     int avx2                            # the AVX2 listing
+    int small                           # few features: blocks held column by column
+                                        # (gmmfast/small.h) where they have no NaN
     # Rows with NaN (missing features): with ``marginal`` (E_STEP, EVALUATE) each row's
     # missing features are marginalised out (see _mark_missing); otherwise, with ``fill``
     # (D, x coordinates, rows' dtype), a NaN in feature j is read as fill_j. Neither: the
     # rows are known to hold no NaN and are not looked at for one.
     int marginal
     const void *fill
+    # EVALUATE of rows not looked at for NaN or infinity: a block with one sets *found
+    # and is skipped (the caller then looks at the rows and evaluates them again).
+    int *found
     # The log-density (E_STEP, NEAREST, EVALUATE) and the sums (E_STEP, GIVEN, NEAREST).
     Density density
     int sums_code                       # covariance type of the sums
@@ -639,7 +644,10 @@ cdef struct Scratch:
     double *squares                     # rows x (2D + 1)
     double *row_total                   # rows
     double *log_prob                    # rows x K
-    double *row_work                    # 3 x rows
+    double *row_work                    # 4 x rows
+    void *zt                            # D x rows (rows' dtype): the block by columns
+    void *yt                            # D x rows: tied, z P by columns
+    double *dense                       # K x rows: every v_ik = w_i r_ik of a block
     int *bucket                         # rows x K
     int *bucket_start                   # K + 1
     double *bucket_value                # rows x K
@@ -696,11 +704,17 @@ cdef Scratch _allocate(const Job *job, size_t item) noexcept nogil:
             s.nearest_label = <int64_t *> _take(rows, sizeof(int64_t), False, &ok)
         s.ok = ok
         return scratch
+    if job.small:
+        # Blocks held column by column are padded to whole chunks of rows.
+        rows = gmmfast_small_stride(rows)
+        s.zt = _take(rows * D, item, False, &ok)
+        s.yt = _take(rows * D, item, False, &ok)
+        s.dense = <double *> _take(rows * K, sizeof(double), False, &ok)
     s.product = _take(rows * width, item, False, &ok)
     s.squares = <double *> _take(rows * (2 * D + 1), sizeof(double), False, &ok)
     s.row_total = <double *> _take(rows, sizeof(double), False, &ok)
     s.log_prob = <double *> _take(rows * K, sizeof(double), False, &ok)
-    s.row_work = <double *> _take(3 * rows, sizeof(double), False, &ok)
+    s.row_work = <double *> _take(4 * rows, sizeof(double), False, &ok)
     s.bucket = <int *> _take(rows * K, sizeof(int), False, &ok)
     s.bucket_start = <int *> _take(K + 1, sizeof(int), False, &ok)
     s.bucket_value = <double *> _take(rows * K, sizeof(double), False, &ok)
@@ -750,6 +764,9 @@ cdef void _release(Scratch *s) noexcept nogil:
     free(s.row_total)
     free(s.log_prob)
     free(s.row_work)
+    free(s.zt)
+    free(s.yt)
+    free(s.dense)
     free(s.bucket)
     free(s.bucket_start)
     free(s.bucket_value)
@@ -829,10 +846,16 @@ cdef void _block(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t blk,
         return
     _shifted(job, start, n, z)
     cdef Py_ssize_t n_patterns = 0
+    if job.found != NULL and _any_nonfinite(z, n * job.n_features):
+        job.found[0] = 1
+        return
     if job.marginal:
         n_patterns = _mark_missing(job, s, n, z)
     elif job.fill != NULL:
         _filled(job, n, z)
+    if job.small and n_patterns == 0 and (job.purpose == EVALUATE or job.purpose == E_STEP):
+        _small_block(job, s, g, start, n, w, z)
+        return
     if job.purpose == EVALUATE:
         _evaluate_block(job, s, start, n, z, n_patterns)
         return
@@ -853,6 +876,69 @@ cdef void _block(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t blk,
     _block_statistics(job, s, g, n, w, z)
     if n_patterns > 0:
         _missing_moments(job, s, g, n, n_patterns, z)
+
+
+cdef void _small_block(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t start,
+                       Py_ssize_t rows, const double *weight, const floating *z) noexcept nogil:
+    """The E-step or the evaluation of a block of few features and no NaN, held column by
+    column (gmmfast/small.h). The E-step takes the responsibilities of _block_statistics
+    for every (i, k), zero for the terms left out, and its sums over all of them: the same
+    sums up to the order of their additions."""
+    cdef Py_ssize_t K = job.n_components, D = job.n_features, i, k
+    cdef Py_ssize_t stride = gmmfast_small_stride(rows)
+    cdef int code = job.density.code
+    cdef const floating *precision = <const floating *> job.density.precision
+    cdef const floating *centers = <const floating *> job.density.centers
+    cdef floating *zt = <floating *> s.zt
+    cdef floating *yt = <floating *> s.yt
+    cdef double *lp = s.log_prob
+    cdef double *work = s.row_work
+    cdef floating *resp = <floating *> job.resp_out
+    if floating is double:
+        gmmfast_small_columns_d(z, rows, stride, D, precision if code == TIED else NULL, zt,
+                                yt)
+        gmmfast_small_log_prob_d(zt, yt, rows, stride, D, K, code, precision, centers,
+                                 job.density.log_norm, lp)
+    else:
+        gmmfast_small_columns_f(z, rows, stride, D, precision if code == TIED else NULL, zt,
+                                yt)
+        gmmfast_small_log_prob_f(zt, yt, rows, stride, D, K, code, precision, centers,
+                                 job.density.log_norm, lp)
+    if job.purpose == EVALUATE:
+        if job.labels != NULL:
+            gmmfast_column_argmax(lp, rows, K, work, job.labels + start)
+        if resp != NULL or job.log_prob_out != NULL:
+            gmmfast_column_normalise(lp, rows, K, resp != NULL, work, work + rows,
+                                     s.row_total)
+        if job.log_prob_out != NULL:
+            for i in range(rows):
+                job.log_prob_out[start + i] = s.row_total[i]
+        if resp != NULL:
+            for i in range(rows):
+                for k in range(K):
+                    resp[(start + i) * K + k] = <floating> lp[k * rows + i]
+        return
+    cdef double *s0 = job.part_s0 + g * K
+    cdef double *s1 = job.part_s1 + g * job.s1_size
+    cdef double *s2 = job.part_s2 + g * job.s2_size
+    gmmfast_column_cutoffs(lp, rows, K, work, work + rows, work + 2 * rows)
+    gmmfast_dense_responsibilities(lp, work, work + rows, work + 2 * rows, weight, rows, K,
+                                   s.dense, work + 3 * rows, s.row_total)
+    job.part_total[g] += gmmfast_weighted_total(s.row_total, weight, rows)
+    if job.part_entropy != NULL:
+        job.part_entropy[g] += gmmfast_dense_entropy(lp, s.row_total, rows, K, s.dense)
+    if floating is double:
+        gmmfast_small_moments_d(zt, <const double *> job.offsets, rows, stride, D, K,
+                                job.sums_code, s.dense, s0, s1, s2)
+    else:
+        gmmfast_small_moments_f(zt, <const float *> job.offsets, rows, stride, D, K,
+                                job.sums_code, s.dense, s0, s1, s2)
+
+
+cdef inline bint _any_nonfinite(const floating *z, Py_ssize_t n) noexcept nogil:
+    if floating is double:
+        return gmmfast_any_nonfinite_d(z, n)
+    return gmmfast_any_nonfinite_f(z, n)
 
 
 cdef inline void _shifted(const Job *job, Py_ssize_t start, Py_ssize_t rows,
@@ -1378,6 +1464,8 @@ cdef Job _job(int purpose, const floating[:, :] X, sample_weight, const floating
     job.row_stride = X.strides[0]
     job.column_stride = X.strides[1]
     job.shift = &shift[0]
+    job.small = (X.shape[1] <= GMMFAST_SMALL_FEATURES
+                 and (purpose == E_STEP or purpose == EVALUATE))
     if missing is True:
         if purpose != E_STEP and purpose != EVALUATE:
             raise ValueError("only the E-step and the evaluation marginalise missing features")
@@ -1597,9 +1685,12 @@ def moments_of_nearest(const floating[:, :] X, sample_weight, Model model,
 
 
 def evaluate(const floating[:, :] X, Model model, bint labels=False, bint resp=False,
-             bint log_prob=False, int n_threads=0, listing=None, bint missing=False,
+             bint log_prob=False, int n_threads=0, listing=None, missing=False,
              filled=None):
     """Per-row outputs of the model, those asked for: ``(labels, resp, log_prob)``.
+
+    ``missing``: False (X holds no NaN), True (see below) or None: X has not been looked
+    at, and None is returned, after at most one pass, if it holds a NaN or an infinity.
 
     labels (N,) intp, argmax_k log p(x, k); resp (N, K) in the rows' dtype; log_prob (N,)
     float64, log p(x). Outputs not asked for are empty arrays. With ``missing``, NaN
@@ -1609,6 +1700,8 @@ def evaluate(const floating[:, :] X, Model model, bint labels=False, bint resp=F
     sum_k r_ik E[x_j | x_O, k].
     """
     _check_dtype(model, X)
+    cdef bint unknown = missing is None
+    missing = bool(missing)
     _check_missing_terms(model, missing)
     cdef floating[:, ::1] filled_view
     if filled is not None:
@@ -1634,7 +1727,13 @@ def evaluate(const floating[:, :] X, Model model, bint labels=False, bint resp=F
     job.labels = &label_view[0] if labels else NULL
     job.resp_out = &resp_view[0, 0] if resp else NULL
     job.log_prob_out = &log_prob_view[0] if log_prob else NULL
+    found_arr = np.zeros(1, dtype=np.intc)
+    cdef int[::1] found = found_arr
+    if unknown:
+        job.found = &found[0]
     _drive(&job, n_threads, <floating> 0)
+    if found[0]:
+        return None
     return out_labels, out_resp, out_log_prob
 
 

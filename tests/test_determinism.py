@@ -13,14 +13,16 @@ from helpers import COVARIANCE_TYPES, DTYPES, ignore_convergence, make_blobs_dat
 N_SAMPLES = 40_000
 
 
-@pytest.fixture(scope="module")
-def data():
-    return make_blobs_data(n_samples=N_SAMPLES, n_features=5, n_components=4, random_state=11)
+# 5 features: blocks held column by column (8 features or fewer); 12: the blocked products.
+@pytest.fixture(scope="module", params=[5, 12])
+def data(request):
+    return make_blobs_data(n_samples=N_SAMPLES, n_features=request.param, n_components=4,
+                           random_state=11)
 
 
 def test_data_spans_many_groups(data):
     for code in range(4):
-        _, n_blocks, n_groups = _kernels.block_layout(len(data), 5, 4, code)
+        _, n_blocks, n_groups = _kernels.block_layout(len(data), data.shape[1], 4, code)
         assert n_groups >= 8 and n_blocks >= n_groups
 
 

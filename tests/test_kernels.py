@@ -75,7 +75,7 @@ def assert_masses_close(s0, r0, w, rtol):
 # Plain loops up to 4 features, BLAS beyond; 12 and 19 features make several column blocks
 # of the triangular product and (19) a remainder after groups of four features; 11
 # components make one full group of eight lanes and a remainder.
-@pytest.mark.parametrize("n_features", [1, 3, 5, 12, 19])
+@pytest.mark.parametrize("n_features", [1, 3, 5, 8, 9, 12, 19])
 @pytest.mark.parametrize("n_components", [N_COMPONENTS, 11])
 def test_statistics_pass_matches_reference(dtype, covariance_type, weighted, n_features,
                                            n_components):
@@ -111,8 +111,9 @@ def test_statistics_pass_matches_reference(dtype, covariance_type, weighted, n_f
 def test_listing_of_the_rows_that_count(dtype, covariance_type, n_components):
     assert _kernels.row_listing() in ("avx2", "plain")
     rng = np.random.RandomState(3)
-    X = make_blobs_data(n_samples=3003, n_features=6, random_state=4).astype(dtype)
-    weights, means, cov, chol = random_model(covariance_type, 6, rng, n_components)
+    # 9 features: blocks of few features (8 or fewer) take every term, without a listing.
+    X = make_blobs_data(n_samples=3003, n_features=9, random_state=4).astype(dtype)
+    weights, means, cov, chol = random_model(covariance_type, 9, rng, n_components)
     args = PassArguments(weights, means, chol, covariance_type, dtype)
     s0, _, s2, _ = statistics(X, None, args, n_threads=2)
     Xr = X.astype(np.float64)
@@ -170,7 +171,7 @@ def test_given_responsibilities(dtype, covariance_type):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-@pytest.mark.parametrize("n_features", [2, 7, 13])
+@pytest.mark.parametrize("n_features", [2, 7, 8, 13])
 @pytest.mark.parametrize("n_components", [N_COMPONENTS, 17])
 def test_evaluate_pass_matches_reference(dtype, covariance_type, n_features, n_components):
     rng = np.random.RandomState(4)

@@ -11,7 +11,13 @@ from scipy.special import logsumexp
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
-from gmmfast import BayesianGaussianMixture, GaussianMixture, MiniBatchGaussianMixture, _kernels
+from gmmfast import (
+    BayesianGaussianMixture,
+    GaussianMixture,
+    MiniBatchGaussianMixture,
+    _kernels,
+    _passes,
+)
 from gmmfast._passes import PassArguments, statistics
 
 from helpers import COVARIANCE_TYPES, DTYPES, ignore_convergence, make_blobs_data
@@ -357,6 +363,36 @@ def test_infinity_is_still_an_error(holes):
     gm = GaussianMixture(2, random_state=0).fit(holes)
     with pytest.raises(ValueError, match="infinity"):
         gm.score_samples(X)
+
+
+@pytest.mark.parametrize("n_features", [3, 12])
+@pytest.mark.parametrize("row", [0, 700, -1])
+def test_rows_to_evaluate_are_looked_at_by_the_evaluation_pass(n_features, row):
+    """predict, predict_proba, score_samples, score and bic read complete rows in one pass;
+    an infinity anywhere (first block, a middle one, the last row) is still an error, and a
+    NaN there is a missing value, as when the rows are looked at beforehand."""
+    X = make_blobs_data(n_samples=1500, n_features=n_features, n_components=3,
+                        random_state=4)
+    gm = GaussianMixture(3, random_state=0).fit(X)
+    bad = X.copy()
+    bad[row, 1] = -np.inf
+    for method in ("predict", "predict_proba", "score_samples", "score", "bic"):
+        with pytest.raises(ValueError, match="infinity"):
+            getattr(gm, method)(bad)
+    holed = X.copy()
+    holed[row, 1] = np.nan
+    args = gm._pass_arguments(X.dtype)
+    labels, resp, log_prob = _passes.evaluate(holed, args, labels=True, resp=True,
+                                              log_prob=True, missing=True)
+    assert np.array_equal(gm.predict(holed), labels)
+    assert np.array_equal(gm.predict_proba(holed), resp)
+    assert np.array_equal(gm.score_samples(holed), log_prob)
+    assert np.isfinite(gm.score(holed))
+    # Complete rows: the same outputs as a pass told that they hold no NaN.
+    labels, resp, log_prob = _passes.evaluate(X, args, labels=True, resp=True,
+                                              log_prob=True, missing=False)
+    assert np.array_equal(gm.predict(X), labels)
+    assert np.array_equal(gm.score_samples(X), log_prob)
 
 
 def test_a_feature_with_no_observed_value_is_an_error(holes):

@@ -10,5 +10,6 @@
 #include "gmmfast/log_density.h"
 #include "gmmfast/kmeans.h"
 #include "gmmfast/missing.h"
+#include "gmmfast/small.h"
 
 #endif

@@ -61,6 +61,27 @@ GMMFAST_INLINE uint64_t GMMFAST_TYPED(gmmfast_is_nan)(GMMFAST_T x) {
     }
 }
 
+/* Whether any of the n entries of z is NaN or infinite: its exponent bits all ones (an
+   integer test over every entry, which vectorises). */
+GMMFAST_CLONES static int GMMFAST_TYPED(gmmfast_any_nonfinite)(const GMMFAST_T *GMMFAST_RESTRICT z,
+                                                             ptrdiff_t n) {
+    int found = 0;
+    if (sizeof(GMMFAST_T) == 8) {
+        for (ptrdiff_t e = 0; e < n; e++) {
+            uint64_t bits;
+            memcpy(&bits, &z[e], 8);
+            found |= (bits & 0x7ff0000000000000ULL) == 0x7ff0000000000000ULL;
+        }
+    } else {
+        for (ptrdiff_t e = 0; e < n; e++) {
+            uint32_t bits;
+            memcpy(&bits, &z[e], 4);
+            found |= (bits & 0x7f800000U) == 0x7f800000U;
+        }
+    }
+    return found;
+}
+
 /* The missing entries (NaN) of a block of rows z (rows x D): each row's missing features,
    in increasing order, at index[start[i] .. start[i + 1]], and each of them set to zero
    (x = shift). Each run of 64 features is looked at as a bit mask of its NaN, whose set

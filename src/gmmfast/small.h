@@ -1,0 +1,196 @@
+/* Passes over rows with few features (D <= GMMFAST_SMALL_FEATURES): a block is held
+ * column by column (D x rows), so that every loop runs over the rows, GMMFAST_LANES at a
+ * time, with the model's numbers of one component broadcast. For so few features a matrix
+ * product per block costs more in its call than in its arithmetic, and listing the terms
+ * that count costs more than taking all of them: every (i, k) is computed, and those
+ * below 2^-64 (see gmmfast_column_cutoffs) are set to zero. The per-type loops are in
+ * gmmfast/small_typed.h (gmmfast_small_columns_d / _f, gmmfast_small_log_prob_d / _f,
+ * gmmfast_small_moments_d / _f); the row-wise steps between them are here. */
+#ifndef GMMFAST_SMALL_H
+#define GMMFAST_SMALL_H
+
+#include "gmmfast/common.h"
+#include "gmmfast/elementwise.h"
+
+/* The covariance codes of the passes (COVARIANCE_CODES in src/_kernels.pyx). */
+#define GMMFAST_FULL 0
+#define GMMFAST_TIED 1
+#define GMMFAST_DIAG 2
+#define GMMFAST_SPHERICAL 3
+
+/* The most features a block is held column by column for: 8 where the compiler has
+   vector types (GCC, clang), whose element-wise operations round as the scalar ones do;
+   none elsewhere (every block then takes the path of many features). */
+#if defined(__GNUC__) || defined(__clang__)
+#define GMMFAST_SMALL_FEATURES 8
+#define GMMFAST_HAS_SMALL 1
+typedef double gmmfast_vd __attribute__((vector_size(GMMFAST_LANES * sizeof(double))));
+typedef float gmmfast_vf __attribute__((vector_size(GMMFAST_LANES * sizeof(float))));
+#else
+#define GMMFAST_SMALL_FEATURES 0
+#define GMMFAST_HAS_SMALL 0
+#endif
+
+/* Rows of a block held column by column: rows rounded up to GMMFAST_LANES, so that every
+   column is whole chunks. */
+GMMFAST_INLINE ptrdiff_t gmmfast_small_stride(ptrdiff_t rows) {
+    return (rows + GMMFAST_LANES - 1) / GMMFAST_LANES * GMMFAST_LANES;
+}
+
+/* w_i r_ik for every (i, k), from log-densities held component by component
+   (l[k * rows + i]) and the rows' maxima, shifts and cutoffs of gmmfast_column_cutoffs:
+   exp(l_ik - shift_i) where l_ik > cutoff_i, else 0, each row's sum adding its
+   components in order (total: rows of scratch), log p(x_i) = top_i + log(sum) into
+   log_total, then the terms scaled by w_i / sum (w = NULL for ones). These are the
+   numbers gmmfast_listed_responsibilities gives for the listed terms, and zeros for the
+   others: adding a zero changes no sum. (Measured: taking every exponential in one
+   vectorised loop costs no more than listing the terms that count and taking theirs,
+   about a third of them on clusters in 3 features.) */
+GMMFAST_CLONES static void gmmfast_dense_responsibilities(
+        const double *GMMFAST_RESTRICT log_prob, const double *GMMFAST_RESTRICT top,
+        const double *GMMFAST_RESTRICT shift, const double *GMMFAST_RESTRICT cutoff,
+        const double *GMMFAST_RESTRICT weight, ptrdiff_t rows, ptrdiff_t n_components,
+        double *GMMFAST_RESTRICT value, double *GMMFAST_RESTRICT total,
+        double *GMMFAST_RESTRICT log_total) {
+    for (ptrdiff_t i = 0; i < rows; i++) total[i] = 0.0;
+    for (ptrdiff_t k = 0; k < n_components; k++) {
+        const double *GMMFAST_RESTRICT l = log_prob + k * rows;
+        double *GMMFAST_RESTRICT v = value + k * rows;
+        for (ptrdiff_t i = 0; i < rows; i++) {
+            double e = gmmfast_exp(l[i] - shift[i]);
+            v[i] = l[i] > cutoff[i] ? e : 0.0;
+            total[i] += v[i];
+        }
+    }
+    /* A row with p(x_i) = 0 has total 1 from its one component: log p(x_i) = -inf. */
+    for (ptrdiff_t i = 0; i < rows; i++)
+        log_total[i] = top[i] + gmmfast_log_from_one(total[i]);
+    /* total >= 1 (the largest term is exp(0)): each row's scale w_i / total is finite. */
+    for (ptrdiff_t i = 0; i < rows; i++)
+        total[i] = (weight == NULL ? 1.0 : weight[i]) / total[i];
+    for (ptrdiff_t k = 0; k < n_components; k++) {
+        double *GMMFAST_RESTRICT v = value + k * rows;
+        for (ptrdiff_t i = 0; i < rows; i++) v[i] = v[i] * total[i];
+    }
+}
+
+/* sum_k sum_i v_ik (l_ik - log p(x_i)) over the non-zero terms of
+   gmmfast_dense_responsibilities, component by component and row by row: the number
+   gmmfast_listed_entropy gives, in the same order. */
+static double gmmfast_dense_entropy(const double *GMMFAST_RESTRICT log_prob,
+                                    const double *GMMFAST_RESTRICT log_total,
+                                    ptrdiff_t rows, ptrdiff_t n_components,
+                                    const double *GMMFAST_RESTRICT value) {
+    double total = 0.0;
+    for (ptrdiff_t k = 0; k < n_components; k++)
+        for (ptrdiff_t i = 0; i < rows; i++) {
+            double v = value[k * rows + i];
+            total += v != 0.0 ? v * (log_prob[k * rows + i] - log_total[i]) : 0.0;
+        }
+    return total;
+}
+
+/* The first k with the largest l_ik of each row, from log-densities held component by
+   component (l[k * rows + i]), into labels[i]. */
+GMMFAST_CLONES static void gmmfast_column_argmax(const double *GMMFAST_RESTRICT log_prob,
+                                                 ptrdiff_t rows, ptrdiff_t n_components,
+                                                 double *GMMFAST_RESTRICT best,
+                                                 ptrdiff_t *GMMFAST_RESTRICT labels) {
+    for (ptrdiff_t i = 0; i < rows; i++) {
+        best[i] = log_prob[i];
+        labels[i] = 0;
+    }
+    for (ptrdiff_t k = 1; k < n_components; k++) {
+        const double *GMMFAST_RESTRICT l = log_prob + k * rows;
+        for (ptrdiff_t i = 0; i < rows; i++) {
+            int better = l[i] > best[i];
+            best[i] = better ? l[i] : best[i];
+            labels[i] = better ? k : labels[i];
+        }
+    }
+}
+
+/* Log-densities held component by component (l[k * rows + i]) into responsibilities, in
+   place, and each row's log p(x) into log_total: with m_i = max_k l_ik, e_ik = exp(l_ik -
+   m_i), r_ik = e_ik / sum_k e_ik (the components added in order), log p(x_i) = m_i + log
+   sum_k e_ik. A row with p(x_i, k) = 0 for every k goes to its first component. Without
+   ``responsibilities`` the e_ik are left unscaled (log p(x) alone). top, total: rows of
+   scratch. */
+GMMFAST_CLONES static void gmmfast_column_normalise(double *GMMFAST_RESTRICT log_prob,
+                                                    ptrdiff_t rows, ptrdiff_t n_components,
+                                                    int responsibilities,
+                                                    double *GMMFAST_RESTRICT top,
+                                                    double *GMMFAST_RESTRICT total,
+                                                    double *GMMFAST_RESTRICT log_total) {
+    for (ptrdiff_t i = 0; i < rows; i++) top[i] = log_prob[i];
+    for (ptrdiff_t k = 1; k < n_components; k++) {
+        const double *GMMFAST_RESTRICT l = log_prob + k * rows;
+        for (ptrdiff_t i = 0; i < rows; i++) top[i] = l[i] > top[i] ? l[i] : top[i];
+    }
+    for (ptrdiff_t i = 0; i < rows; i++) total[i] = 0.0;
+    for (ptrdiff_t k = 0; k < n_components; k++) {
+        double *GMMFAST_RESTRICT l = log_prob + k * rows;
+        for (ptrdiff_t i = 0; i < rows; i++) {
+            /* -inf - -inf would be NaN: such a row gets e = 0 here and is fixed below. */
+            double m = top[i] == -INFINITY ? 0.0 : top[i];
+            double e = gmmfast_exp(l[i] - m);
+            e = top[i] == -INFINITY ? (k == 0 ? 1.0 : 0.0) : e;
+            l[i] = e;
+            total[i] += e;
+        }
+    }
+    /* A row with p(x) = 0 has total 1 from its one-hot row: log p(x) = -inf. */
+    for (ptrdiff_t i = 0; i < rows; i++) {
+        log_total[i] = top[i] + gmmfast_log_from_one(total[i]);
+        total[i] = 1.0 / total[i];
+    }
+    if (!responsibilities) return;
+    for (ptrdiff_t k = 0; k < n_components; k++) {
+        double *GMMFAST_RESTRICT l = log_prob + k * rows;
+        for (ptrdiff_t i = 0; i < rows; i++) l[i] = l[i] * total[i];
+    }
+}
+
+#if GMMFAST_HAS_SMALL
+/* The typed loops, once per rows' dtype, with GMMFAST_VT the vector of GMMFAST_LANES of
+   them and GMMFAST_TO_D converting it to float64 (exactly). */
+#define GMMFAST_T double
+#define GMMFAST_TYPED(name) name##_d
+#define GMMFAST_VT gmmfast_vd
+#define GMMFAST_TO_D(v) (v)
+#include "gmmfast/small_typed.h"
+#undef GMMFAST_T
+#undef GMMFAST_TYPED
+#undef GMMFAST_VT
+#undef GMMFAST_TO_D
+#define GMMFAST_T float
+#define GMMFAST_TYPED(name) name##_f
+#define GMMFAST_VT gmmfast_vf
+#define GMMFAST_TO_D(v) __builtin_convertvector((v), gmmfast_vd)
+#include "gmmfast/small_typed.h"
+#undef GMMFAST_T
+#undef GMMFAST_TYPED
+#undef GMMFAST_VT
+#undef GMMFAST_TO_D
+#else
+/* Never called (GMMFAST_SMALL_FEATURES is 0): declared for the extension's code. */
+#define GMMFAST_SMALL_STUBS(T, s)                                                         \
+    static void gmmfast_small_columns_##s(const T *z, ptrdiff_t rows, ptrdiff_t stride,   \
+                                          ptrdiff_t n_features, const T *tied_precision,  \
+                                          T *zt, T *yt) {}                                 \
+    static void gmmfast_small_log_prob_##s(const T *zt, const T *yt, ptrdiff_t rows,      \
+                                           ptrdiff_t stride, ptrdiff_t n_features,        \
+                                           ptrdiff_t n_components, int code,              \
+                                           const T *precision, const T *centers,          \
+                                           const double *log_norm, double *log_prob) {}   \
+    static void gmmfast_small_moments_##s(const T *zt, const T *offsets, ptrdiff_t rows,  \
+                                          ptrdiff_t stride, ptrdiff_t n_features,         \
+                                          ptrdiff_t n_components, int code,               \
+                                          const double *value, double *s0, double *s1,    \
+                                          double *s2) {}
+GMMFAST_SMALL_STUBS(double, d)
+GMMFAST_SMALL_STUBS(float, f)
+#undef GMMFAST_SMALL_STUBS
+#endif
+
+#endif

@@ -1,0 +1,317 @@
+/* The passes over rows with few features for rows of type GMMFAST_T (see gmmfast/small.h,
+ * which includes this once per type). A block is held column by column, zt[a * stride +
+ * i] = z_ia with stride the rows rounded up to GMMFAST_LANES (the padding rows zero), and
+ * every loop takes a chunk of GMMFAST_LANES consecutive rows as one vector (GMMFAST_VT in
+ * the rows' dtype, gmmfast_vd in float64), with one component's numbers broadcast. What
+ * is per row and component (log-densities, the terms of the sums) is held without
+ * padding, l[k * rows + i]: the last chunk stores and loads its rows only. */
+
+GMMFAST_INLINE GMMFAST_VT GMMFAST_TYPED(gmmfast_small_load)(const GMMFAST_T *p) {
+    GMMFAST_VT v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+GMMFAST_INLINE gmmfast_vd GMMFAST_TYPED(gmmfast_small_load_d)(const GMMFAST_T *p) {
+    return GMMFAST_TO_D(GMMFAST_TYPED(gmmfast_small_load)(p));
+}
+
+/* zt (D x stride) from z (rows x D), zeros in the padding rows, and for tied covariances
+   yt (D x stride), y_i = z_i P with P the upper triangular factor (D x D): y_ij =
+   sum_{a <= j} z_ia P_aj, adding a in order, in the rows' dtype (the product the pass of
+   many features takes with BLAS). */
+GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_small_columns)(
+        const GMMFAST_T *GMMFAST_RESTRICT z, ptrdiff_t rows, ptrdiff_t stride,
+        ptrdiff_t n_features, const GMMFAST_T *GMMFAST_RESTRICT tied_precision,
+        GMMFAST_T *GMMFAST_RESTRICT zt, GMMFAST_T *GMMFAST_RESTRICT yt) {
+    for (ptrdiff_t a = 0; a < n_features; a++) {
+        GMMFAST_T *GMMFAST_RESTRICT za = zt + a * stride;
+        for (ptrdiff_t i = 0; i < rows; i++) za[i] = z[i * n_features + a];
+        for (ptrdiff_t i = rows; i < stride; i++) za[i] = (GMMFAST_T) 0;
+    }
+    if (tied_precision == NULL) return;
+    for (ptrdiff_t j = 0; j < n_features; j++) {
+        GMMFAST_T *GMMFAST_RESTRICT y = yt + j * stride;
+        for (ptrdiff_t i = 0; i < stride; i++) y[i] = (GMMFAST_T) 0;
+        for (ptrdiff_t a = 0; a <= j; a++) {
+            const GMMFAST_T p = tied_precision[a * n_features + j];
+            const GMMFAST_T *GMMFAST_RESTRICT za = zt + a * stride;
+            for (ptrdiff_t i = 0; i < stride; i++) y[i] += za[i] * p;
+        }
+    }
+}
+
+/* (y_j - c)^2 in float64 for one chunk: y_j the chunk's column j of z P_k (full: the sum
+   over a <= j of z_a P_k[a, j], adding a in order, in the rows' dtype; P_k[a, j] at
+   p[a * D * K], p = &precision[j * K + k], see Model) or of yt (tied). */
+GMMFAST_INLINE gmmfast_vd GMMFAST_TYPED(gmmfast_small_square)(
+        const GMMFAST_T *zt, const GMMFAST_T *yt, ptrdiff_t stride, ptrdiff_t i0,
+        ptrdiff_t j, int full, const GMMFAST_T *p, ptrdiff_t p_stride, double c) {
+    GMMFAST_VT y;
+    if (full) {
+        y = GMMFAST_TYPED(gmmfast_small_load)(zt + i0) * p[0];
+        for (ptrdiff_t a = 1; a <= j; a++)
+            y += GMMFAST_TYPED(gmmfast_small_load)(zt + a * stride + i0) * p[a * p_stride];
+    } else {
+        y = GMMFAST_TYPED(gmmfast_small_load)(yt + j * stride + i0);
+    }
+    gmmfast_vd d = GMMFAST_TO_D(y) - c;
+    return d * d;
+}
+
+/* log p(x_i, k) of every row of a block for component k, into out[0 .. rows - 1]:
+   full:      log_norm_k - 1/2 sum_j (y_ij(k) - c_jk)^2, y(k) = z P_k;
+   tied:      the same with y = z P (yt, the same for every k);
+   diag:      log_norm_k - 1/2 sum_j ((z_ij - c_jk) p_jk)^2;
+   spherical: log_norm_k - 1/2 (sum_j (z_ij - c_jk)^2) p_k^2.
+   For full and tied the sum over j runs in four partial sums (j mod 4 for j below the
+   last multiple of four, the remaining terms into the first), added as (a0 + a1) +
+   (a2 + a3), as for many features (gmmfast_sum_squares_run); diag and spherical add the
+   features in order. Inlined, so that a constant code unrolls. */
+GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_small_component)(
+        const GMMFAST_T *zt, const GMMFAST_T *yt, ptrdiff_t rows, ptrdiff_t stride,
+        ptrdiff_t n_features,
+        ptrdiff_t n_components, ptrdiff_t k, int code, const GMMFAST_T *precision,
+        const GMMFAST_T *centers, const double *log_norm, double *out) {
+    const double ln = log_norm[k];
+    const ptrdiff_t D = n_features, K = n_components, quads = D - D % 4;
+    const int full = code == GMMFAST_FULL;
+    double c[GMMFAST_SMALL_FEATURES], p[GMMFAST_SMALL_FEATURES];
+    for (ptrdiff_t j = 0; j < D; j++) {
+        c[j] = (double) centers[j * K + k];
+        p[j] = code == GMMFAST_DIAG ? (double) precision[j * K + k] : 1.0;
+    }
+    for (ptrdiff_t i0 = 0; i0 < stride; i0 += GMMFAST_LANES) {
+        gmmfast_vd a0 = {0}, result;
+        if (code == GMMFAST_FULL || code == GMMFAST_TIED) {
+            gmmfast_vd a1 = {0}, a2 = {0}, a3 = {0};
+            ptrdiff_t j = 0;
+            for (; j < quads; j += 4) {
+                a0 += GMMFAST_TYPED(gmmfast_small_square)(zt, yt, stride, i0, j, full,
+                                                          precision + j * K + k, D * K, c[j]);
+                a1 += GMMFAST_TYPED(gmmfast_small_square)(zt, yt, stride, i0, j + 1, full,
+                                                          precision + (j + 1) * K + k, D * K,
+                                                          c[j + 1]);
+                a2 += GMMFAST_TYPED(gmmfast_small_square)(zt, yt, stride, i0, j + 2, full,
+                                                          precision + (j + 2) * K + k, D * K,
+                                                          c[j + 2]);
+                a3 += GMMFAST_TYPED(gmmfast_small_square)(zt, yt, stride, i0, j + 3, full,
+                                                          precision + (j + 3) * K + k, D * K,
+                                                          c[j + 3]);
+            }
+            for (; j < D; j++)
+                a0 += GMMFAST_TYPED(gmmfast_small_square)(zt, yt, stride, i0, j, full,
+                                                          precision + j * K + k, D * K, c[j]);
+            result = ln - 0.5 * ((a0 + a1) + (a2 + a3));
+        } else {
+            for (ptrdiff_t j = 0; j < D; j++) {
+                gmmfast_vd d = GMMFAST_TYPED(gmmfast_small_load_d)(zt + j * stride + i0) - c[j];
+                if (code == GMMFAST_DIAG) d = d * p[j];
+                a0 += d * d;
+            }
+            if (code == GMMFAST_DIAG) {
+                result = ln - 0.5 * a0;
+            } else {
+                const double pk = (double) precision[k];
+                result = ln - 0.5 * a0 * pk * pk;
+            }
+        }
+        if (i0 + GMMFAST_LANES <= rows)
+            memcpy(out + i0, &result, sizeof result);
+        else
+            for (ptrdiff_t l = 0; l < rows - i0; l++) out[i0 + l] = result[l];
+    }
+}
+
+GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_small_log_prob_of)(
+        const GMMFAST_T *zt, const GMMFAST_T *yt, ptrdiff_t rows, ptrdiff_t stride,
+        ptrdiff_t n_features, ptrdiff_t n_components, int code, const GMMFAST_T *precision,
+        const GMMFAST_T *centers, const double *log_norm, double *log_prob) {
+    for (ptrdiff_t k = 0; k < n_components; k++)
+        GMMFAST_TYPED(gmmfast_small_component)(zt, yt, rows, stride, n_features,
+                                               n_components, k, code, precision, centers,
+                                               log_norm, log_prob + k * rows);
+}
+
+/* log p(x_i, k) of a block held column by column, into log_prob[k * rows + i] (the
+   model's arrays as Model describes them; yt: see gmmfast_small_columns, for tied). */
+GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_small_log_prob)(
+        const GMMFAST_T *zt, const GMMFAST_T *yt, ptrdiff_t rows, ptrdiff_t stride,
+        ptrdiff_t n_features, ptrdiff_t n_components, int code, const GMMFAST_T *precision,
+        const GMMFAST_T *centers, const double *log_norm, double *log_prob) {
+    /* One copy of the loops per covariance type, with its code a constant. */
+    switch (code) {
+    case GMMFAST_FULL:
+        GMMFAST_TYPED(gmmfast_small_log_prob_of)(zt, yt, rows, stride, n_features,
+                                                 n_components,
+                                                 GMMFAST_FULL, precision, centers, log_norm,
+                                                 log_prob);
+        break;
+    case GMMFAST_TIED:
+        GMMFAST_TYPED(gmmfast_small_log_prob_of)(zt, yt, rows, stride, n_features,
+                                                 n_components,
+                                                 GMMFAST_TIED, precision, centers, log_norm,
+                                                 log_prob);
+        break;
+    case GMMFAST_DIAG:
+        GMMFAST_TYPED(gmmfast_small_log_prob_of)(zt, yt, rows, stride, n_features,
+                                                 n_components,
+                                                 GMMFAST_DIAG, precision, centers, log_norm,
+                                                 log_prob);
+        break;
+    default:
+        GMMFAST_TYPED(gmmfast_small_log_prob_of)(zt, yt, rows, stride, n_features,
+                                                 n_components,
+                                                 GMMFAST_SPHERICAL, precision, centers,
+                                                 log_norm, log_prob);
+    }
+}
+
+/* The terms of one chunk of rows of what is held per row, t[i0 ..], zeros past the rows. */
+GMMFAST_INLINE gmmfast_vd GMMFAST_TYPED(gmmfast_small_terms)(const double *t, ptrdiff_t rows,
+                                                            ptrdiff_t i0) {
+    gmmfast_vd v = {0};
+    if (i0 + GMMFAST_LANES <= rows)
+        memcpy(&v, t + i0, sizeof v);
+    else
+        for (ptrdiff_t l = 0; l < rows - i0; l++) v[l] = t[i0 + l];
+    return v;
+}
+
+/* The lanes of a vector of partial sums added in a fixed order. */
+GMMFAST_INLINE double GMMFAST_TYPED(gmmfast_small_lanes_sum)(gmmfast_vd part) {
+    return ((part[0] + part[1]) + (part[2] + part[3]))
+           + ((part[4] + part[5]) + (part[6] + part[7]));
+}
+
+/* Component k's sums over a block (see gmmfast_small_moments), D a constant where
+   inlined from gmmfast_small_moments_of: the chunks' terms into one vector of partial sums
+   per sum, m += v, f[a] += v d_a, s[a, b] += (v d_a) d_b (b <= a; full) or s[a] += (v d_a)
+   d_a (diag, spherical), d = z - o_k in float64; then each vector's lanes into the
+   group's sum. */
+GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_small_component_moments)(
+        const GMMFAST_T *zt, const GMMFAST_T *offsets, ptrdiff_t rows, ptrdiff_t stride,
+        ptrdiff_t D,
+        ptrdiff_t k, int code, const double *value, double *s0, double *s1, double *s2) {
+    enum { TRIANGLE = GMMFAST_SMALL_FEATURES * (GMMFAST_SMALL_FEATURES + 1) / 2 };
+    gmmfast_vd m = {0}, f[GMMFAST_SMALL_FEATURES], s[TRIANGLE];
+    double o[GMMFAST_SMALL_FEATURES];
+    const ptrdiff_t n_second = code == GMMFAST_FULL ? D * (D + 1) / 2
+                               : code == GMMFAST_TIED ? 0 : D;
+    for (ptrdiff_t a = 0; a < D; a++) {
+        o[a] = (double) offsets[k * D + a];
+        f[a] = (gmmfast_vd) {0};
+    }
+    for (ptrdiff_t e = 0; e < n_second; e++) s[e] = (gmmfast_vd) {0};
+    for (ptrdiff_t i0 = 0; i0 < stride; i0 += GMMFAST_LANES) {
+        gmmfast_vd v = GMMFAST_TYPED(gmmfast_small_terms)(value + k * rows, rows, i0),
+                   d[GMMFAST_SMALL_FEATURES];
+        m += v;
+        for (ptrdiff_t a = 0; a < D; a++) {
+            d[a] = GMMFAST_TYPED(gmmfast_small_load_d)(zt + a * stride + i0) - o[a];
+            f[a] += v * d[a];
+        }
+        if (code == GMMFAST_FULL) {
+            ptrdiff_t e = 0;
+            for (ptrdiff_t a = 0; a < D; a++) {
+                gmmfast_vd w = v * d[a];
+                for (ptrdiff_t b = 0; b <= a; b++, e++) s[e] += w * d[b];
+            }
+        } else if (code != GMMFAST_TIED) {
+            for (ptrdiff_t a = 0; a < D; a++) s[a] += (v * d[a]) * d[a];
+        }
+    }
+    s0[k] += GMMFAST_TYPED(gmmfast_small_lanes_sum)(m);
+    for (ptrdiff_t a = 0; a < D; a++)
+        s1[k * D + a] += GMMFAST_TYPED(gmmfast_small_lanes_sum)(f[a]);
+    if (code == GMMFAST_FULL) {
+        ptrdiff_t e = 0;
+        for (ptrdiff_t a = 0; a < D; a++)
+            for (ptrdiff_t b = 0; b <= a; b++, e++)
+                s2[(k * D + a) * D + b] += GMMFAST_TYPED(gmmfast_small_lanes_sum)(s[e]);
+    } else if (code != GMMFAST_TIED) {
+        for (ptrdiff_t a = 0; a < D; a++)
+            s2[k * D + a] += GMMFAST_TYPED(gmmfast_small_lanes_sum)(s[a]);
+    }
+}
+
+/* Tied: one Gram matrix sum_i u_i z_i z_i^T, u_i = sum_k v_ik (the components added in
+   order), its lower triangle into s2; the reduction centres it (see _tied_around_means). */
+GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_small_tied_gram)(
+        const GMMFAST_T *zt, ptrdiff_t rows, ptrdiff_t stride, ptrdiff_t D,
+        ptrdiff_t n_components,
+        const double *value, double *s2) {
+    enum { TRIANGLE = GMMFAST_SMALL_FEATURES * (GMMFAST_SMALL_FEATURES + 1) / 2 };
+    gmmfast_vd s[TRIANGLE];
+    for (ptrdiff_t e = 0; e < D * (D + 1) / 2; e++) s[e] = (gmmfast_vd) {0};
+    for (ptrdiff_t i0 = 0; i0 < stride; i0 += GMMFAST_LANES) {
+        gmmfast_vd u = {0}, z[GMMFAST_SMALL_FEATURES];
+        ptrdiff_t e = 0;
+        for (ptrdiff_t k = 0; k < n_components; k++)
+            u += GMMFAST_TYPED(gmmfast_small_terms)(value + k * rows, rows, i0);
+        for (ptrdiff_t a = 0; a < D; a++)
+            z[a] = GMMFAST_TYPED(gmmfast_small_load_d)(zt + a * stride + i0);
+        for (ptrdiff_t a = 0; a < D; a++) {
+            gmmfast_vd w = u * z[a];
+            for (ptrdiff_t b = 0; b <= a; b++, e++) s[e] += w * z[b];
+        }
+    }
+    ptrdiff_t e = 0;
+    for (ptrdiff_t a = 0; a < D; a++)
+        for (ptrdiff_t b = 0; b <= a; b++, e++)
+            s2[a * D + b] += GMMFAST_TYPED(gmmfast_small_lanes_sum)(s[e]);
+}
+
+GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_small_moments_of)(
+        const GMMFAST_T *zt, const GMMFAST_T *offsets, ptrdiff_t rows, ptrdiff_t stride,
+        ptrdiff_t D, ptrdiff_t n_components, int code, const double *value, double *s0,
+        double *s1, double *s2) {
+    for (ptrdiff_t k = 0; k < n_components; k++)
+        GMMFAST_TYPED(gmmfast_small_component_moments)(zt, offsets, rows, stride, D, k, code,
+                                                       value, s0, s1, s2);
+    if (code == GMMFAST_TIED)
+        GMMFAST_TYPED(gmmfast_small_tied_gram)(zt, rows, stride, D, n_components, value, s2);
+}
+
+/* One copy of gmmfast_small_moments_of per covariance type and number of features, both
+   constants, so that the partial sums stay in vector registers. */
+#define GMMFAST_SMALL_MOMENTS_CASE(D_)                                                    \
+    case D_:                                                                             \
+        if (code == GMMFAST_FULL)                                                        \
+            GMMFAST_TYPED(gmmfast_small_moments_of)(zt, offsets, rows, stride, D_,          \
+                                                    n_components, GMMFAST_FULL, value,    \
+                                                    s0, s1, s2);                          \
+        else if (code == GMMFAST_TIED)                                                   \
+            GMMFAST_TYPED(gmmfast_small_moments_of)(zt, offsets, rows, stride, D_,          \
+                                                    n_components, GMMFAST_TIED, value,    \
+                                                    s0, s1, s2);                          \
+        else                                                                             \
+            GMMFAST_TYPED(gmmfast_small_moments_of)(zt, offsets, rows, stride, D_,          \
+                                                    n_components, GMMFAST_DIAG, value,    \
+                                                    s0, s1, s2);                          \
+        break;
+
+/* The sums of a block held column by column into a group's sums, from every v_ik = w_i
+   r_ik (value[k * rows + i], zero for the terms left out), around
+   o_k = offsets[k]: s0_k += sum_i v_ik, s1_k += sum_i v_ik (z_i - o_k), s2_k += sum_i v_ik
+   (z_i - o_k)(z_i - o_k)^T (full: lower triangle; diag, spherical: diagonal; tied: one
+   raw Gram matrix sum_i (sum_k v_ik) z_i z_i^T, lower triangle). Each sum runs over the
+   block's rows in GMMFAST_LANES partial sums added in a fixed order, then into the
+   group's sum, so that it is the same for any number of threads. */
+GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_small_moments)(
+        const GMMFAST_T *zt, const GMMFAST_T *offsets, ptrdiff_t rows, ptrdiff_t stride,
+        ptrdiff_t n_features,
+        ptrdiff_t n_components, int code, const double *value, double *s0, double *s1,
+        double *s2) {
+    switch (n_features) {
+        GMMFAST_SMALL_MOMENTS_CASE(1)
+        GMMFAST_SMALL_MOMENTS_CASE(2)
+        GMMFAST_SMALL_MOMENTS_CASE(3)
+        GMMFAST_SMALL_MOMENTS_CASE(4)
+        GMMFAST_SMALL_MOMENTS_CASE(5)
+        GMMFAST_SMALL_MOMENTS_CASE(6)
+        GMMFAST_SMALL_MOMENTS_CASE(7)
+        GMMFAST_SMALL_MOMENTS_CASE(8)
+    }
+}
+#undef GMMFAST_SMALL_MOMENTS_CASE
