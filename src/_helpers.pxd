@@ -94,17 +94,21 @@ cdef extern from "gmmfast/passes.h" nogil:
     double gmmfast_dense_entropy(const double *log_prob, const double *log_total,
                                  Py_ssize_t rows, Py_ssize_t n_components,
                                  const double *value)
-    void gmmfast_column_argmax(const double *log_prob, Py_ssize_t rows,
-                               Py_ssize_t n_components, double *best, Py_ssize_t *labels)
     void gmmfast_column_normalise(double *log_prob, Py_ssize_t rows, Py_ssize_t n_components,
                                   int responsibilities, double *top, double *total,
                                   double *log_total)
-    void gmmfast_small_columns_d(const double *z, Py_ssize_t rows, Py_ssize_t stride,
-                                 Py_ssize_t n_features, const double *tied_precision,
-                                 double *zt, double *yt)
-    void gmmfast_small_columns_f(const float *z, Py_ssize_t rows, Py_ssize_t stride,
-                                 Py_ssize_t n_features, const float *tied_precision,
-                                 float *zt, float *yt)
+    int gmmfast_small_columns_d(const char *x, Py_ssize_t row_stride, Py_ssize_t column_stride,
+                                Py_ssize_t rows, Py_ssize_t stride, Py_ssize_t n_features,
+                                const double *shift, double *zt)
+    int gmmfast_small_columns_f(const char *x, Py_ssize_t row_stride, Py_ssize_t column_stride,
+                                Py_ssize_t rows, Py_ssize_t stride, Py_ssize_t n_features,
+                                const float *shift, float *zt)
+    void gmmfast_small_tied_columns_d(const double *zt, Py_ssize_t stride,
+                                      Py_ssize_t n_features, const double *tied_precision,
+                                      double *yt)
+    void gmmfast_small_tied_columns_f(const float *zt, Py_ssize_t stride,
+                                      Py_ssize_t n_features, const float *tied_precision,
+                                      float *yt)
     void gmmfast_small_log_prob_d(const double *zt, const double *yt, Py_ssize_t rows,
                                   Py_ssize_t stride, Py_ssize_t n_features,
                                   Py_ssize_t n_components, int code, const double *precision,
@@ -115,6 +119,20 @@ cdef extern from "gmmfast/passes.h" nogil:
                                   Py_ssize_t n_components, int code, const float *precision,
                                   const float *centers, const double *log_norm,
                                   double *log_prob)
+    void gmmfast_small_labels_d(const double *zt, const double *yt, Py_ssize_t rows,
+                                Py_ssize_t stride, Py_ssize_t n_features,
+                                Py_ssize_t n_components, int code, const double *precision,
+                                const double *centers, const double *log_norm,
+                                Py_ssize_t *labels)
+    void gmmfast_small_labels_f(const float *zt, const float *yt, Py_ssize_t rows,
+                                Py_ssize_t stride, Py_ssize_t n_features,
+                                Py_ssize_t n_components, int code, const float *precision,
+                                const float *centers, const double *log_norm,
+                                Py_ssize_t *labels)
+    void gmmfast_small_transpose_d(const double *a, Py_ssize_t rows, Py_ssize_t n_components,
+                                   double *out)
+    void gmmfast_small_transpose_f(const double *a, Py_ssize_t rows, Py_ssize_t n_components,
+                                   float *out)
     void gmmfast_small_moments_d(const double *zt, const double *offsets, Py_ssize_t rows,
                                  Py_ssize_t stride, Py_ssize_t n_features,
                                  Py_ssize_t n_components, int code, const double *value,

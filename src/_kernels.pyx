@@ -844,6 +844,14 @@ cdef void _block(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t blk,
     if job.purpose == LLOYD or job.purpose == SEEDING:
         _kmeans_block(job, s, g, blk, start, n, w, z)
         return
+    if job.small and job.fill == NULL:
+        # Few features: the block by columns, unless it has a NaN (or an infinity).
+        if not _small_columns(job, s, start, n, z):
+            _small_block(job, s, g, start, n, w, z)
+            return
+        if job.found != NULL:
+            job.found[0] = 1
+            return
     _shifted(job, start, n, z)
     cdef Py_ssize_t n_patterns = 0
     if job.found != NULL and _any_nonfinite(z, n * job.n_features):
@@ -853,9 +861,6 @@ cdef void _block(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t blk,
         n_patterns = _mark_missing(job, s, n, z)
     elif job.fill != NULL:
         _filled(job, n, z)
-    if job.small and n_patterns == 0 and (job.purpose == EVALUATE or job.purpose == E_STEP):
-        _small_block(job, s, g, start, n, w, z)
-        return
     if job.purpose == EVALUATE:
         _evaluate_block(job, s, start, n, z, n_patterns)
         return
@@ -878,12 +883,38 @@ cdef void _block(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t blk,
         _missing_moments(job, s, g, n, n_patterns, z)
 
 
+cdef inline bint _small_columns(const Job *job, Scratch *s, Py_ssize_t start,
+                                Py_ssize_t rows, const floating *kind) noexcept nogil:
+    """s.zt = the block's x - shift by columns (and s.yt for tied); whether it has a NaN or
+    an infinity (then s.zt is not to be used). ``kind`` only selects the rows' dtype."""
+    cdef Py_ssize_t stride = gmmfast_small_stride(rows), D = job.n_features
+    cdef const char *x = job.x + start * job.row_stride
+    cdef bint found
+    if floating is double:
+        found = gmmfast_small_columns_d(x, job.row_stride, job.column_stride, rows, stride, D,
+                                        <const double *> job.shift, <double *> s.zt)
+        if not found and job.density.code == TIED:
+            gmmfast_small_tied_columns_d(<double *> s.zt, stride, D,
+                                         <const double *> job.density.precision,
+                                         <double *> s.yt)
+    else:
+        found = gmmfast_small_columns_f(x, job.row_stride, job.column_stride, rows, stride, D,
+                                        <const float *> job.shift, <float *> s.zt)
+        if not found and job.density.code == TIED:
+            gmmfast_small_tied_columns_f(<float *> s.zt, stride, D,
+                                         <const float *> job.density.precision,
+                                         <float *> s.yt)
+    return found
+
+
 cdef void _small_block(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t start,
-                       Py_ssize_t rows, const double *weight, const floating *z) noexcept nogil:
+                       Py_ssize_t rows, const double *weight,
+                       const floating *kind) noexcept nogil:
     """The E-step or the evaluation of a block of few features and no NaN, held column by
     column (gmmfast/small.h). The E-step takes the responsibilities of _block_statistics
     for every (i, k), zero for the terms left out, and its sums over all of them: the same
-    sums up to the order of their additions."""
+    sums up to the order of their additions. The block is s.zt (and s.yt) as
+    _small_columns left it; ``kind`` only selects the rows' dtype."""
     cdef Py_ssize_t K = job.n_components, D = job.n_features, i, k
     cdef Py_ssize_t stride = gmmfast_small_stride(rows)
     cdef int code = job.density.code
@@ -894,19 +925,23 @@ cdef void _small_block(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t star
     cdef double *lp = s.log_prob
     cdef double *work = s.row_work
     cdef floating *resp = <floating *> job.resp_out
+    if job.purpose == EVALUATE and job.labels != NULL:
+        # Labels straight from the log-densities, chunk by chunk (none are stored).
+        if floating is double:
+            gmmfast_small_labels_d(zt, yt, rows, stride, D, K, code, precision, centers,
+                                   job.density.log_norm, job.labels + start)
+        else:
+            gmmfast_small_labels_f(zt, yt, rows, stride, D, K, code, precision, centers,
+                                   job.density.log_norm, job.labels + start)
+        if resp == NULL and job.log_prob_out == NULL:
+            return
     if floating is double:
-        gmmfast_small_columns_d(z, rows, stride, D, precision if code == TIED else NULL, zt,
-                                yt)
         gmmfast_small_log_prob_d(zt, yt, rows, stride, D, K, code, precision, centers,
                                  job.density.log_norm, lp)
     else:
-        gmmfast_small_columns_f(z, rows, stride, D, precision if code == TIED else NULL, zt,
-                                yt)
         gmmfast_small_log_prob_f(zt, yt, rows, stride, D, K, code, precision, centers,
                                  job.density.log_norm, lp)
     if job.purpose == EVALUATE:
-        if job.labels != NULL:
-            gmmfast_column_argmax(lp, rows, K, work, job.labels + start)
         if resp != NULL or job.log_prob_out != NULL:
             gmmfast_column_normalise(lp, rows, K, resp != NULL, work, work + rows,
                                      s.row_total)
@@ -914,9 +949,10 @@ cdef void _small_block(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t star
             for i in range(rows):
                 job.log_prob_out[start + i] = s.row_total[i]
         if resp != NULL:
-            for i in range(rows):
-                for k in range(K):
-                    resp[(start + i) * K + k] = <floating> lp[k * rows + i]
+            if floating is double:
+                gmmfast_small_transpose_d(lp, rows, K, resp + start * K)
+            else:
+                gmmfast_small_transpose_f(lp, rows, K, resp + start * K)
         return
     cdef double *s0 = job.part_s0 + g * K
     cdef double *s1 = job.part_s1 + g * job.s1_size

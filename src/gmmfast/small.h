@@ -11,6 +11,7 @@
 
 #include "gmmfast/common.h"
 #include "gmmfast/elementwise.h"
+#include "gmmfast/rows.h"
 
 /* The covariance codes of the passes (COVARIANCE_CODES in src/_kernels.pyx). */
 #define GMMFAST_FULL 0
@@ -26,6 +27,12 @@
 #define GMMFAST_HAS_SMALL 1
 typedef double gmmfast_vd __attribute__((vector_size(GMMFAST_LANES * sizeof(double))));
 typedef float gmmfast_vf __attribute__((vector_size(GMMFAST_LANES * sizeof(float))));
+typedef int64_t gmmfast_vl __attribute__((vector_size(GMMFAST_LANES * sizeof(int64_t))));
+
+/* mask ? a : b lane by lane (mask lanes all ones or all zeros, as comparisons give). */
+GMMFAST_INLINE gmmfast_vd gmmfast_select(gmmfast_vl mask, gmmfast_vd a, gmmfast_vd b) {
+    return (gmmfast_vd) (((gmmfast_vl) a & mask) | ((gmmfast_vl) b & ~mask));
+}
 #else
 #define GMMFAST_SMALL_FEATURES 0
 #define GMMFAST_HAS_SMALL 0
@@ -88,26 +95,6 @@ static double gmmfast_dense_entropy(const double *GMMFAST_RESTRICT log_prob,
             total += v != 0.0 ? v * (log_prob[k * rows + i] - log_total[i]) : 0.0;
         }
     return total;
-}
-
-/* The first k with the largest l_ik of each row, from log-densities held component by
-   component (l[k * rows + i]), into labels[i]. */
-GMMFAST_CLONES static void gmmfast_column_argmax(const double *GMMFAST_RESTRICT log_prob,
-                                                 ptrdiff_t rows, ptrdiff_t n_components,
-                                                 double *GMMFAST_RESTRICT best,
-                                                 ptrdiff_t *GMMFAST_RESTRICT labels) {
-    for (ptrdiff_t i = 0; i < rows; i++) {
-        best[i] = log_prob[i];
-        labels[i] = 0;
-    }
-    for (ptrdiff_t k = 1; k < n_components; k++) {
-        const double *GMMFAST_RESTRICT l = log_prob + k * rows;
-        for (ptrdiff_t i = 0; i < rows; i++) {
-            int better = l[i] > best[i];
-            best[i] = better ? l[i] : best[i];
-            labels[i] = better ? k : labels[i];
-        }
-    }
 }
 
 /* Log-densities held component by component (l[k * rows + i]) into responsibilities, in
@@ -175,14 +162,25 @@ GMMFAST_CLONES static void gmmfast_column_normalise(double *GMMFAST_RESTRICT log
 #else
 /* Never called (GMMFAST_SMALL_FEATURES is 0): declared for the extension's code. */
 #define GMMFAST_SMALL_STUBS(T, s)                                                         \
-    static void gmmfast_small_columns_##s(const T *z, ptrdiff_t rows, ptrdiff_t stride,   \
-                                          ptrdiff_t n_features, const T *tied_precision,  \
-                                          T *zt, T *yt) {}                                 \
+    static int gmmfast_small_columns_##s(const char *x, ptrdiff_t row_stride,             \
+                                         ptrdiff_t column_stride, ptrdiff_t rows,          \
+                                         ptrdiff_t stride, ptrdiff_t n_features,           \
+                                         const T *shift, T *zt) { return 1; }              \
+    static void gmmfast_small_tied_columns_##s(const T *zt, ptrdiff_t stride,             \
+                                               ptrdiff_t n_features,                      \
+                                               const T *tied_precision, T *yt) {}          \
     static void gmmfast_small_log_prob_##s(const T *zt, const T *yt, ptrdiff_t rows,      \
                                            ptrdiff_t stride, ptrdiff_t n_features,        \
                                            ptrdiff_t n_components, int code,              \
                                            const T *precision, const T *centers,          \
                                            const double *log_norm, double *log_prob) {}   \
+    static void gmmfast_small_labels_##s(const T *zt, const T *yt, ptrdiff_t rows,        \
+                                         ptrdiff_t stride, ptrdiff_t n_features,           \
+                                         ptrdiff_t n_components, int code,                 \
+                                         const T *precision, const T *centers,             \
+                                         const double *log_norm, ptrdiff_t *labels) {}     \
+    static void gmmfast_small_transpose_##s(const double *a, ptrdiff_t rows,              \
+                                            ptrdiff_t n_components, T *out) {}            \
     static void gmmfast_small_moments_##s(const T *zt, const T *offsets, ptrdiff_t rows,  \
                                           ptrdiff_t stride, ptrdiff_t n_features,         \
                                           ptrdiff_t n_components, int code,               \

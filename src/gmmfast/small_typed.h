@@ -16,20 +16,36 @@ GMMFAST_INLINE gmmfast_vd GMMFAST_TYPED(gmmfast_small_load_d)(const GMMFAST_T *p
     return GMMFAST_TO_D(GMMFAST_TYPED(gmmfast_small_load)(p));
 }
 
-/* zt (D x stride) from z (rows x D), zeros in the padding rows, and for tied covariances
-   yt (D x stride), y_i = z_i P with P the upper triangular factor (D x D): y_ij =
-   sum_{a <= j} z_ia P_aj, adding a in order, in the rows' dtype (the product the pass of
-   many features takes with BLAS). */
-GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_small_columns)(
-        const GMMFAST_T *GMMFAST_RESTRICT z, ptrdiff_t rows, ptrdiff_t stride,
-        ptrdiff_t n_features, const GMMFAST_T *GMMFAST_RESTRICT tied_precision,
-        GMMFAST_T *GMMFAST_RESTRICT zt, GMMFAST_T *GMMFAST_RESTRICT yt) {
+/* zt (D x stride) = x - shift for a block of rows of x (row and column strides in bytes,
+   any sign), zeros in the padding rows; returns whether any entry of x is NaN or infinite
+   (exponent bits all ones), found as the rows are read. */
+GMMFAST_CLONES static int GMMFAST_TYPED(gmmfast_small_columns)(
+        const char *x, ptrdiff_t row_stride, ptrdiff_t column_stride, ptrdiff_t rows,
+        ptrdiff_t stride, ptrdiff_t n_features, const GMMFAST_T *GMMFAST_RESTRICT shift,
+        GMMFAST_T *GMMFAST_RESTRICT zt) {
+    int found = 0;
     for (ptrdiff_t a = 0; a < n_features; a++) {
         GMMFAST_T *GMMFAST_RESTRICT za = zt + a * stride;
-        for (ptrdiff_t i = 0; i < rows; i++) za[i] = z[i * n_features + a];
+        const char *xa = x + a * column_stride;
+        const GMMFAST_T sa = shift[a];
+        for (ptrdiff_t i = 0; i < rows; i++) {
+            GMMFAST_T v;
+            memcpy(&v, xa + i * row_stride, sizeof v);
+            za[i] = v - sa;
+        }
         for (ptrdiff_t i = rows; i < stride; i++) za[i] = (GMMFAST_T) 0;
+        /* x - shift is NaN or infinite where x is (the shift is finite). */
+        found |= GMMFAST_TYPED(gmmfast_any_nonfinite)(za, rows);
     }
-    if (tied_precision == NULL) return;
+    return found;
+}
+
+/* yt (D x stride) for tied covariances: y_i = z_i P with P the upper triangular factor
+   (D x D), y_ij = sum_{a <= j} z_ia P_aj, adding a in order, in the rows' dtype (the
+   product the pass of many features takes with BLAS). */
+GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_small_tied_columns)(
+        const GMMFAST_T *GMMFAST_RESTRICT zt, ptrdiff_t stride, ptrdiff_t n_features,
+        const GMMFAST_T *GMMFAST_RESTRICT tied_precision, GMMFAST_T *GMMFAST_RESTRICT yt) {
     for (ptrdiff_t j = 0; j < n_features; j++) {
         GMMFAST_T *GMMFAST_RESTRICT y = yt + j * stride;
         for (ptrdiff_t i = 0; i < stride; i++) y[i] = (GMMFAST_T) 0;
@@ -59,7 +75,7 @@ GMMFAST_INLINE gmmfast_vd GMMFAST_TYPED(gmmfast_small_square)(
     return d * d;
 }
 
-/* log p(x_i, k) of every row of a block for component k, into out[0 .. rows - 1]:
+/* log p(x_i, k) of one chunk of rows (i0 ..) for component k:
    full:      log_norm_k - 1/2 sum_j (y_ij(k) - c_jk)^2, y(k) = z P_k;
    tied:      the same with y = z P (yt, the same for every k);
    diag:      log_norm_k - 1/2 sum_j ((z_ij - c_jk) p_jk)^2;
@@ -68,103 +84,175 @@ GMMFAST_INLINE gmmfast_vd GMMFAST_TYPED(gmmfast_small_square)(
    last multiple of four, the remaining terms into the first), added as (a0 + a1) +
    (a2 + a3), as for many features (gmmfast_sum_squares_run); diag and spherical add the
    features in order. Inlined, so that a constant code unrolls. */
-GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_small_component)(
-        const GMMFAST_T *zt, const GMMFAST_T *yt, ptrdiff_t rows, ptrdiff_t stride,
-        ptrdiff_t n_features,
-        ptrdiff_t n_components, ptrdiff_t k, int code, const GMMFAST_T *precision,
-        const GMMFAST_T *centers, const double *log_norm, double *out) {
-    const double ln = log_norm[k];
+GMMFAST_INLINE gmmfast_vd GMMFAST_TYPED(gmmfast_small_chunk)(
+        const GMMFAST_T *zt, const GMMFAST_T *yt, ptrdiff_t stride, ptrdiff_t i0,
+        ptrdiff_t n_features, ptrdiff_t n_components, ptrdiff_t k, int code,
+        const GMMFAST_T *precision, const GMMFAST_T *centers, const double *log_norm) {
     const ptrdiff_t D = n_features, K = n_components, quads = D - D % 4;
     const int full = code == GMMFAST_FULL;
-    double c[GMMFAST_SMALL_FEATURES], p[GMMFAST_SMALL_FEATURES];
-    for (ptrdiff_t j = 0; j < D; j++) {
-        c[j] = (double) centers[j * K + k];
-        p[j] = code == GMMFAST_DIAG ? (double) precision[j * K + k] : 1.0;
-    }
-    for (ptrdiff_t i0 = 0; i0 < stride; i0 += GMMFAST_LANES) {
-        gmmfast_vd a0 = {0}, result;
-        if (code == GMMFAST_FULL || code == GMMFAST_TIED) {
-            gmmfast_vd a1 = {0}, a2 = {0}, a3 = {0};
-            ptrdiff_t j = 0;
-            for (; j < quads; j += 4) {
-                a0 += GMMFAST_TYPED(gmmfast_small_square)(zt, yt, stride, i0, j, full,
-                                                          precision + j * K + k, D * K, c[j]);
-                a1 += GMMFAST_TYPED(gmmfast_small_square)(zt, yt, stride, i0, j + 1, full,
-                                                          precision + (j + 1) * K + k, D * K,
-                                                          c[j + 1]);
-                a2 += GMMFAST_TYPED(gmmfast_small_square)(zt, yt, stride, i0, j + 2, full,
-                                                          precision + (j + 2) * K + k, D * K,
-                                                          c[j + 2]);
-                a3 += GMMFAST_TYPED(gmmfast_small_square)(zt, yt, stride, i0, j + 3, full,
-                                                          precision + (j + 3) * K + k, D * K,
-                                                          c[j + 3]);
-            }
-            for (; j < D; j++)
-                a0 += GMMFAST_TYPED(gmmfast_small_square)(zt, yt, stride, i0, j, full,
-                                                          precision + j * K + k, D * K, c[j]);
-            result = ln - 0.5 * ((a0 + a1) + (a2 + a3));
-        } else {
-            for (ptrdiff_t j = 0; j < D; j++) {
-                gmmfast_vd d = GMMFAST_TYPED(gmmfast_small_load_d)(zt + j * stride + i0) - c[j];
-                if (code == GMMFAST_DIAG) d = d * p[j];
-                a0 += d * d;
-            }
-            if (code == GMMFAST_DIAG) {
-                result = ln - 0.5 * a0;
-            } else {
-                const double pk = (double) precision[k];
-                result = ln - 0.5 * a0 * pk * pk;
-            }
+    const GMMFAST_T *c = centers + k;
+    gmmfast_vd a0 = {0};
+    if (code == GMMFAST_FULL || code == GMMFAST_TIED) {
+        gmmfast_vd a1 = {0}, a2 = {0}, a3 = {0};
+        const GMMFAST_T *p = precision + k;
+        ptrdiff_t j = 0;
+        for (; j < quads; j += 4) {
+            a0 += GMMFAST_TYPED(gmmfast_small_square)(zt, yt, stride, i0, j, full,
+                                                      p + j * K, D * K, (double) c[j * K]);
+            a1 += GMMFAST_TYPED(gmmfast_small_square)(zt, yt, stride, i0, j + 1, full,
+                                                      p + (j + 1) * K, D * K,
+                                                      (double) c[(j + 1) * K]);
+            a2 += GMMFAST_TYPED(gmmfast_small_square)(zt, yt, stride, i0, j + 2, full,
+                                                      p + (j + 2) * K, D * K,
+                                                      (double) c[(j + 2) * K]);
+            a3 += GMMFAST_TYPED(gmmfast_small_square)(zt, yt, stride, i0, j + 3, full,
+                                                      p + (j + 3) * K, D * K,
+                                                      (double) c[(j + 3) * K]);
         }
-        if (i0 + GMMFAST_LANES <= rows)
-            memcpy(out + i0, &result, sizeof result);
-        else
-            for (ptrdiff_t l = 0; l < rows - i0; l++) out[i0 + l] = result[l];
+        for (; j < D; j++)
+            a0 += GMMFAST_TYPED(gmmfast_small_square)(zt, yt, stride, i0, j, full, p + j * K,
+                                                      D * K, (double) c[j * K]);
+        return log_norm[k] - 0.5 * ((a0 + a1) + (a2 + a3));
     }
+    for (ptrdiff_t j = 0; j < D; j++) {
+        gmmfast_vd d = GMMFAST_TYPED(gmmfast_small_load_d)(zt + j * stride + i0)
+                       - (double) c[j * K];
+        if (code == GMMFAST_DIAG) d = d * (double) precision[j * K + k];
+        a0 += d * d;
+    }
+    if (code == GMMFAST_DIAG) return log_norm[k] - 0.5 * a0;
+    const double pk = (double) precision[k];
+    return log_norm[k] - 0.5 * a0 * pk * pk;
+}
+
+/* The first ``count`` lanes of v into out. */
+GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_small_store)(double *out, gmmfast_vd v,
+                                                       ptrdiff_t count) {
+    if (count >= GMMFAST_LANES)
+        memcpy(out, &v, sizeof v);
+    else
+        for (ptrdiff_t l = 0; l < count; l++) out[l] = v[l];
 }
 
 GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_small_log_prob_of)(
         const GMMFAST_T *zt, const GMMFAST_T *yt, ptrdiff_t rows, ptrdiff_t stride,
         ptrdiff_t n_features, ptrdiff_t n_components, int code, const GMMFAST_T *precision,
         const GMMFAST_T *centers, const double *log_norm, double *log_prob) {
-    for (ptrdiff_t k = 0; k < n_components; k++)
-        GMMFAST_TYPED(gmmfast_small_component)(zt, yt, rows, stride, n_features,
-                                               n_components, k, code, precision, centers,
-                                               log_norm, log_prob + k * rows);
+    /* Two chunks at a time: their chains of additions over the features overlap. */
+    for (ptrdiff_t k = 0; k < n_components; k++) {
+        double *out = log_prob + k * rows;
+        ptrdiff_t i0 = 0;
+        for (; i0 + 2 * GMMFAST_LANES <= stride; i0 += 2 * GMMFAST_LANES) {
+            gmmfast_vd a = GMMFAST_TYPED(gmmfast_small_chunk)(
+                zt, yt, stride, i0, n_features, n_components, k, code, precision, centers,
+                log_norm);
+            gmmfast_vd b = GMMFAST_TYPED(gmmfast_small_chunk)(
+                zt, yt, stride, i0 + GMMFAST_LANES, n_features, n_components, k, code,
+                precision, centers, log_norm);
+            GMMFAST_TYPED(gmmfast_small_store)(out + i0, a, rows - i0);
+            GMMFAST_TYPED(gmmfast_small_store)(out + i0 + GMMFAST_LANES, b,
+                                               rows - i0 - GMMFAST_LANES);
+        }
+        if (i0 < stride)
+            GMMFAST_TYPED(gmmfast_small_store)(
+                out + i0,
+                GMMFAST_TYPED(gmmfast_small_chunk)(zt, yt, stride, i0, n_features,
+                                                   n_components, k, code, precision,
+                                                   centers, log_norm),
+                rows - i0);
+    }
 }
 
+/* The first k with the largest log p(x_i, k) of each row, chunk by chunk over the
+   components (the running maximum and its component kept in registers), into labels. */
+GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_small_labels_of)(
+        const GMMFAST_T *zt, const GMMFAST_T *yt, ptrdiff_t rows, ptrdiff_t stride,
+        ptrdiff_t n_features, ptrdiff_t n_components, int code, const GMMFAST_T *precision,
+        const GMMFAST_T *centers, const double *log_norm, ptrdiff_t *labels) {
+    for (ptrdiff_t i0 = 0; i0 < stride; i0 += GMMFAST_LANES) {
+        gmmfast_vd best = GMMFAST_TYPED(gmmfast_small_chunk)(
+            zt, yt, stride, i0, n_features, n_components, 0, code, precision, centers,
+            log_norm);
+        gmmfast_vd label = {0};
+        for (ptrdiff_t k = 1; k < n_components; k++) {
+            gmmfast_vd l = GMMFAST_TYPED(gmmfast_small_chunk)(
+                zt, yt, stride, i0, n_features, n_components, k, code, precision, centers,
+                log_norm);
+            gmmfast_vl better = l > best;
+            best = gmmfast_select(better, l, best);
+            label = gmmfast_select(better, (gmmfast_vd) {0} + (double) k, label);
+        }
+        for (ptrdiff_t l = 0; l < GMMFAST_LANES && i0 + l < rows; l++)
+            labels[i0 + l] = (ptrdiff_t) label[l];
+    }
+}
+
+/* One copy of a loop over the chunks per covariance type and number of features, both
+   constants, so that the loops over the features unroll and two chunks' overlap. */
+#define GMMFAST_SMALL_CODE_CASES(function, D_, ...)                                       \
+    switch (code) {                                                                      \
+    case GMMFAST_FULL: function(__VA_ARGS__, D_, n_components, GMMFAST_FULL, precision,   \
+                                centers, log_norm, out); break;                          \
+    case GMMFAST_TIED: function(__VA_ARGS__, D_, n_components, GMMFAST_TIED, precision,   \
+                                centers, log_norm, out); break;                          \
+    case GMMFAST_DIAG: function(__VA_ARGS__, D_, n_components, GMMFAST_DIAG, precision,   \
+                                centers, log_norm, out); break;                          \
+    default: function(__VA_ARGS__, D_, n_components, GMMFAST_SPHERICAL, precision,        \
+                      centers, log_norm, out);                                           \
+    }
+#define GMMFAST_SMALL_FEATURE_CASES(function, ...)                                        \
+    switch (n_features) {                                                                \
+    case 1: GMMFAST_SMALL_CODE_CASES(function, 1, __VA_ARGS__) break;                    \
+    case 2: GMMFAST_SMALL_CODE_CASES(function, 2, __VA_ARGS__) break;                    \
+    case 3: GMMFAST_SMALL_CODE_CASES(function, 3, __VA_ARGS__) break;                    \
+    case 4: GMMFAST_SMALL_CODE_CASES(function, 4, __VA_ARGS__) break;                    \
+    case 5: GMMFAST_SMALL_CODE_CASES(function, 5, __VA_ARGS__) break;                    \
+    case 6: GMMFAST_SMALL_CODE_CASES(function, 6, __VA_ARGS__) break;                    \
+    case 7: GMMFAST_SMALL_CODE_CASES(function, 7, __VA_ARGS__) break;                    \
+    default: GMMFAST_SMALL_CODE_CASES(function, 8, __VA_ARGS__)                          \
+    }
+
 /* log p(x_i, k) of a block held column by column, into log_prob[k * rows + i] (the
-   model's arrays as Model describes them; yt: see gmmfast_small_columns, for tied). */
+   model's arrays as Model describes them; yt: see gmmfast_small_tied_columns). */
 GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_small_log_prob)(
         const GMMFAST_T *zt, const GMMFAST_T *yt, ptrdiff_t rows, ptrdiff_t stride,
         ptrdiff_t n_features, ptrdiff_t n_components, int code, const GMMFAST_T *precision,
-        const GMMFAST_T *centers, const double *log_norm, double *log_prob) {
-    /* One copy of the loops per covariance type, with its code a constant. */
-    switch (code) {
-    case GMMFAST_FULL:
-        GMMFAST_TYPED(gmmfast_small_log_prob_of)(zt, yt, rows, stride, n_features,
-                                                 n_components,
-                                                 GMMFAST_FULL, precision, centers, log_norm,
-                                                 log_prob);
-        break;
-    case GMMFAST_TIED:
-        GMMFAST_TYPED(gmmfast_small_log_prob_of)(zt, yt, rows, stride, n_features,
-                                                 n_components,
-                                                 GMMFAST_TIED, precision, centers, log_norm,
-                                                 log_prob);
-        break;
-    case GMMFAST_DIAG:
-        GMMFAST_TYPED(gmmfast_small_log_prob_of)(zt, yt, rows, stride, n_features,
-                                                 n_components,
-                                                 GMMFAST_DIAG, precision, centers, log_norm,
-                                                 log_prob);
-        break;
-    default:
-        GMMFAST_TYPED(gmmfast_small_log_prob_of)(zt, yt, rows, stride, n_features,
-                                                 n_components,
-                                                 GMMFAST_SPHERICAL, precision, centers,
-                                                 log_norm, log_prob);
+        const GMMFAST_T *centers, const double *log_norm, double *out) {
+    GMMFAST_SMALL_FEATURE_CASES(GMMFAST_TYPED(gmmfast_small_log_prob_of), zt, yt, rows,
+                                stride)
+}
+
+/* The first k with the largest log p(x_i, k) of each row of a block held column by
+   column, into labels[i] (see gmmfast_small_log_prob). */
+GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_small_labels)(
+        const GMMFAST_T *zt, const GMMFAST_T *yt, ptrdiff_t rows, ptrdiff_t stride,
+        ptrdiff_t n_features, ptrdiff_t n_components, int code, const GMMFAST_T *precision,
+        const GMMFAST_T *centers, const double *log_norm, ptrdiff_t *out) {
+    GMMFAST_SMALL_FEATURE_CASES(GMMFAST_TYPED(gmmfast_small_labels_of), zt, yt, rows, stride)
+}
+#undef GMMFAST_SMALL_FEATURE_CASES
+#undef GMMFAST_SMALL_CODE_CASES
+
+/* out[i, k] = a[k * rows + i] in the rows' dtype (rows x K from K x rows), GMMFAST_LANES
+   rows at a time: a tile of GMMFAST_LANES x GMMFAST_LANES read by whole vectors, then
+   written row by row. */
+GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_small_transpose)(
+        const double *GMMFAST_RESTRICT a, ptrdiff_t rows, ptrdiff_t n_components,
+        GMMFAST_T *GMMFAST_RESTRICT out) {
+    ptrdiff_t i0 = 0, K = n_components;
+    for (; i0 + GMMFAST_LANES <= rows; i0 += GMMFAST_LANES) {
+        for (ptrdiff_t k0 = 0; k0 < K; k0 += GMMFAST_LANES) {
+            ptrdiff_t width = K - k0 < GMMFAST_LANES ? K - k0 : GMMFAST_LANES;
+            double tile[GMMFAST_LANES][GMMFAST_LANES];
+            for (ptrdiff_t k = 0; k < width; k++)
+                memcpy(tile[k], a + (k0 + k) * rows + i0, sizeof tile[k]);
+            for (ptrdiff_t l = 0; l < GMMFAST_LANES; l++)
+                for (ptrdiff_t k = 0; k < width; k++)
+                    out[(i0 + l) * K + k0 + k] = (GMMFAST_T) tile[k][l];
+        }
     }
+    for (; i0 < rows; i0++)
+        for (ptrdiff_t k = 0; k < K; k++) out[i0 * K + k] = (GMMFAST_T) a[k * rows + i0];
 }
 
 /* The terms of one chunk of rows of what is held per row, t[i0 ..], zeros past the rows. */
