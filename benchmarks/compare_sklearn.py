@@ -11,7 +11,11 @@ moment of a shared machine weighs on neither.
     python benchmarks/compare_sklearn.py --quick    # small sizes, seconds
     python benchmarks/compare_sklearn.py --only-mini-batch --curve mini_batch.png
 
-Prints a Markdown table and the machine it ran on. ``--only-mini-batch`` compares
+Prints a Markdown table and the machine it ran on. Each row of the iteration and prediction
+tables also gives the machine's limit for it, measured in the same run: the larger of the
+pass's multiply-adds over the rate of a large matrix product in that dtype on all threads,
+and the bytes the pass must read (and write) over the rate of reading a large array on all
+threads; and gmmfast's time as a multiple of it. ``--only-mini-batch`` compares
 MiniBatchGaussianMixture with full-batch EM (gmmfast's GaussianMixture) instead: the time
 each takes to converge from its default start, and the mean log-likelihood of every row at
 the end (the quantity GaussianMixture's final lower bound is), with ``--curve`` a picture of
@@ -33,14 +37,22 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchmarks.common import make_data  # noqa: E402  (the asv suite's data and start)
 from benchmarks.common import start as fixed_start  # noqa: E402
 
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 CASES = [
     # (rows, features, components, covariance type, dtype)
-    *[(300_000, 16, 16, ct, dt) for ct in ("full", "tied", "diag", "spherical")
+    *[(300_000, 16, 16, ct, dt) for ct in COVARIANCE_TYPES for dt in ("float64", "float32")],
+    # Few features: colour pixels (3) and a few measurements (6).
+    *[(300_000, d, 8, ct, dt) for d in (3, 6) for ct in COVARIANCE_TYPES
       for dt in ("float64", "float32")],
     (100_000, 32, 64, "full", "float64"),
     (300_000, 64, 8, "full", "float64"),
 ]
 QUICK_CASES = [(20_000, 8, 8, ct, "float64") for ct in ("full", "diag")]
+# predict, predict_proba and score_samples of a fitted model.
+PREDICTION_CASES = [*[(300_000, d, 8, ct, dt) for d in (3, 6) for ct in COVARIANCE_TYPES
+                      for dt in ("float64", "float32")],
+                    (300_000, 16, 16, "full", "float64"), (300_000, 16, 16, "full", "float32")]
+QUICK_PREDICTION_CASES = [(20_000, 3, 8, ct, "float64") for ct in ("full", "diag")]
 # The variational mixture: every covariance type and dtype at the issue's size.
 BAYESIAN_CASES = [(300_000, 16, 16, ct, dt) for ct in ("full", "tied", "diag", "spherical")
                   for dt in ("float64", "float32")]
@@ -50,6 +62,79 @@ QUICK_BAYESIAN_CASES = [(20_000, 8, 8, ct, "float64") for ct in ("full", "diag")
 MINI_BATCH_CASES = [(3_000_000, 16, 16, "full", "float32", 8.0),
                     (3_000_000, 16, 16, "full", "float32", 2.0)]
 QUICK_MINI_BATCH_CASES = [(200_000, 8, 8, "full", "float32", 8.0)]
+
+
+# -- The machine's limits ---------------------------------------------------------------------
+
+
+def product_rate(dtype, size=2048, repeat=5):
+    """Multiply-adds per second of a large matrix product in ``dtype`` (NumPy's BLAS, all its
+    threads): the fastest of a few products of two size x size matrices."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((size, size)).astype(dtype)
+    b = rng.standard_normal((size, size)).astype(dtype)
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(repeat))
+    return size**3 / best
+
+
+def read_rate(n_bytes=512 * 2**20, repeat=5):
+    """Bytes per second of reading a large array on all cores: each thread sums its share
+    (NumPy releases the GIL in the sum), the fastest of a few reads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    x = np.ones(n_bytes // 8)
+    n_threads = os.cpu_count() or 1
+    parts = np.array_split(x, n_threads)
+    with ThreadPoolExecutor(n_threads) as pool:
+        def read():
+            list(pool.map(np.sum, parts))
+        read()
+        best = min(_timed(read) for _ in range(repeat))
+    return x.nbytes / best
+
+
+def _timed(f):
+    start = time.perf_counter()
+    f()
+    return time.perf_counter() - start
+
+
+def limits():
+    """The rates the limits are computed from, measured once per run."""
+    rates = {dt: product_rate(dt) for dt in ("float64", "float32")}
+    rates["read"] = read_rate()
+    return rates
+
+
+def iteration_multiply_adds(n, d, k, covariance_type):
+    """Multiply-adds of one EM iteration over every (row, component): the log-densities
+    (z P_k on the triangle and its squares for full; z P once and K squares for tied; the
+    quadratic form in [z^2, z] for diag and spherical) and the M-step's sums (the triangle
+    of v (z - o)(z - o)^T and v (z - o) for full; one Gram matrix for tied; v (z - o) and
+    v (z - o)^2 for diag and spherical). The exponentials are not counted."""
+    triangle = d * (d + 1) // 2
+    if covariance_type == "full":
+        return n * k * (2 * triangle + 2 * d)
+    if covariance_type == "tied":
+        return n * (2 * triangle + 2 * k * d)
+    return n * k * 4 * d
+
+
+def prediction_multiply_adds(n, d, k, covariance_type):
+    """Multiply-adds of the log-densities alone (see iteration_multiply_adds)."""
+    triangle = d * (d + 1) // 2
+    if covariance_type == "full":
+        return n * k * (triangle + d)
+    if covariance_type == "tied":
+        return n * (triangle + k * d)
+    return n * k * 2 * d
+
+
+def machine_limit(rates, dtype, multiply_adds, n_bytes):
+    """Seconds: the larger of the arithmetic at the product rate and the bytes at the read
+    rate."""
+    return max(multiply_adds / rates[dtype], n_bytes / rates["read"])
 
 
 def seconds_per_iteration(cls, X, k, covariance_type, n_iter):
@@ -190,6 +275,10 @@ def main(argv=None):
     parser.add_argument("--no-seeds", action="store_true",
                         help="skip the default fits over five seeds")
     parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--no-predictions", action="store_true",
+                        help="skip predict, predict_proba and score_samples")
+    parser.add_argument("--only-iterations", action="store_true",
+                        help="only the EM iterations and the per-row outputs of GaussianMixture")
     parser.add_argument("--no-bayesian", action="store_true",
                         help="skip the variational mixture (BayesianGaussianMixture)")
     parser.add_argument("--only-bayesian", action="store_true",
@@ -223,27 +312,70 @@ def main(argv=None):
     n_iter = args.iterations or (3 if args.quick else 5)
     repeat = args.repeat or (1 if args.quick else 3)
     print(f"Machine: {machine()}\n")
+    if args.only_iterations:
+        args.no_default_fit = args.no_seeds = args.no_memory = args.no_bayesian = True
     if not args.only_bayesian:
         gaussian_mixture_tables(args, cases, n_iter, repeat, Gmmfast, Sklearn)
     if not args.no_bayesian:
         bayesian_tables(args, n_iter, repeat)
 
 
-def iteration_table(title, cases, timing, warm_up, n_iter, repeat, Gmmfast, Sklearn):
+def iteration_table(title, cases, timing, warm_up, n_iter, repeat, Gmmfast, Sklearn,
+                    rates=None):
     """Seconds per iteration of both libraries, ``timing(cls, X, k, covariance_type,
-    n_iter)`` giving (seconds per iteration, lower bound), for each case."""
+    n_iter)`` giving (seconds per iteration, lower bound), for each case; with ``rates``
+    (see limits), the machine's limit for the iteration and gmmfast's time as a multiple."""
     print(title)
+    limit_heads = " machine limit | gmmfast / limit |" if rates else ""
     print("| rows x features, K | covariance | dtype | scikit-learn | gmmfast | speed-up "
-          "| lower bound difference |")
-    print("|---|---|---|---:|---:|---:|---:|")
+          "| lower bound difference |" + limit_heads)
+    print("|---|---|---|---:|---:|---:|---:|" + ("---:|---:|" if rates else ""))
     for n, d, k, ct, dt in cases:
         X = make_data(n, d, k, dt)
         warm_up(X, k, ct)
         (ours, lb_ours), (ref, lb_ref) = fastest_of(
             repeat, lambda: timing(Gmmfast, X, k, ct, n_iter),
             lambda: timing(Sklearn, X, k, ct, n_iter))
+        limit_cells = ""
+        if rates:
+            limit = machine_limit(rates, dt, iteration_multiply_adds(n, d, k, ct), X.nbytes)
+            limit_cells = f" {limit:.4f} | {ours / limit:.1f}x |"
         print(f"| {n:,} x {d}, {k} | {ct} | {dt} | {ref:.3f} | {ours:.4f} | "
-              f"{ref / ours:.1f}x | {lb_ours - lb_ref:+.1e} |", flush=True)
+              f"{ref / ours:.1f}x | {lb_ours - lb_ref:+.1e} |" + limit_cells, flush=True)
+
+
+def prediction_table(cases, repeat, rates, Gmmfast, Sklearn):
+    """predict, predict_proba and score_samples of the same fitted model in both libraries:
+    seconds (the fastest of ``repeat`` calls, alternating), the speed-ups, and each
+    output's machine limit (the log-densities' arithmetic, or X read and the output
+    written)."""
+    outputs = ("predict", "predict_proba", "score_samples")
+    print("\nPer-row outputs of a fitted model (5 EM iterations from the fixed start), "
+          "seconds per call, speed-up over scikit-learn, gmmfast / machine limit:\n")
+    print("| rows x features, K | covariance | dtype | "
+          + " | ".join(f"{o} scikit-learn | gmmfast | speed-up | / limit" for o in outputs)
+          + " |")
+    print("|---|---|---|" + "---:|---:|---:|---:|" * len(outputs))
+    for n, d, k, ct, dt in cases:
+        X = make_data(n, d, k, dt)
+        ours = Gmmfast(k, covariance_type=ct, max_iter=5, tol=0.0,
+                       **fixed_start(X, k, ct)).fit(X)
+        ref = Sklearn(k, covariance_type=ct)
+        for name in ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_"):
+            setattr(ref, name, getattr(ours, name))
+        ref.n_features_in_ = d
+        ref.converged_, ref.n_iter_, ref.lower_bound_ = True, 5, ours.lower_bound_
+        cells = []
+        madds = prediction_multiply_adds(n, d, k, ct)
+        for output in outputs:
+            t_ours, t_ref = fastest_of(repeat, lambda: (_timed(lambda: getattr(ours, output)(X)),),
+                                       lambda: (_timed(lambda: getattr(ref, output)(X)),))
+            t_ours, t_ref = t_ours[0], t_ref[0]
+            out_bytes = n * (8 if output != "predict_proba" else k * X.itemsize)
+            limit = machine_limit(rates, dt, madds, X.nbytes + out_bytes)
+            cells.append(f"{t_ref:.4f} | {t_ours:.4f} | {t_ref / t_ours:.1f}x | "
+                         f"{t_ours / limit:.1f}x")
+        print(f"| {n:,} x {d}, {k} | {ct} | {dt} | " + " | ".join(cells) + " |", flush=True)
 
 
 def default_fit_table(title, cases, repeat, Gmmfast, Sklearn):
@@ -305,8 +437,17 @@ def gaussian_mixture_tables(args, cases, n_iter, repeat, Gmmfast, Sklearn):
         Gmmfast(k, covariance_type=ct, max_iter=1, tol=0.0,
                 **fixed_start(X, k, ct)).fit(X[:2000])
 
+    rates = limits()
+    print(f"Machine limits measured: float64 products {rates['float64'] / 1e9:.1f} and "
+          f"float32 {rates['float32'] / 1e9:.1f} G multiply-adds/s (NumPy's BLAS, "
+          f"{os.cpu_count()} threads, 2048 x 2048 matrices); reading memory "
+          f"{rates['read'] / 1e9:.1f} GB/s ({os.cpu_count()} threads, a 512 MiB array).\n")
     iteration_table("EM iterations from the same start (tol=0), seconds per iteration:\n",
-                    cases, seconds_per_iteration, warm_up, n_iter, repeat, Gmmfast, Sklearn)
+                    cases, seconds_per_iteration, warm_up, n_iter, repeat, Gmmfast, Sklearn,
+                    rates)
+    if not args.no_predictions:
+        prediction_table(QUICK_PREDICTION_CASES if args.quick else PREDICTION_CASES,
+                         repeat, rates, Gmmfast, Sklearn)
     if not args.no_default_fit:
         default_fit_table("\nDefault fit (k-means initialisation, EM to convergence), "
                           "seconds:\n",

@@ -2029,10 +2029,12 @@ cdef Py_ssize_t SCAN_ROWS = 4096
 def scan_rows(const floating[:, :] X, sample_weight=None, int n_threads=0):
     """One read of X (N x D, any strides): ``(n_missing, n_infinite, sums, weights)``.
 
-    n_missing counts the NaN entries and n_infinite the infinite ones; for each feature j,
-    sums[j] = sum_i w_i x_ij and weights[j] = sum_i w_i over the rows where x_ij is finite
-    (float64; w_i = 1 without weights), in chunks of rows added in order (the same bits
-    for any number of threads).
+    n_missing counts the NaN entries and n_infinite the infinite ones; where there is one,
+    for each feature j, sums[j] = sum_i w_i x_ij and weights[j] = sum_i w_i over the rows
+    where x_ij is finite (float64; w_i = 1 without weights), in chunks of rows added in
+    order (the same bits for any number of threads). Rows without either are only looked
+    at for them (each chunk in one vectorised test of its bits), and sums and weights are
+    then zeros.
     """
     cdef Py_ssize_t N = X.shape[0], D = X.shape[1]
     cdef Py_ssize_t n_chunks = max(1, (N + SCAN_ROWS - 1) // SCAN_ROWS)
@@ -2052,8 +2054,23 @@ def scan_rows(const floating[:, :] X, sample_weight=None, int n_threads=0):
     cdef int64_t[:, ::1] counts = counts_arr
     cdef Py_ssize_t c, i, j
     cdef double x, wi
+    flagged_arr = np.zeros(n_chunks, dtype=np.intc)
+    cdef int[::1] flagged = flagged_arr
+    cdef bint contiguous = X.strides[1] == sizeof(floating)
     if N > 0 and D > 0:
         n_threads = _resolve_threads(n_threads, n_chunks)
+        with nogil:
+            for c in prange(n_chunks, schedule='static', num_threads=n_threads):
+                if contiguous and X.strides[0] == D * <Py_ssize_t> sizeof(floating):
+                    flagged[c] = _any_nonfinite(&X[c * SCAN_ROWS, 0],
+                                                (min((c + 1) * SCAN_ROWS, N) - c * SCAN_ROWS) * D)
+                else:
+                    for i in range(c * SCAN_ROWS, min((c + 1) * SCAN_ROWS, N)):
+                        for j in range(D):
+                            x = X[i, j]
+                            if x - x != 0.0:
+                                flagged[c] = 1
+    if N > 0 and D > 0 and flagged_arr.any():
         with nogil:
             for c in prange(n_chunks, schedule='static', num_threads=n_threads):
                 for i in range(c * SCAN_ROWS, min((c + 1) * SCAN_ROWS, N)):

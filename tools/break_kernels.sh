@@ -38,6 +38,13 @@ breakages=(
   "mark-missing-drops-last-feature|src/gmmfast/rows_typed.h|for (ptrdiff_t j = 0; j < width; j++)\n                mask|for (ptrdiff_t j = 0; j < width - 1; j++)\n                mask"
   "scan-misses-infinity|src/_kernels.pyx|counts[c, 1] += 1|counts[c, 1] += 0"
   "missing-moments-drop-cross-terms|src/gmmfast/missing_typed.h|row[j] += v * (er * delta[j] + dense[j] * w);|row[j] += v * (dense[j] * w);"
+  "small-first-moments-drop-last-feature|src/gmmfast/small_typed.h|    for (ptrdiff_t a = 0; a < D; a++)\n        s1[k * D + a] +=|    for (ptrdiff_t a = 0; a < D - 1; a++)\n        s1[k * D + a] +="
+  "small-diag-log-density-drops-last-feature|src/gmmfast/small_typed.h|    for (ptrdiff_t j = 0; j < D; j++) {\n        gmmfast_vd d =|    for (ptrdiff_t j = 0; j < D - 1; j++) {\n        gmmfast_vd d ="
+  "small-full-product-drops-last-term|src/gmmfast/small_typed.h|for (ptrdiff_t a = 1; a <= j; a++)|for (ptrdiff_t a = 1; a < j; a++)"
+  "small-labels-drop-last-row|src/gmmfast/small_typed.h|l < GMMFAST_LANES && i0 + l < rows; l++)|l < GMMFAST_LANES && i0 + l < rows - 1; l++)"
+  "small-responsibilities-drop-last-rows|src/gmmfast/small_typed.h|    for (; i0 < rows; i0++)|    for (; i0 < rows - 1; i0++)"
+  "small-tied-gram-drops-last-component|src/gmmfast/small_typed.h|        for (ptrdiff_t k = 0; k < n_components; k++)\n            u +=|        for (ptrdiff_t k = 0; k < n_components - 1; k++)\n            u +="
+  "evaluation-misses-infinity|src/gmmfast/rows_typed.h|0x7ff0000000000000ULL) == 0x7ff0000000000000ULL;|0x7ff0000000000000ULL) == 1ULL;"
 )
 
 unnoticed=0

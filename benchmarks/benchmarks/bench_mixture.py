@@ -149,3 +149,39 @@ class BayesianIterations:
         return float(self.model.fit(self.X).lower_bound_)
 
     track_lower_bound.unit = "lower bound"
+
+
+# Few features: colour pixels (3) and a few measurements (6), K=8; the rows of the
+# side-by-side script's table.
+FEW_FEATURES = {"3 features": (300_000, 3, 8), "6 features": (300_000, 6, 8)}
+
+
+class FewFeatures:
+    """EM iterations from a fixed start and the per-row outputs with few features (blocks
+    held column by column, src/gmmfast/small.h), on all threads."""
+
+    params = (list(FEW_FEATURES), ["full", "tied", "diag", "spherical"],
+              ["float64", "float32"])
+    param_names = ["shape", "covariance_type", "dtype"]
+    timeout = 300
+
+    def setup(self, shape, covariance_type, dtype):
+        quiet()
+        n, d, k = FEW_FEATURES[shape]
+        self.X = make_data(n, d, k, dtype)
+        self.model = GaussianMixture(k, covariance_type=covariance_type, max_iter=N_ITER,
+                                     tol=0.0, **start(self.X, k, covariance_type))
+        self.fitted = GaussianMixture(k, covariance_type=covariance_type, max_iter=N_ITER,
+                                      tol=0.0, **start(self.X, k, covariance_type)).fit(self.X)
+
+    def time_fit(self, shape, covariance_type, dtype):
+        self.model.fit(self.X)
+
+    def time_predict(self, shape, covariance_type, dtype):
+        self.fitted.predict(self.X)
+
+    def time_predict_proba(self, shape, covariance_type, dtype):
+        self.fitted.predict_proba(self.X)
+
+    def time_score_samples(self, shape, covariance_type, dtype):
+        self.fitted.score_samples(self.X)
