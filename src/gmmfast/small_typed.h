@@ -266,6 +266,14 @@ GMMFAST_INLINE gmmfast_vd GMMFAST_TYPED(gmmfast_small_terms)(const double *t, pt
     return v;
 }
 
+/* Whether any lane of v is not zero. */
+GMMFAST_INLINE int GMMFAST_TYPED(gmmfast_small_any)(gmmfast_vd v) {
+    uint64_t bits[GMMFAST_LANES], any = 0;
+    memcpy(bits, &v, sizeof bits);
+    for (int l = 0; l < GMMFAST_LANES; l++) any |= bits[l] << 1;  /* +0 and -0 are zero */
+    return any != 0;
+}
+
 /* The lanes of a vector of partial sums added in a fixed order. */
 GMMFAST_INLINE double GMMFAST_TYPED(gmmfast_small_lanes_sum)(gmmfast_vd part) {
     return ((part[0] + part[1]) + (part[2] + part[3]))
@@ -294,6 +302,8 @@ GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_small_component_moments)(
     for (ptrdiff_t i0 = 0; i0 < stride; i0 += GMMFAST_LANES) {
         gmmfast_vd v = GMMFAST_TYPED(gmmfast_small_terms)(value + k * rows, rows, i0),
                    d[GMMFAST_SMALL_FEATURES];
+        /* A chunk none of whose rows counts for component k adds zeros: skipped. */
+        if (!GMMFAST_TYPED(gmmfast_small_any)(v)) continue;
         m += v;
         for (ptrdiff_t a = 0; a < D; a++) {
             d[a] = GMMFAST_TYPED(gmmfast_small_load_d)(zt + a * stride + i0) - o[a];
