@@ -178,7 +178,9 @@ GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_small_labels_of)(
             gmmfast_vd l = GMMFAST_TYPED(gmmfast_small_chunk)(
                 zt, yt, stride, i0, n_features, n_components, k, code, precision, centers,
                 log_norm);
-            gmmfast_vl better = l > best;
+            /* (A comparison gives lanes of all ones or zeros; its vector type differs
+               between compilers.) */
+            gmmfast_vl better = (gmmfast_vl) (l > best);
             best = gmmfast_select(better, l, best);
             label = gmmfast_select(better, (gmmfast_vd) {0} + (double) k, label);
         }
