@@ -645,8 +645,9 @@ cdef struct Scratch:
     double *row_total                   # rows
     double *log_prob                    # rows x K
     double *row_work                    # 4 x rows
-    void *zt                            # D x rows (rows' dtype): the block by columns
-    void *yt                            # D x rows: tied, z P by columns
+    void *zt                            # D x stride (rows' dtype; stride: rows rounded
+                                        # up to 8): the block by columns
+    void *yt                            # D x stride: tied, z P by columns
     double *dense                       # K x rows: every v_ik = w_i r_ik of a block
     int *bucket                         # rows x K
     int *bucket_start                   # K + 1

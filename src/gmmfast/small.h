@@ -4,8 +4,11 @@
  * product per block costs more in its call than in its arithmetic, and listing the terms
  * that count costs more than taking all of them: every (i, k) is computed, and those
  * below 2^-64 (see gmmfast_column_cutoffs) are set to zero. The per-type loops are in
- * gmmfast/small_typed.h (gmmfast_small_columns_d / _f, gmmfast_small_log_prob_d / _f,
- * gmmfast_small_moments_d / _f); the row-wise steps between them are here. */
+ * gmmfast/small_typed.h (the block by columns, gmmfast_small_columns_d / _f and
+ * gmmfast_small_tied_columns_d / _f; its log-densities, gmmfast_small_log_prob_d / _f;
+ * its labels, gmmfast_small_labels_d / _f; its sums, gmmfast_small_moments_d / _f; the
+ * responsibilities row by row, gmmfast_small_transpose_d / _f); the steps between them,
+ * over the rows of log-densities held component by component, are here. */
 #ifndef GMMFAST_SMALL_H
 #define GMMFAST_SMALL_H
 
