@@ -36,6 +36,38 @@ typedef int64_t gmmfast_vl __attribute__((vector_size(GMMFAST_LANES * sizeof(int
 GMMFAST_INLINE gmmfast_vd gmmfast_select(gmmfast_vl mask, gmmfast_vd a, gmmfast_vd b) {
     return (gmmfast_vd) (((gmmfast_vl) a & mask) | ((gmmfast_vl) b & ~mask));
 }
+
+/* The first ``count`` lanes of v into out. */
+GMMFAST_INLINE void gmmfast_small_store(double *out, gmmfast_vd v, ptrdiff_t count) {
+    if (count >= GMMFAST_LANES)
+        memcpy(out, &v, sizeof v);
+    else
+        for (ptrdiff_t l = 0; l < count; l++) out[l] = v[l];
+}
+
+/* The terms of one chunk of rows of what is held per row, t[i0 ..], zeros past the rows. */
+GMMFAST_INLINE gmmfast_vd gmmfast_small_terms(const double *t, ptrdiff_t rows, ptrdiff_t i0) {
+    gmmfast_vd v = {0};
+    if (i0 + GMMFAST_LANES <= rows)
+        memcpy(&v, t + i0, sizeof v);
+    else
+        for (ptrdiff_t l = 0; l < rows - i0; l++) v[l] = t[i0 + l];
+    return v;
+}
+
+/* Whether any lane of v is not zero. */
+GMMFAST_INLINE int gmmfast_small_any(gmmfast_vd v) {
+    uint64_t bits[GMMFAST_LANES], any = 0;
+    memcpy(bits, &v, sizeof bits);
+    for (int l = 0; l < GMMFAST_LANES; l++) any |= bits[l] << 1;  /* +0 and -0 are zero */
+    return any != 0;
+}
+
+/* The lanes of a vector of partial sums added in a fixed order. */
+GMMFAST_INLINE double gmmfast_small_lanes_sum(gmmfast_vd part) {
+    return ((part[0] + part[1]) + (part[2] + part[3]))
+           + ((part[4] + part[5]) + (part[6] + part[7]));
+}
 #else
 #define GMMFAST_SMALL_FEATURES 0
 #define GMMFAST_HAS_SMALL 0

@@ -125,15 +125,6 @@ GMMFAST_INLINE gmmfast_vd GMMFAST_TYPED(gmmfast_small_chunk)(
     return log_norm[k] - 0.5 * a0 * pk * pk;
 }
 
-/* The first ``count`` lanes of v into out. */
-GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_small_store)(double *out, gmmfast_vd v,
-                                                       ptrdiff_t count) {
-    if (count >= GMMFAST_LANES)
-        memcpy(out, &v, sizeof v);
-    else
-        for (ptrdiff_t l = 0; l < count; l++) out[l] = v[l];
-}
-
 GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_small_log_prob_of)(
         const GMMFAST_T *zt, const GMMFAST_T *yt, ptrdiff_t rows, ptrdiff_t stride,
         ptrdiff_t n_features, ptrdiff_t n_components, int code, const GMMFAST_T *precision,
@@ -149,12 +140,12 @@ GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_small_log_prob_of)(
             gmmfast_vd b = GMMFAST_TYPED(gmmfast_small_chunk)(
                 zt, yt, stride, i0 + GMMFAST_LANES, n_features, n_components, k, code,
                 precision, centers, log_norm);
-            GMMFAST_TYPED(gmmfast_small_store)(out + i0, a, rows - i0);
-            GMMFAST_TYPED(gmmfast_small_store)(out + i0 + GMMFAST_LANES, b,
+            gmmfast_small_store(out + i0, a, rows - i0);
+            gmmfast_small_store(out + i0 + GMMFAST_LANES, b,
                                                rows - i0 - GMMFAST_LANES);
         }
         if (i0 < stride)
-            GMMFAST_TYPED(gmmfast_small_store)(
+            gmmfast_small_store(
                 out + i0,
                 GMMFAST_TYPED(gmmfast_small_chunk)(zt, yt, stride, i0, n_features,
                                                    n_components, k, code, precision,
@@ -257,31 +248,6 @@ GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_small_transpose)(
         for (ptrdiff_t k = 0; k < K; k++) out[i0 * K + k] = (GMMFAST_T) a[k * rows + i0];
 }
 
-/* The terms of one chunk of rows of what is held per row, t[i0 ..], zeros past the rows. */
-GMMFAST_INLINE gmmfast_vd GMMFAST_TYPED(gmmfast_small_terms)(const double *t, ptrdiff_t rows,
-                                                            ptrdiff_t i0) {
-    gmmfast_vd v = {0};
-    if (i0 + GMMFAST_LANES <= rows)
-        memcpy(&v, t + i0, sizeof v);
-    else
-        for (ptrdiff_t l = 0; l < rows - i0; l++) v[l] = t[i0 + l];
-    return v;
-}
-
-/* Whether any lane of v is not zero. */
-GMMFAST_INLINE int GMMFAST_TYPED(gmmfast_small_any)(gmmfast_vd v) {
-    uint64_t bits[GMMFAST_LANES], any = 0;
-    memcpy(bits, &v, sizeof bits);
-    for (int l = 0; l < GMMFAST_LANES; l++) any |= bits[l] << 1;  /* +0 and -0 are zero */
-    return any != 0;
-}
-
-/* The lanes of a vector of partial sums added in a fixed order. */
-GMMFAST_INLINE double GMMFAST_TYPED(gmmfast_small_lanes_sum)(gmmfast_vd part) {
-    return ((part[0] + part[1]) + (part[2] + part[3]))
-           + ((part[4] + part[5]) + (part[6] + part[7]));
-}
-
 /* Component k's sums over a block (see gmmfast_small_moments), D a constant where
    inlined from gmmfast_small_moments_of: the chunks' terms into one vector of partial sums
    per sum, m += v, f[a] += v d_a, s[a, b] += (v d_a) d_b (b <= a; full) or s[a] += (v d_a)
@@ -302,10 +268,10 @@ GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_small_component_moments)(
     }
     for (ptrdiff_t e = 0; e < n_second; e++) s[e] = (gmmfast_vd) {0};
     for (ptrdiff_t i0 = 0; i0 < stride; i0 += GMMFAST_LANES) {
-        gmmfast_vd v = GMMFAST_TYPED(gmmfast_small_terms)(value + k * rows, rows, i0),
+        gmmfast_vd v = gmmfast_small_terms(value + k * rows, rows, i0),
                    d[GMMFAST_SMALL_FEATURES];
         /* A chunk none of whose rows counts for component k adds zeros: skipped. */
-        if (!GMMFAST_TYPED(gmmfast_small_any)(v)) continue;
+        if (!gmmfast_small_any(v)) continue;
         m += v;
         for (ptrdiff_t a = 0; a < D; a++) {
             d[a] = GMMFAST_TYPED(gmmfast_small_load_d)(zt + a * stride + i0) - o[a];
@@ -321,17 +287,17 @@ GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_small_component_moments)(
             for (ptrdiff_t a = 0; a < D; a++) s[a] += (v * d[a]) * d[a];
         }
     }
-    s0[k] += GMMFAST_TYPED(gmmfast_small_lanes_sum)(m);
+    s0[k] += gmmfast_small_lanes_sum(m);
     for (ptrdiff_t a = 0; a < D; a++)
-        s1[k * D + a] += GMMFAST_TYPED(gmmfast_small_lanes_sum)(f[a]);
+        s1[k * D + a] += gmmfast_small_lanes_sum(f[a]);
     if (code == GMMFAST_FULL) {
         ptrdiff_t e = 0;
         for (ptrdiff_t a = 0; a < D; a++)
             for (ptrdiff_t b = 0; b <= a; b++, e++)
-                s2[(k * D + a) * D + b] += GMMFAST_TYPED(gmmfast_small_lanes_sum)(s[e]);
+                s2[(k * D + a) * D + b] += gmmfast_small_lanes_sum(s[e]);
     } else if (code != GMMFAST_TIED) {
         for (ptrdiff_t a = 0; a < D; a++)
-            s2[k * D + a] += GMMFAST_TYPED(gmmfast_small_lanes_sum)(s[a]);
+            s2[k * D + a] += gmmfast_small_lanes_sum(s[a]);
     }
 }
 
@@ -348,7 +314,7 @@ GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_small_tied_gram)(
         gmmfast_vd u = {0}, z[GMMFAST_SMALL_FEATURES];
         ptrdiff_t e = 0;
         for (ptrdiff_t k = 0; k < n_components; k++)
-            u += GMMFAST_TYPED(gmmfast_small_terms)(value + k * rows, rows, i0);
+            u += gmmfast_small_terms(value + k * rows, rows, i0);
         for (ptrdiff_t a = 0; a < D; a++)
             z[a] = GMMFAST_TYPED(gmmfast_small_load_d)(zt + a * stride + i0);
         for (ptrdiff_t a = 0; a < D; a++) {
@@ -359,7 +325,7 @@ GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_small_tied_gram)(
     ptrdiff_t e = 0;
     for (ptrdiff_t a = 0; a < D; a++)
         for (ptrdiff_t b = 0; b <= a; b++, e++)
-            s2[a * D + b] += GMMFAST_TYPED(gmmfast_small_lanes_sum)(s[e]);
+            s2[a * D + b] += gmmfast_small_lanes_sum(s[e]);
 }
 
 GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_small_moments_of)(
