@@ -395,6 +395,18 @@ def test_rows_to_evaluate_are_looked_at_by_the_evaluation_pass(n_features, row):
     assert np.array_equal(gm.score_samples(X), log_prob)
 
 
+@pytest.mark.parametrize("where", [(4095, 2), (4096, 0), (-1, 2)])
+def test_scan_finds_an_entry_at_either_end_of_a_chunk(where):
+    """The scan tests each chunk of 4,096 rows at once: a NaN or an infinity in its last
+    entry, in the first of the next, or in the last entry of X is counted."""
+    X = np.random.default_rng(0).standard_normal((9000, 3))
+    for value, index in ((np.nan, 0), (np.inf, 1)):
+        Y = X.copy()
+        Y[where] = value
+        counts = _kernels.scan_rows(Y)[:2]
+        assert counts[index] == 1 and counts[1 - index] == 0
+
+
 def test_a_feature_with_no_observed_value_is_an_error(holes):
     X = holes.copy()
     X[:, 2] = np.nan
