@@ -5,7 +5,11 @@ their ratio, and the difference of the final lower bounds; then a default fit (k
 initialisation, EM to convergence) of each, and the peak memory each fit adds beyond X,
 measured in a fresh process (peak resident set size after X was made). Each timing is the
 fastest of a few runs (``--repeat``), gmmfast and scikit-learn alternating, so that a busy
-moment of a shared machine weighs on neither.
+moment of a shared machine weighs on neither, each run after a pause of ``PAUSE`` seconds:
+after a call, OpenBLAS's worker threads keep spinning on the cores for about a tenth of a
+second before they sleep (measured: a fit of 300,000 x 3 started right after a 500 x 500
+NumPy product took three times as long), so that without the pause each library would be
+timed against the other one's idle threads.
 
     python benchmarks/compare_sklearn.py            # the README table (takes minutes)
     python benchmarks/compare_sklearn.py --quick    # small sizes, seconds
@@ -33,7 +37,13 @@ import sys
 import time
 import warnings
 
-import numpy as np
+from openblas_environment import VARIABLES as OPENBLAS_VARIABLES
+from openblas_environment import add_flag, restart_without
+
+if __name__ == "__main__":
+    restart_without()  # before NumPy loads OpenBLAS
+
+import numpy as np  # noqa: E402  (after the environment is settled)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchmarks.common import make_data  # noqa: E402  (the asv suite's data and start)
@@ -111,6 +121,8 @@ def limits():
 
 # Responsibilities below this (2^-64) add nothing that a float64 sum can hold.
 NEGLIGIBLE = 2.0**-64
+# Seconds before each timed run: longer than OpenBLAS's idle threads spin after a call.
+PAUSE = 0.25
 
 
 def iteration_multiply_adds(n, d, k, covariance_type, terms):
@@ -203,7 +215,9 @@ def fastest_of(repeat, ours, ref):
     """
     runs_ours, runs_ref = [], []
     for _ in range(repeat):
+        time.sleep(PAUSE)
         runs_ours.append(ours())
+        time.sleep(PAUSE)
         runs_ref.append(ref())
     return min(runs_ours), min(runs_ref)
 
@@ -264,7 +278,7 @@ def machine():
             f"{i['num_threads']} threads)"
             for i in threadpool_info() if i["user_api"] == "blas"]
     variables = ", ".join(f"{name}={os.environ.get(name, 'unset')}"
-                          for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"))
+                          for name in OPENBLAS_VARIABLES)
     return (f"{cpu}; {os.cpu_count()} cores; Python {platform.python_version()}; "
             f"gmmfast {gmmfast.__version__} ({gmmfast.parallel_info()['n_threads']} threads); "
             f"scikit-learn {sklearn.__version__}; numpy {np.__version__}; BLAS: "
@@ -296,6 +310,7 @@ def main(argv=None):
     parser.add_argument("--curve", metavar="FILE.png",
                         help="with --only-mini-batch: draw the mean log-likelihood against "
                              "seconds of both fits of the first case (needs matplotlib)")
+    add_flag(parser)
     parser.add_argument("--only-missing", action="store_true",
                         help="only missing values: EM iterations with 10 %% of the entries "
                              "missing against complete rows, and the imputers "

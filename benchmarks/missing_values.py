@@ -22,7 +22,12 @@ import sys
 import time
 import warnings
 
-import numpy as np
+from openblas_environment import add_flag, restart_without
+
+if __name__ == "__main__":
+    restart_without()  # before NumPy loads OpenBLAS
+
+import numpy as np  # noqa: E402  (after the environment is settled)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchmarks.common import make_data  # noqa: E402
@@ -124,10 +129,9 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=None)
     parser.add_argument("--no-imputers", action="store_true")
     parser.add_argument("--no-iterations", action="store_true")
+    add_flag(parser)
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
-    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-        os.environ.pop(name, None)
     from compare_sklearn import machine
 
     n_iter = args.iterations or (2 if args.quick else 5)
