@@ -103,6 +103,10 @@ cdef extern from "gmmfast/passes.h" nogil:
     int gmmfast_small_columns_f(const char *x, Py_ssize_t row_stride, Py_ssize_t column_stride,
                                 Py_ssize_t rows, Py_ssize_t stride, Py_ssize_t n_features,
                                 const float *shift, float *zt)
+    int gmmfast_small_wide_columns(const char *x, Py_ssize_t row_stride,
+                                   Py_ssize_t column_stride, Py_ssize_t rows,
+                                   Py_ssize_t stride, Py_ssize_t n_features,
+                                   const float *shift, double *zt)
     void gmmfast_small_tied_columns_d(const double *zt, Py_ssize_t stride,
                                       Py_ssize_t n_features, const double *tied_precision,
                                       double *yt)

@@ -192,6 +192,7 @@ cdef class Model:
     cdef readonly int code
     cdef readonly Py_ssize_t n_features, n_components
     cdef readonly object dtype, shift, precision, centers, log_norm, quadratic, missing_terms
+    cdef readonly object wide                  # float32 diag, spherical: float64 copies
 
     def __init__(self, str covariance_type, shift, precision, centers, log_norm,
                  quadratic=None, missing_terms=None):
@@ -213,6 +214,11 @@ cdef class Model:
         if self.precision.shape[0] != size:
             raise ValueError("precision must hold %d numbers for %s covariances of %d "
                              "features and %d components" % (size, covariance_type, D, K))
+        # The float64 loops of few features read float32 diag and spherical models as
+        # these exact copies (see Job.wide).
+        self.wide = None
+        if self.dtype == np.float32 and (self.code == DIAG or self.code == SPHERICAL):
+            self.wide = (self.precision.astype(np.float64), self.centers.astype(np.float64))
         self.log_norm = _checked_array(log_norm, np.float64, "log_norm")
         if self.log_norm.shape != (K,):
             raise ValueError("log_norm must be (n_components,)")
@@ -259,6 +265,26 @@ cdef struct Density:
     const double *quadratic             # width x K
     int quadratic_rows
     const double *missing_terms         # see Model, or NULL
+
+
+cdef _widen(Job *job, Model model, offsets):
+    """Few features, float32 rows, a diag or spherical model: the job reads the rows as
+    float64 columns (Job.wide). Returns the float64 offsets it points to (kept alive by the
+    caller), or None."""
+    if not job.small or model.wide is None:
+        return None
+    cdef const double[::1] precision = model.wide[0]
+    cdef const double[:, ::1] centers = model.wide[1]
+    cdef const double[:, ::1] view
+    job.wide = True
+    job.wide_precision = &precision[0]
+    job.wide_centers = &centers[0, 0]
+    if offsets is None:
+        return None
+    wide_offsets = np.ascontiguousarray(offsets, dtype=np.float64)
+    view = wide_offsets
+    job.wide_offsets = &view[0, 0]
+    return wide_offsets
 
 
 cdef Density _density(Model model, floating kind):
@@ -595,6 +621,13 @@ cdef struct Job:
     int avx2                            # the AVX2 listing
     int small                           # few features: blocks held column by column
                                         # (gmmfast/small.h) where they have no NaN
+    # Few features, float32 rows, diag or spherical: the columns held in float64 and read
+    # by the float64 loops, with the model's arrays and the offsets in float64 (see
+    # gmmfast_small_wide_columns); the same numbers as the float32 loops give.
+    int wide
+    const double *wide_precision
+    const double *wide_centers
+    const double *wide_offsets
     # Rows with NaN (missing features): with ``marginal`` (E_STEP, EVALUATE) each row's
     # missing features are marginalised out (see _mark_missing); otherwise, with ``fill``
     # (D, x coordinates, rows' dtype), a NaN in feature j is read as fill_j. Neither: the
@@ -708,7 +741,7 @@ cdef Scratch _allocate(const Job *job, size_t item) noexcept nogil:
     if job.small:
         # Blocks held column by column are padded to whole chunks of rows.
         rows = gmmfast_small_stride(rows)
-        s.zt = _take(rows * D, item, False, &ok)
+        s.zt = _take(rows * D, sizeof(double) if job.wide else item, False, &ok)
         s.yt = _take(rows * D, item, False, &ok)
         s.dense = <double *> _take(rows * K, sizeof(double), False, &ok)
     s.product = _take(rows * width, item, False, &ok)
@@ -898,6 +931,9 @@ cdef inline bint _small_columns(const Job *job, Scratch *s, Py_ssize_t start,
             gmmfast_small_tied_columns_d(<double *> s.zt, stride, D,
                                          <const double *> job.density.precision,
                                          <double *> s.yt)
+    elif job.wide:
+        found = gmmfast_small_wide_columns(x, job.row_stride, job.column_stride, rows, stride,
+                                           D, <const float *> job.shift, <double *> s.zt)
     else:
         found = gmmfast_small_columns_f(x, job.row_stride, job.column_stride, rows, stride, D,
                                         <const float *> job.shift, <float *> s.zt)
@@ -926,10 +962,15 @@ cdef void _small_block(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t star
     cdef double *lp = s.log_prob
     cdef double *work = s.row_work
     cdef floating *resp = <floating *> job.resp_out
+    cdef const double *wide_zt = <const double *> s.zt
     if job.purpose == EVALUATE and job.labels != NULL:
         # Labels straight from the log-densities, chunk by chunk (none are stored).
         if floating is double:
             gmmfast_small_labels_d(zt, yt, rows, stride, D, K, code, precision, centers,
+                                   job.density.log_norm, job.labels + start)
+        elif job.wide:
+            gmmfast_small_labels_d(wide_zt, NULL, rows, stride, D, K, code,
+                                   job.wide_precision, job.wide_centers,
                                    job.density.log_norm, job.labels + start)
         else:
             gmmfast_small_labels_f(zt, yt, rows, stride, D, K, code, precision, centers,
@@ -939,6 +980,9 @@ cdef void _small_block(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t star
     if floating is double:
         gmmfast_small_log_prob_d(zt, yt, rows, stride, D, K, code, precision, centers,
                                  job.density.log_norm, lp)
+    elif job.wide:
+        gmmfast_small_log_prob_d(wide_zt, NULL, rows, stride, D, K, code, job.wide_precision,
+                                 job.wide_centers, job.density.log_norm, lp)
     else:
         gmmfast_small_log_prob_f(zt, yt, rows, stride, D, K, code, precision, centers,
                                  job.density.log_norm, lp)
@@ -967,6 +1011,9 @@ cdef void _small_block(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t star
     if floating is double:
         gmmfast_small_moments_d(zt, <const double *> job.offsets, rows, stride, D, K,
                                 job.sums_code, s.dense, s0, s1, s2)
+    elif job.wide:
+        gmmfast_small_moments_d(wide_zt, job.wide_offsets, rows, stride, D, K, job.sums_code,
+                                s.dense, s0, s1, s2)
     else:
         gmmfast_small_moments_f(zt, <const float *> job.offsets, rows, stride, D, K,
                                 job.sums_code, s.dense, s0, s1, s2)
@@ -1679,6 +1726,7 @@ def e_step(const floating[:, :] X, sample_weight, Model model,
     cdef Job job = _job(E_STEP, X, weights, shift, model.n_components, listing,
                         True if missing else None)
     job.density = _density(model, <floating> 0)
+    wide_offsets = _widen(&job, model, offsets)
     s0, s1, s2, loglik, total_entropy = _moments_pass(&job, X, offsets, model.code,
                                                       n_threads, entropy)
     return s0, s1, s2, loglik, total_entropy
@@ -1759,6 +1807,7 @@ def evaluate(const floating[:, :] X, Model model, bint labels=False, bint resp=F
     cdef const floating[::1] shift = model.shift
     cdef Job job = _job(EVALUATE, X, None, shift, K, listing, True if missing else None)
     job.density = _density(model, <floating> 0)
+    _widen(&job, model, None)
     job.rows, job.n_blocks, job.n_groups = block_layout(N, X.shape[1], K, model.code)
     job.filled_out = &filled_view[0, 0] if filled is not None else NULL
     job.labels = &label_view[0] if labels else NULL

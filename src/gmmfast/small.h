@@ -194,6 +194,31 @@ GMMFAST_CLONES static void gmmfast_column_normalise(double *GMMFAST_RESTRICT log
 #undef GMMFAST_TYPED
 #undef GMMFAST_VT
 #undef GMMFAST_TO_D
+
+/* Float32 rows for the loops that take no arithmetic in the rows' dtype (diag and
+   spherical log-densities, every sum): zt (D x stride, float64) = x - shift, the
+   difference taken in float32 and converted (exactly), as gmmfast_small_load_d_f reads
+   gmmfast_small_columns_f's columns, so that the float64 loops give the float32 ones'
+   bits without a conversion per component; the rest as gmmfast_small_columns. */
+GMMFAST_CLONES static int gmmfast_small_wide_columns(
+        const char *x, ptrdiff_t row_stride, ptrdiff_t column_stride, ptrdiff_t rows,
+        ptrdiff_t stride, ptrdiff_t n_features, const float *GMMFAST_RESTRICT shift,
+        double *GMMFAST_RESTRICT zt) {
+    int found = 0;
+    for (ptrdiff_t a = 0; a < n_features; a++) {
+        double *GMMFAST_RESTRICT za = zt + a * stride;
+        const char *xa = x + a * column_stride;
+        const float sa = shift[a];
+        for (ptrdiff_t i = 0; i < rows; i++) {
+            float v;
+            memcpy(&v, xa + i * row_stride, sizeof v);
+            za[i] = (double) (v - sa);
+        }
+        for (ptrdiff_t i = rows; i < stride; i++) za[i] = 0.0;
+        found |= gmmfast_any_nonfinite_d(za, rows);
+    }
+    return found;
+}
 #else
 /* Never called (GMMFAST_SMALL_FEATURES is 0): declared for the extension's code. */
 #define GMMFAST_SMALL_STUBS(T, s)                                                         \
@@ -224,6 +249,10 @@ GMMFAST_CLONES static void gmmfast_column_normalise(double *GMMFAST_RESTRICT log
 GMMFAST_SMALL_STUBS(double, d)
 GMMFAST_SMALL_STUBS(float, f)
 #undef GMMFAST_SMALL_STUBS
+static int gmmfast_small_wide_columns(const char *x, ptrdiff_t row_stride,
+                                      ptrdiff_t column_stride, ptrdiff_t rows,
+                                      ptrdiff_t stride, ptrdiff_t n_features,
+                                      const float *shift, double *zt) { return 1; }
 #endif
 
 #endif
