@@ -372,18 +372,28 @@ def iteration_table(title, cases, timing, warm_up, n_iter, repeat, Gmmfast, Skle
               f"{ref / ours:.1f}x | {lb_ours - lb_ref:+.1e} |" + limit_cells, flush=True)
 
 
+def _calls_in_a_row(f, calls=3):
+    """(the fastest, the first) of ``calls`` calls of f one after the other: the first
+    after a pause finds X out of the caches and the threads asleep, the later ones do not."""
+    times = [_timed(f) for _ in range(calls)]
+    return min(times), times[0]
+
+
 def prediction_table(cases, repeat, rates, Gmmfast, Sklearn):
     """predict, predict_proba and score_samples of the same fitted model in both libraries:
-    seconds (the fastest of ``repeat`` calls, alternating), the speed-ups, and each
-    output's machine limit (the log-densities' arithmetic, or X read and the output
-    written)."""
+    seconds per call (warm: the fastest of three calls in a row, the fastest of ``repeat``
+    such rounds, alternating), the speed-ups, and each output's machine limit (the
+    log-densities' arithmetic, or X read and the output written); then how much longer the
+    first call of a round took (after the pause: X read from memory, the threads woken)."""
     outputs = ("predict", "predict_proba", "score_samples")
     print("\nPer-row outputs of a fitted model (5 EM iterations from the fixed start), "
-          "seconds per call, speed-up over scikit-learn, gmmfast / machine limit:\n")
+          "seconds per call (warm: the fastest of three calls in a row), speed-up over "
+          "scikit-learn, gmmfast / machine limit:\n")
     print("| rows x features, K | covariance | dtype | "
           + " | ".join(f"{o} scikit-learn | gmmfast | speed-up | / limit" for o in outputs)
           + " |")
     print("|---|---|---|" + "---:|---:|---:|---:|" * len(outputs))
+    first_extra = {"gmmfast": [], "scikit-learn": []}
     for n, d, k, ct, dt in cases:
         X = make_data(n, d, k, dt)
         ours = Gmmfast(k, covariance_type=ct, max_iter=5, tol=0.0,
@@ -396,14 +406,19 @@ def prediction_table(cases, repeat, rates, Gmmfast, Sklearn):
         cells = []
         madds = prediction_multiply_adds(n, d, k, ct)
         for output in outputs:
-            t_ours, t_ref = fastest_of(repeat, lambda: (_timed(lambda: getattr(ours, output)(X)),),
-                                       lambda: (_timed(lambda: getattr(ref, output)(X)),))
-            t_ours, t_ref = t_ours[0], t_ref[0]
+            (t_ours, first_ours), (t_ref, first_ref) = fastest_of(
+                repeat, lambda: _calls_in_a_row(lambda: getattr(ours, output)(X)),
+                lambda: _calls_in_a_row(lambda: getattr(ref, output)(X)))
+            first_extra["gmmfast"].append(first_ours - t_ours)
+            first_extra["scikit-learn"].append(first_ref - t_ref)
             out_bytes = n * (8 if output != "predict_proba" else k * X.itemsize)
             limit = machine_limit(rates, dt, madds, X.nbytes + out_bytes)
             cells.append(f"{t_ref:.4f} | {t_ours:.4f} | {t_ref / t_ours:.1f}x | "
                          f"{t_ours / limit:.1f}x")
         print(f"| {n:,} x {d}, {k} | {ct} | {dt} | " + " | ".join(cells) + " |", flush=True)
+    print("\nThe first call of a round took longer than the warm ones by (median, largest): "
+          + "; ".join(f"{lib} {np.median(v) * 1e3:.2f} ms, {max(v) * 1e3:.2f} ms"
+                      for lib, v in first_extra.items()) + ".")
 
 
 def default_fit_table(title, cases, repeat, Gmmfast, Sklearn):
