@@ -66,13 +66,19 @@ cdef extern from "gmmfast/passes.h" nogil:
                                 Py_ssize_t n_features, Py_ssize_t n_components,
                                 const int *bucket, const double *value, const int *start,
                                 double *s0, double *s1, double *s2)
+    void gmmfast_scaled_rows_d(const double *z, const double *o, Py_ssize_t n_features,
+                               const int *bucket, const double *value, Py_ssize_t begin,
+                               Py_ssize_t end, double *scaled)
+    void gmmfast_scaled_rows_f(const float *z, const float *o, Py_ssize_t n_features,
+                               const int *bucket, const double *value, Py_ssize_t begin,
+                               Py_ssize_t end, float *scaled)
 
     # gmmfast/log_density.h
     void gmmfast_sum_squares_d(const double *y, const double *c, Py_ssize_t rows,
                                Py_ssize_t n_features, Py_ssize_t n_components,
                                int per_component, int by_component, const double *log_norm,
                                double *log_prob)
-    void gmmfast_sum_squares_f(const float *y, const float *c, Py_ssize_t rows,
+    void gmmfast_sum_squares_f(const float *y, const double *c, Py_ssize_t rows,
                                Py_ssize_t n_features, Py_ssize_t n_components,
                                int per_component, int by_component, const double *log_norm,
                                double *log_prob)

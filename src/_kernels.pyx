@@ -192,7 +192,8 @@ cdef class Model:
     cdef readonly int code
     cdef readonly Py_ssize_t n_features, n_components
     cdef readonly object dtype, shift, precision, centers, log_norm, quadratic, missing_terms
-    cdef readonly object wide                  # float32 diag, spherical: float64 copies
+    cdef readonly object centers64             # the centres in float64 (a copy for float32)
+    cdef readonly object wide                  # float32 diag, spherical: float64 precisions
 
     def __init__(self, str covariance_type, shift, precision, centers, log_norm,
                  quadratic=None, missing_terms=None):
@@ -214,11 +215,13 @@ cdef class Model:
         if self.precision.shape[0] != size:
             raise ValueError("precision must hold %d numbers for %s covariances of %d "
                              "features and %d components" % (size, covariance_type, D, K))
-        # The float64 loops of few features read float32 diag and spherical models as
-        # these exact copies (see Job.wide).
+        # Exact float64 copies of a float32 model's numbers: the full and tied sums of
+        # squares take c_jk in float64 (no conversion per row), the float64 loops of few
+        # features read float32 diag and spherical models (see Job.wide).
+        self.centers64 = np.ascontiguousarray(self.centers, dtype=np.float64)
         self.wide = None
         if self.dtype == np.float32 and (self.code == DIAG or self.code == SPHERICAL):
-            self.wide = (self.precision.astype(np.float64), self.centers.astype(np.float64))
+            self.wide = self.precision.astype(np.float64)
         self.log_norm = _checked_array(log_norm, np.float64, "log_norm")
         if self.log_norm.shape != (K,):
             raise ValueError("log_norm must be (n_components,)")
@@ -261,6 +264,7 @@ cdef struct Density:
     int code
     const void *precision
     const void *centers                 # D x K
+    const double *centers64             # the same in float64 (see Model.centers64)
     const double *log_norm              # K
     const double *quadratic             # width x K
     int quadratic_rows
@@ -273,8 +277,8 @@ cdef _widen(Job *job, Model model, offsets):
     caller), or None."""
     if not job.small or model.wide is None:
         return None
-    cdef const double[::1] precision = model.wide[0]
-    cdef const double[:, ::1] centers = model.wide[1]
+    cdef const double[::1] precision = model.wide
+    cdef const double[:, ::1] centers = model.centers64
     cdef const double[:, ::1] view
     job.wide = True
     job.wide_precision = &precision[0]
@@ -292,12 +296,14 @@ cdef Density _density(Model model, floating kind):
     cdef Density d
     cdef const floating[::1] precision = model.precision
     cdef const floating[:, ::1] centers = model.centers
+    cdef const double[:, ::1] centers64 = model.centers64
     cdef const double[::1] log_norm = model.log_norm
     cdef const double[:, ::1] quadratic = model.quadratic
     cdef const double[:, ::1] missing_terms = model.missing_terms
     d.code = model.code
     d.precision = &precision[0]
     d.centers = &centers[0, 0]
+    d.centers64 = &centers64[0, 0]
     d.log_norm = &log_norm[0]
     d.quadratic = &quadratic[0, 0] if quadratic.shape[0] > 0 else NULL
     d.quadratic_rows = <int> quadratic.shape[0]
@@ -385,10 +391,10 @@ cdef void _block_log_prob(
                     for k in range(width):
                         out[k] += za * p[k]
         if floating is float:
-            gmmfast_sum_squares_f(product, centers, rows, n_features, n_components,
+            gmmfast_sum_squares_f(product, m.centers64, rows, n_features, n_components,
                                   code == FULL, by_component, log_norm, log_prob)
         else:
-            gmmfast_sum_squares_d(product, centers, rows, n_features, n_components,
+            gmmfast_sum_squares_d(product, m.centers64, rows, n_features, n_components,
                                   code == FULL, by_component, log_norm, log_prob)
         return
     if by_component:
@@ -579,15 +585,15 @@ cdef void _bucket_moments(
     for k in range(n_components):
         s2k = s2 + k * n_features * n_features
         o = &offsets[k * n_features]
-        n_used = 0
-        for q in range(bucket_start[k], bucket_start[k + 1]):
-            i = bucket[q]
-            root = sqrt(bucket_value[q])
-            for a in range(n_features):
-                scaled[n_used * n_features + a] = <floating> (root * (z[i * n_features + a] - o[a]))
-            n_used += 1
+        n_used = bucket_start[k + 1] - bucket_start[k]
         if n_used == 0:
             continue
+        if floating is double:
+            gmmfast_scaled_rows_d(z, o, n_features, bucket, bucket_value, bucket_start[k],
+                                  bucket_start[k + 1], scaled)
+        else:
+            gmmfast_scaled_rows_f(z, o, n_features, bucket, bucket_value, bucket_start[k],
+                                  bucket_start[k + 1], scaled)
         if floating is double:
             _gram(<int> n_used, <int> n_features, scaled, s2k, True)
         else:

@@ -30,6 +30,7 @@ breakages=(
   "group-reduction-drops-last-group|src/_kernels.pyx|for g in range(part_s0.shape[0]):|for g in range(part_s0.shape[0] - 1):"
   "log-density-drops-last-feature|src/gmmfast/log_density_typed.h|for (ptrdiff_t j = quads; j < n_features; j++)|for (ptrdiff_t j = quads; j < n_features - 1; j++)"
   "log-density-drops-last-lanes|src/gmmfast/log_density_typed.h|    if (k0 < n_components)|    if (k0 < n_components - 1)"
+  "scaled-rows-drop-last-feature|src/gmmfast/moments_typed.h|        for (ptrdiff_t a = 0; a < n_features; a++) {\n            GMMFAST_T diff|        for (ptrdiff_t a = 0; a < n_features - 1; a++) {\n            GMMFAST_T diff"
   "responsibilities-drop-last-row|src/_kernels.pyx|        for i in range(rows):\n            for k in range(K):\n                resp[(start + i)|        for i in range(rows - 1):\n            for k in range(K):\n                resp[(start + i)"
   "entropy-keeps-last-block|src/_kernels.pyx|job.part_entropy[g] += gmmfast_listed_entropy|job.part_entropy[g] = gmmfast_listed_entropy"
   "missing-covariance-term-dropped|src/_kernels.pyx|s2k[missing[a] * D + missing[b]] += weight * factors[|s2k[missing[a] * D + missing[b]] += 0.0 * weight * factors["

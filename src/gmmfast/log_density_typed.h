@@ -2,32 +2,38 @@
 
 /* log p(x_i, k) = log_norm_k - 1/2 sum_j (y_ij(k) - c_jk)^2 of row i for the components
    k0 .. k0 + lanes - 1 (lanes at most GMMFAST_LANES), y_ij(k) = yi[j * K + k] when
-   per_component (full) or yi[j] (tied), c_jk = c[j * K + k]. The sum over j runs in
+   per_component (full) or yi[j] (tied), c_jk = c[j * K + k] (in float64 for either
+   type of rows, so that float32 rows convert only y_ij(k)). The sum over j runs in
    four partial sums (j mod 4 for j < quads, the last D mod 4 terms into the first) added
    as (a0 + a1) + (a2 + a3), so that the additions do not wait on one another and every
    build adds in the same order. Into log_prob[k * rows + i] by_component, else
    log_prob[i * K + k]. Inlined, so that constant lanes and per_component unroll. */
 GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_sum_squares_run)(
-        const GMMFAST_T *yi, const GMMFAST_T *c, ptrdiff_t n_features,
+        const GMMFAST_T *yi, const double *c, ptrdiff_t n_features,
         ptrdiff_t n_components, ptrdiff_t quads, ptrdiff_t k0, ptrdiff_t lanes,
         int per_component, int by_component, ptrdiff_t i, ptrdiff_t rows,
         const double *log_norm, double *log_prob) {
     double a0[GMMFAST_LANES], a1[GMMFAST_LANES], a2[GMMFAST_LANES], a3[GMMFAST_LANES];
-    const GMMFAST_T *ck = c + k0;
+    const double *ck = c + k0;
     const GMMFAST_T *yk = per_component ? yi + k0 : yi;
     ptrdiff_t y_stride = per_component ? n_components : 1;
     ptrdiff_t lane_step = per_component ? 1 : 0;
     for (ptrdiff_t l = 0; l < lanes; l++) a0[l] = a1[l] = a2[l] = a3[l] = 0.0;
     for (ptrdiff_t j = 0; j < quads; j += 4) {
+        /* y_ij(k) widened to float64 first (exact), four features of the lanes at once,
+           so that float32 rows convert a whole vector of lanes per instruction. */
+        double w0[GMMFAST_LANES], w1[GMMFAST_LANES], w2[GMMFAST_LANES], w3[GMMFAST_LANES];
         for (ptrdiff_t l = 0; l < lanes; l++) {
-            double d0 = (double) yk[j * y_stride + l * lane_step]
-                        - (double) ck[j * n_components + l];
-            double d1 = (double) yk[(j + 1) * y_stride + l * lane_step]
-                        - (double) ck[(j + 1) * n_components + l];
-            double d2 = (double) yk[(j + 2) * y_stride + l * lane_step]
-                        - (double) ck[(j + 2) * n_components + l];
-            double d3 = (double) yk[(j + 3) * y_stride + l * lane_step]
-                        - (double) ck[(j + 3) * n_components + l];
+            w0[l] = (double) yk[j * y_stride + l * lane_step];
+            w1[l] = (double) yk[(j + 1) * y_stride + l * lane_step];
+            w2[l] = (double) yk[(j + 2) * y_stride + l * lane_step];
+            w3[l] = (double) yk[(j + 3) * y_stride + l * lane_step];
+        }
+        for (ptrdiff_t l = 0; l < lanes; l++) {
+            double d0 = w0[l] - ck[j * n_components + l];
+            double d1 = w1[l] - ck[(j + 1) * n_components + l];
+            double d2 = w2[l] - ck[(j + 2) * n_components + l];
+            double d3 = w3[l] - ck[(j + 3) * n_components + l];
             a0[l] += d0 * d0;
             a1[l] += d1 * d1;
             a2[l] += d2 * d2;
@@ -37,24 +43,24 @@ GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_sum_squares_run)(
     for (ptrdiff_t j = quads; j < n_features; j++) {
         for (ptrdiff_t l = 0; l < lanes; l++) {
             double d0 = (double) yk[j * y_stride + l * lane_step]
-                        - (double) ck[j * n_components + l];
+                        - ck[j * n_components + l];
             a0[l] += d0 * d0;
         }
     }
+    /* The lanes' sums taken as one vector, then stored (strided when by_component). */
+    double s[GMMFAST_LANES];
+    for (ptrdiff_t l = 0; l < lanes; l++)
+        s[l] = log_norm[k0 + l] - 0.5 * ((a0[l] + a1[l]) + (a2[l] + a3[l]));
     if (by_component)
-        for (ptrdiff_t l = 0; l < lanes; l++)
-            log_prob[(k0 + l) * rows + i] =
-                log_norm[k0 + l] - 0.5 * ((a0[l] + a1[l]) + (a2[l] + a3[l]));
+        for (ptrdiff_t l = 0; l < lanes; l++) log_prob[(k0 + l) * rows + i] = s[l];
     else
-        for (ptrdiff_t l = 0; l < lanes; l++)
-            log_prob[i * n_components + k0 + l] =
-                log_norm[k0 + l] - 0.5 * ((a0[l] + a1[l]) + (a2[l] + a3[l]));
+        for (ptrdiff_t l = 0; l < lanes; l++) log_prob[i * n_components + k0 + l] = s[l];
 }
 
 /* log p(x_i, k) of row i for every component, GMMFAST_LANES components at a time, then the
    rest (see gmmfast_sum_squares_run); inlined, so that a constant per_component unrolls. */
 GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_sum_squares_row)(
-        const GMMFAST_T *yi, const GMMFAST_T *c, ptrdiff_t n_features,
+        const GMMFAST_T *yi, const double *c, ptrdiff_t n_features,
         ptrdiff_t n_components, int per_component, int by_component, ptrdiff_t i,
         ptrdiff_t rows, const double *log_norm, double *log_prob) {
     ptrdiff_t quads = n_features - n_features % 4;
@@ -74,7 +80,7 @@ GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_sum_squares_row)(
    [i, j*K + k]) or y = z P (tied, y_ij at [i, j], the same for every k), c at [j, k].
    log_prob: rows x K, or K x rows by_component. */
 GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_sum_squares)(
-        const GMMFAST_T *y, const GMMFAST_T *c, ptrdiff_t rows, ptrdiff_t n_features,
+        const GMMFAST_T *y, const double *c, ptrdiff_t rows, ptrdiff_t n_features,
         ptrdiff_t n_components, int per_component, int by_component,
         const double *log_norm, double *log_prob) {
     ptrdiff_t width = per_component ? n_features * n_components : n_features;
