@@ -114,15 +114,22 @@ def _precision_cholesky_from_covariances(covariances, covariance_type, dtype):
     """P with P P^T = Sigma^-1: P = L^-T for the lower Cholesky factor L of Sigma."""
     if covariance_type in ("full", "tied"):
         matrices = covariances.reshape(-1, *covariances.shape[-2:])
+        if not np.isfinite(matrices).all():
+            raise ValueError(_precision_error_message(dtype))
         n_features = matrices.shape[-1]
-        identity = np.eye(n_features)
+        identity = np.eye(n_features, dtype=matrices.dtype)
         factors = np.empty_like(matrices)
+        # LAPACK's potrf and trtrs called directly, as scipy.linalg.cholesky and
+        # solve_triangular call them (the same bits), without their checks of each matrix:
+        # they cost more than the factorisations of a few small matrices, once per EM step.
+        potrf, trtrs = linalg.get_lapack_funcs(("potrf", "trtrs"), (matrices,))
         for k, matrix in enumerate(matrices):
-            try:
-                lower = linalg.cholesky(matrix, lower=True)
-            except (linalg.LinAlgError, ValueError):
-                raise ValueError(_precision_error_message(dtype)) from None
-            factors[k] = linalg.solve_triangular(lower, identity, lower=True).T
+            lower, info = potrf(matrix, lower=1, clean=1)
+            if info == 0:
+                inverse, info = trtrs(lower, identity, lower=1)
+            if info != 0:
+                raise ValueError(_precision_error_message(dtype))
+            factors[k] = inverse.T
         return factors.reshape(covariances.shape)
     if not np.all(covariances > 0.0):
         raise ValueError(_precision_error_message(dtype))

@@ -49,7 +49,9 @@ class PassArguments:
                               covariance_type)
         self.covariance_type = covariance_type
         self.n_components = n_components
-        self.shift = np.average(means, axis=0, weights=weights).astype(dtype)
+        # sum_k w_k mu_k / sum_k w_k, the operations of np.average without its checks.
+        column = weights[:, np.newaxis]
+        self.shift = ((means * column).sum(axis=0) / column.sum(axis=0)).astype(dtype)
         offsets = means - self.shift
         self.offsets = np.ascontiguousarray(offsets, dtype=dtype)
         # Component index innermost (see src/_kernels.pyx): P_k[a, j] at [a, j*K + k],
