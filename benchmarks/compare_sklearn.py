@@ -14,6 +14,7 @@ timed against the other one's idle threads.
     python benchmarks/compare_sklearn.py            # the README table (takes minutes)
     python benchmarks/compare_sklearn.py --quick    # small sizes, seconds
     python benchmarks/compare_sklearn.py --only-mini-batch --curve mini_batch.png
+    python benchmarks/compare_sklearn.py --only-threads --threads 1,2,4,8,16
 
 Prints a Markdown table and the machine it ran on. Each row of the iteration and prediction
 tables also gives the machine's limit for it, measured in the same run: the larger of the
@@ -25,7 +26,9 @@ multiple of it. ``--only-mini-batch`` compares
 MiniBatchGaussianMixture with full-batch EM (gmmfast's GaussianMixture) instead: the time
 each takes to converge from its default start, and the mean log-likelihood of every row at
 the end (the quantity GaussianMixture's final lower bound is), with ``--curve`` a picture of
-that log-likelihood against seconds.
+that log-likelihood against seconds. ``--only-threads`` times full-covariance EM
+iterations of both libraries on 1, 2, 4, ... threads (``--threads`` chooses them), with each
+library's speed-up over its own one-thread time.
 """
 
 import argparse
@@ -310,6 +313,12 @@ def main(argv=None):
     parser.add_argument("--curve", metavar="FILE.png",
                         help="with --only-mini-batch: draw the mean log-likelihood against "
                              "seconds of both fits of the first case (needs matplotlib)")
+    parser.add_argument("--only-threads", action="store_true",
+                        help="only the thread scaling of full-covariance EM iterations "
+                             "(300,000 and 3,000,000 x 16, K=16, float64 and float32)")
+    parser.add_argument("--threads", metavar="1,2,4",
+                        help="with --only-threads: the thread counts (default 1, 2, 4, ... "
+                             "and the number of cores)")
     add_flag(parser)
     parser.add_argument("--only-missing", action="store_true",
                         help="only missing values: EM iterations with 10 %% of the entries "
@@ -335,6 +344,9 @@ def main(argv=None):
     n_iter = args.iterations or (3 if args.quick else 5)
     repeat = args.repeat or (1 if args.quick else 3)
     print(f"Machine: {machine()}\n")
+    if args.only_threads:
+        thread_table(args, n_iter, repeat, Gmmfast, Sklearn)
+        return
     if args.only_iterations:
         args.no_default_fit = args.no_seeds = args.no_memory = args.no_bayesian = True
     if not args.only_bayesian:
@@ -472,6 +484,59 @@ def bayesian_tables(args, n_iter, repeat):
                           1 if args.quick else min(repeat, 2), Gmmfast, Sklearn)
     if not args.no_memory:
         memory_table(args.quick, "BayesianGaussianMixture")
+
+
+# Thread scaling: full covariances, 16 features, K=16, at 300,000 and 3,000,000 rows; the
+# larger rows take fewer timed iterations and runs (one scikit-learn iteration there is
+# seconds per core).
+THREAD_CASES = [(n, 16, 16, "full", dt) for n in (300_000, 3_000_000)
+                for dt in ("float64", "float32")]
+QUICK_THREAD_CASES = [(20_000, 8, 8, "full", "float64")]
+LARGE_ROWS = 1_000_000
+
+
+def thread_counts(spec=None):
+    """The thread counts of the scaling table: ``spec`` ("1,2,4"), else 1, 2, 4, ... below
+    the cores, and the cores."""
+    if spec:
+        return [int(t) for t in spec.split(",")]
+    cores, counts = os.cpu_count() or 1, [1]
+    while counts[-1] * 2 < cores:
+        counts.append(counts[-1] * 2)
+    return counts + ([cores] if cores > 1 else [])
+
+
+def thread_table(args, n_iter, repeat, Gmmfast, Sklearn):
+    """Seconds per EM iteration of both libraries from the same start on 1, 2, 4, ...
+    threads (every thread pool of the process, OpenMP and BLAS, limited with threadpoolctl),
+    and each library's speed-up over its own one-thread time."""
+    from threadpoolctl import threadpool_limits
+
+    counts = thread_counts(args.threads)
+    cases = QUICK_THREAD_CASES if args.quick else THREAD_CASES
+    large_iter, large_repeat = min(n_iter, 2), min(repeat, 2)
+    print(f"Thread scaling: seconds per EM iteration from the same start (tol=0), every "
+          f"thread pool (OpenMP, BLAS) limited to the given threads; {n_iter} iterations "
+          f"timed, the fastest of {repeat} runs ({large_iter} and {large_repeat} from "
+          f"{LARGE_ROWS:,} rows on); scaling: the library's one-thread time over its time:\n")
+    print("| rows x features, K | covariance | dtype | threads | scikit-learn | gmmfast | "
+          "speed-up | scikit-learn scaling | gmmfast scaling |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+    for n, d, k, ct, dt in cases:
+        X = make_data(n, d, k, dt)
+        iters, runs = (large_iter, large_repeat) if n >= LARGE_ROWS else (n_iter, repeat)
+        Gmmfast(k, covariance_type=ct, max_iter=1, tol=0.0,
+                **fixed_start(X, k, ct)).fit(X[:2000])
+        first = None
+        for t in counts:
+            with threadpool_limits(limits=t):
+                (ours, _), (ref, _) = fastest_of(
+                    runs, lambda: seconds_per_iteration(Gmmfast, X, k, ct, iters),
+                    lambda: seconds_per_iteration(Sklearn, X, k, ct, iters))
+            first = first or (ref, ours)
+            print(f"| {n:,} x {d}, {k} | {ct} | {dt} | {t} | {ref:.3f} | {ours:.4f} | "
+                  f"{ref / ours:.1f}x | {first[0] / ref:.2f}x | {first[1] / ours:.2f}x |",
+                  flush=True)
 
 
 def gaussian_mixture_tables(args, cases, n_iter, repeat, Gmmfast, Sklearn):
