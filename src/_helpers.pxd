@@ -25,15 +25,19 @@ cdef extern from "gmmfast/passes.h" nogil:
                            Py_ssize_t rows, Py_ssize_t n_features, const float *shift,
                            float *z)
     void gmmfast_squares_d(const double *z, Py_ssize_t rows, Py_ssize_t n_features,
-                           int spherical, double *squares)
+                           int spherical, double *squares, Py_ssize_t ld)
     void gmmfast_squares_f(const float *z, Py_ssize_t rows, Py_ssize_t n_features,
-                           int spherical, double *squares)
+                           int spherical, double *squares, Py_ssize_t ld)
     int gmmfast_any_nonfinite_d(const double *z, Py_ssize_t n)
     int gmmfast_any_nonfinite_f(const float *z, Py_ssize_t n)
     Py_ssize_t gmmfast_mark_missing_d(double *z, Py_ssize_t rows, Py_ssize_t n_features,
-                                      int *start, int *index)
+                                      int *start, int *index, double *absent,
+                                      Py_ssize_t absent_stride, double *indicator,
+                                      Py_ssize_t indicator_stride)
     Py_ssize_t gmmfast_mark_missing_f(float *z, Py_ssize_t rows, Py_ssize_t n_features,
-                                      int *start, int *index)
+                                      int *start, int *index, double *absent,
+                                      Py_ssize_t absent_stride, double *indicator,
+                                      Py_ssize_t indicator_stride)
 
     # gmmfast/listing.h
     void gmmfast_fill_pack_table()
@@ -166,6 +170,20 @@ cdef extern from "gmmfast/passes.h" nogil:
                                 Py_ssize_t n_features, Py_ssize_t n_components,
                                 int per_component, double *u, double *t, double *eps,
                                 double *correction)
+    void gmmfast_missing_diag_sums_d(const double *absent, Py_ssize_t stride,
+                                     Py_ssize_t n_features,
+                                     Py_ssize_t n_components, int spherical,
+                                     const int *bucket, const int *bucket_start,
+                                     const double *bucket_value, const double *centers,
+                                     const double *offsets, const double *precision,
+                                     double *w, double *s1, double *s2)
+    void gmmfast_missing_diag_sums_f(const double *absent, Py_ssize_t stride,
+                                     Py_ssize_t n_features,
+                                     Py_ssize_t n_components, int spherical,
+                                     const int *bucket, const int *bucket_start,
+                                     const double *bucket_value, const float *centers,
+                                     const float *offsets, const float *precision,
+                                     double *w, double *s1, double *s2)
     void gmmfast_missing_moments_d(const double *z, const double *o, const int *missing,
                                    Py_ssize_t m, const double *e, Py_ssize_t e_stride,
                                    double v, Py_ssize_t n_features, double *delta,

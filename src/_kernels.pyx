@@ -192,6 +192,7 @@ cdef class Model:
     cdef readonly int code
     cdef readonly Py_ssize_t n_features, n_components
     cdef readonly object dtype, shift, precision, centers, log_norm, quadratic, missing_terms
+    cdef readonly object quadratic_missing     # see __init__
     cdef readonly object centers64             # the centres in float64 (a copy for float32)
     cdef readonly object wide                  # float32 diag, spherical: float64 precisions
 
@@ -248,6 +249,17 @@ cdef class Model:
             self.missing_terms = self.missing_terms.reshape(terms_shape)
         else:
             self.missing_terms = self.missing_terms.reshape(0, terms_shape[1])
+        # Diagonal and spherical models with missing_terms: [quadratic; missing_terms; 0]
+        # ((width + D8) x K, D8 the features rounded up to 8), the product's matrix with
+        # the terms a_jk below it, so that a block with missing entries takes the
+        # log-densities of its rows' observed features in the same product, over
+        # [z^2, z, 1, absent] (see _quadratic_log_prob); its first rows are ``quadratic``.
+        self.quadratic_missing = None
+        if (self.code == DIAG or self.code == SPHERICAL) and self.missing_terms.shape[0] > 0:
+            extended = np.zeros((width + gmmfast_small_stride(D), K))
+            extended[:width] = self.quadratic
+            extended[width:width + D] = self.missing_terms
+            self.quadratic_missing = extended
 
 
 
@@ -266,8 +278,10 @@ cdef struct Density:
     const void *centers                 # D x K
     const double *centers64             # the same in float64 (see Model.centers64)
     const double *log_norm              # K
-    const double *quadratic             # width x K
-    int quadratic_rows
+    const double *quadratic             # width x K (Model.quadratic), or (width + D8) x K
+                                        # (Model.quadratic_missing) when absent_rows
+    int quadratic_rows                  # width
+    int absent_rows                     # D8 with Model.quadratic_missing, else 0
     const double *missing_terms         # see Model, or NULL
 
 
@@ -305,8 +319,14 @@ cdef Density _density(Model model, floating kind):
     d.centers = &centers[0, 0]
     d.centers64 = &centers64[0, 0]
     d.log_norm = &log_norm[0]
+    cdef const double[:, ::1] quadratic_missing
     d.quadratic = &quadratic[0, 0] if quadratic.shape[0] > 0 else NULL
     d.quadratic_rows = <int> quadratic.shape[0]
+    d.absent_rows = 0
+    if model.quadratic_missing is not None:
+        quadratic_missing = model.quadratic_missing
+        d.quadratic = &quadratic_missing[0, 0]
+        d.absent_rows = <int> (quadratic_missing.shape[0] - quadratic.shape[0])
     d.missing_terms = &missing_terms[0, 0] if missing_terms.shape[0] > 0 else NULL
     return d
 
@@ -351,7 +371,11 @@ cdef void _block_log_prob(
         const Density *m,                    # IN  the model (see Model)
         bint by_component,                   # IN  log_prob K x rows instead
         floating *product,                   # TMP rows x (D*K) for full, rows x D for tied
-        double *squares,                     # TMP rows x (2D+1)
+        double *squares,                     # TMP rows x ld (see _squares_stride)
+        Py_ssize_t ld,
+        bint absent,                         # IN  diag, spherical: marginals of the rows'
+                                             #     observed features (see
+                                             #     _quadratic_log_prob)
         double *log_prob) noexcept nogil:    # OUT rows x K, log p(x_i, k) (K x rows if
                                              #     by_component)
     # Every inner loop runs over the components k (or, by component, over the rows i),
@@ -371,7 +395,7 @@ cdef void _block_log_prob(
     cdef const double *log_norm = m.log_norm
     if (code == DIAG or code == SPHERICAL) and n_features > TINY_FEATURES:
         _quadratic_log_prob(z, rows, n_features, n_components, code, m, by_component,
-                            squares, log_prob)
+                            squares, ld, absent, log_prob)
         return
     if code == FULL or code == TIED:
         # Z P for all components at once: Z @ [P_1 | ... | P_K], columns interleaved by k.
@@ -440,8 +464,8 @@ cdef void _block_log_prob(
 
 cdef void _quadratic_log_prob(
         const floating *z, Py_ssize_t rows, Py_ssize_t n_features, Py_ssize_t n_components,
-        int code, const Density *m, bint by_component, double *squares,
-        double *log_prob) noexcept nogil:
+        int code, const Density *m, bint by_component, double *squares, Py_ssize_t ld,
+        bint absent, double *log_prob) noexcept nogil:
     """Diagonal and spherical log-densities as one float64 matrix product.
 
     diag:      sum_j p_kj^2 (z_j - c_kj)^2 = [z^2, z] @ [p^2 ; -2 p^2 c] + sum_j p_kj^2 c_kj^2
@@ -450,19 +474,28 @@ cdef void _quadratic_log_prob(
     times -1/2 and a last row log_norm_k - 1/2 (the constant); see quadratic_form.
     z is centred on the mixture's mean, so the expansion loses only digits of order
     eps (distance between components / their spread)^2, in float64.
+
+    With ``absent`` (a block with missing entries, read as z_j = 0; m.absent_rows > 0),
+    each row of squares goes on with the indicator of its missing features (1 where x_ij
+    is missing, written there by gmmfast_mark_missing; zeros to D8) and Q with the terms
+    a_jk (Model.quadratic_missing): the product adds a_jk over each row's missing
+    features, which turns log p(x, k) into the log-density of its observed features.
+    squares: rows x ld, ld at least the product's width.
     """
     cdef int width = m.quadratic_rows, n = <int> n_components
+    if absent:
+        width += m.absent_rows
     if floating is double:
-        gmmfast_squares_d(z, rows, n_features, code == SPHERICAL, squares)
+        gmmfast_squares_d(z, rows, n_features, code == SPHERICAL, squares, ld)
     else:
-        gmmfast_squares_f(z, rows, n_features, code == SPHERICAL, squares)
+        gmmfast_squares_f(z, rows, n_features, code == SPHERICAL, squares, ld)
     # log_prob (rows x K) = squares (rows x width) @ Q (width x K); by component, its
     # transpose Q^T squares^T (K x rows).
     if by_component:
         gemm(Trans, Trans, n, <int> rows, width, 1.0, m.quadratic, n, squares,
-             width, 0.0, log_prob, <int> rows)
+             <int> ld, 0.0, log_prob, <int> rows)
     else:
-        gemm(NoTrans, NoTrans, <int> rows, n, width, 1.0, squares, width,
+        gemm(NoTrans, NoTrans, <int> rows, n, width, 1.0, squares, <int> ld,
              m.quadratic, n, 0.0, log_prob, n)
 
 
@@ -680,7 +713,7 @@ cdef struct Scratch:
     void *small                         # D x D
     double *tied_rows                   # rows x D
     double *diag_scratch                # K x D
-    double *squares                     # rows x (2D + 1)
+    double *squares                     # rows x _squares_stride(job)
     double *row_total                   # rows
     double *log_prob                    # rows x K
     double *row_work                    # 4 x rows
@@ -697,7 +730,10 @@ cdef struct Scratch:
     int64_t *nearest_label              # rows
     # Rows with missing features (marginal): see _mark_missing.
     int *miss_start                     # rows + 1
-    int *miss_index                     # rows x D
+    int *miss_index                     # rows x D + 4 (see gmmfast_mark_missing)
+    double *absent                      # rows x gmmfast_small_stride(D): 1 where x_ij
+                                        # is missing, 0 elsewhere (diag, spherical sums;
+                                        # see gmmfast_missing_diag_sums)
     int *pattern_of                     # rows
     int *pattern_first                  # rows
     int *pattern_next                   # rows
@@ -713,7 +749,29 @@ cdef struct Scratch:
     int *cache_slots                    # 2 x capacity, rounded up to a power of two
     Py_ssize_t cache_capacity
     Py_ssize_t cache_count
-    double *lanes                       # (2 D + 1) x K, at least 3 D
+    double *lanes                       # (2 D + 1) x K, at least 3 D and D rounded up
+                                        # to 8
+
+
+cdef inline Py_ssize_t _squares_stride(const Job *job) noexcept nogil:
+    """The row stride of s.squares: the rows [z^2, z, 1] (or [|z|^2, z, 1]) of the diagonal
+    and spherical product, then, where rows can have missing features and the model has
+    their terms (Density.absent_rows), the indicator of the missing ones, padded with zeros
+    to a multiple of 8 (see _quadratic_log_prob); 2D + 1 without a product."""
+    if job.marginal and job.density.absent_rows > 0:
+        return job.density.quadratic_rows + job.density.absent_rows
+    if job.density.quadratic_rows > 0:
+        return job.density.quadratic_rows
+    return 2 * job.n_features + 1
+
+
+cdef inline double *_indicator(const Job *job, Scratch *s) noexcept nogil:
+    """Where gmmfast_mark_missing writes the block's indicator of missing entries for the
+    product (rows x _squares_stride(job), in s.squares after the product's own columns),
+    or NULL."""
+    if job.marginal and job.density.absent_rows > 0:
+        return s.squares + job.density.quadratic_rows
+    return NULL
 
 
 cdef inline void *_take(size_t count, size_t size, bint zeroed, bint *ok) noexcept nogil:
@@ -751,7 +809,9 @@ cdef Scratch _allocate(const Job *job, size_t item) noexcept nogil:
         s.yt = _take(rows * D, item, False, &ok)
         s.dense = <double *> _take(rows * K, sizeof(double), False, &ok)
     s.product = _take(rows * width, item, False, &ok)
-    s.squares = <double *> _take(rows * (2 * D + 1), sizeof(double), False, &ok)
+    # Zeroed: the padding of the indicator of missing entries is never written.
+    s.squares = <double *> _take(rows * _squares_stride(job), sizeof(double), job.marginal,
+                                 &ok)
     s.row_total = <double *> _take(rows, sizeof(double), False, &ok)
     s.log_prob = <double *> _take(rows * K, sizeof(double), False, &ok)
     s.row_work = <double *> _take(4 * rows, sizeof(double), False, &ok)
@@ -760,14 +820,20 @@ cdef Scratch _allocate(const Job *job, size_t item) noexcept nogil:
     s.bucket_value = <double *> _take(rows * K, sizeof(double), False, &ok)
     if job.marginal:
         s.miss_start = <int *> _take(rows + 1, sizeof(int), False, &ok)
-        s.miss_index = <int *> _take(rows * D, sizeof(int), False, &ok)
+        s.miss_index = <int *> _take(rows * D + 4, sizeof(int), False, &ok)
+        if job.purpose != EVALUATE and (job.density.code == DIAG
+                                        or job.density.code == SPHERICAL):
+            # Zeroed: the padding past D is never written.
+            s.absent = <double *> _take(rows * gmmfast_small_stride(D), sizeof(double),
+                                        True, &ok)
         s.pattern_of = <int *> _take(rows, sizeof(int), False, &ok)
         s.pattern_first = <int *> _take(rows, sizeof(int), False, &ok)
         s.pattern_next = <int *> _take(rows, sizeof(int), False, &ok)
         s.pattern_table = <int *> _take(_pattern_slots(rows), sizeof(int), False, &ok)
         s.pattern_weight = <double *> _take(rows * K, sizeof(double), False, &ok)
         s.lam = <double *> _take(3 * D * D, sizeof(double), False, &ok)
-        s.lanes = <double *> _take(max((2 * D + 1) * K, 3 * D), sizeof(double), False, &ok)
+        s.lanes = <double *> _take(max((2 * D + 1) * K, 3 * D, gmmfast_small_stride(D)),
+                                   sizeof(double), False, &ok)
         if job.density.code == FULL or job.density.code == TIED:
             s.eps = <double *> _take(rows * K * D, sizeof(double), False, &ok)
             n_factors = K if job.density.code == FULL else 1
@@ -816,6 +882,7 @@ cdef void _release(Scratch *s) noexcept nogil:
     free(s.nearest_label)
     free(s.miss_start)
     free(s.miss_index)
+    free(s.absent)
     free(s.pattern_of)
     free(s.pattern_first)
     free(s.pattern_next)
@@ -906,7 +973,8 @@ cdef void _block(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t blk,
         return
     if job.purpose == E_STEP:
         _block_log_prob(z, n, job.n_features, K, &job.density, True,
-                        <floating *> s.product, s.squares, s.log_prob)
+                        <floating *> s.product, s.squares, _squares_stride(job),
+                        n_patterns > 0, s.log_prob)
         if n_patterns > 0:
             _missing_log_prob(job, s, n, n_patterns, True, z)
     elif job.purpose == GIVEN:
@@ -915,7 +983,8 @@ cdef void _block(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t blk,
                 s.log_prob[i * K + k] = job.resp[(start + i) * K + k]
     else:
         _block_log_prob(z, n, job.n_features, K, &job.density, False,
-                        <floating *> s.product, s.squares, s.log_prob)
+                        <floating *> s.product, s.squares, _squares_stride(job), False,
+                        s.log_prob)
         for i in range(n):
             _one_hot_row(&s.log_prob[i * K], K)
     _block_statistics(job, s, g, n, w, z)
@@ -1110,7 +1179,8 @@ cdef void _evaluate_block(const Job *job, Scratch *s, Py_ssize_t start, Py_ssize
     cdef bint by_component = (job.log_prob_out != NULL and job.resp_out == NULL
                               and job.labels == NULL and job.filled_out == NULL)
     _block_log_prob(z, rows, job.n_features, K, &job.density, by_component,
-                    <floating *> s.product, s.squares, s.log_prob)
+                    <floating *> s.product, s.squares, _squares_stride(job), n_patterns > 0,
+                    s.log_prob)
     if n_patterns > 0:
         _missing_log_prob(job, s, rows, n_patterns, by_component, z)
     if job.labels != NULL:
@@ -1160,8 +1230,9 @@ cdef void _evaluate_block(const Job *job, Scratch *s, Py_ssize_t start, Py_ssize
 # for full covariances): each thread keeps those of the patterns it meets during a pass (see
 # _pattern_factors); the covariance term is added once per pattern of a block as (sum of its
 # v_ik) Lambda_MM^-1. Diagonal and spherical covariances need no factor: the missing
-# features' terms of log p(x, k) are taken out (Model.missing_terms), and
-# E[x_j | x_O, k] = mu_kj, Var = 1 / p_kj^2.
+# features' terms of log p(x, k) are taken out (Model.missing_terms; by the log-density
+# product itself above TINY_FEATURES features, see _quadratic_log_prob), and
+# E[x_j | x_O, k] = mu_kj, Var = 1 / p_kj^2 (gmmfast_missing_diag_sums).
 
 cdef inline Py_ssize_t _pattern_slots(Py_ssize_t rows) noexcept nogil:
     """Hash slots for the patterns of a block: a power of two at least twice the rows."""
@@ -1200,9 +1271,13 @@ cdef Py_ssize_t _mark_missing(const Job *job, Scratch *s, Py_ssize_t rows,
     cdef int *start = s.miss_start
     cdef int *index = s.miss_index
     if floating is double:
-        n_missing_rows = gmmfast_mark_missing_d(z, rows, D, start, index)
+        n_missing_rows = gmmfast_mark_missing_d(z, rows, D, start, index, s.absent,
+                                                gmmfast_small_stride(D), _indicator(job, s),
+                                                _squares_stride(job))
     else:
-        n_missing_rows = gmmfast_mark_missing_f(z, rows, D, start, index)
+        n_missing_rows = gmmfast_mark_missing_f(z, rows, D, start, index, s.absent,
+                                                gmmfast_small_stride(D), _indicator(job, s),
+                                                _squares_stride(job))
     if n_missing_rows == 0 or job.density.code == DIAG or job.density.code == SPHERICAL:
         return n_missing_rows
     slots = _pattern_slots(rows)
@@ -1384,6 +1459,8 @@ cdef void _missing_log_prob(const Job *job, Scratch *s, Py_ssize_t rows,
     cdef double *t = s.lanes + D * K
     cdef double *value = s.lanes + 2 * D * K
     if job.density.code == DIAG or job.density.code == SPHERICAL:
+        if D > TINY_FEATURES and job.density.absent_rows > 0:
+            return  # added by the product (see _quadratic_log_prob)
         # (pattern_weight, rows x K, is free here: diagonal models have no patterns.)
         gmmfast_missing_terms(terms, s.miss_start, s.miss_index, rows, K, i_stride, k_stride,
                               s.pattern_weight, lp)
@@ -1410,8 +1487,8 @@ cdef void _missing_moments(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t 
     """The corrections of the sums of group g for the block's rows with missing features
     (see the section's comment), over the listed (i, k) and their v_ik."""
     cdef Py_ssize_t K = job.n_components, D = job.n_features
-    cdef Py_ssize_t i, j, k, q, qq, a, b, p, r, m
-    cdef double v, c, oj, pr, weight
+    cdef Py_ssize_t i, k, q, a, b, p, r, m
+    cdef double v, weight
     cdef double *s1 = job.part_s1 + g * job.s1_size
     cdef double *s2 = job.part_s2 + g * job.s2_size
     cdef double *s1k
@@ -1431,23 +1508,15 @@ cdef void _missing_moments(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t 
     cdef double *inverse = s.lam + D * D
     cdef Py_ssize_t n
     if code == DIAG or code == SPHERICAL:
-        for k in range(K):
-            for q in range(s.bucket_start[k], s.bucket_start[k + 1]):
-                i = s.bucket[q]
-                if s.miss_start[i + 1] == s.miss_start[i]:
-                    continue
-                v = s.bucket_value[q]
-                pr = precision[k] if code == SPHERICAL else 0.0
-                for qq in range(s.miss_start[i], s.miss_start[i + 1]):
-                    j = s.miss_index[qq]
-                    c = centers[j * K + k]
-                    oj = offsets[k * D + j]
-                    if code == DIAG:
-                        pr = precision[j * K + k]
-                    # Read as z_j = 0: they added v (0 - o) and v o^2; the conditional
-                    # mean is c (z coordinates) and the variance 1 / p^2.
-                    s1[k * D + j] += v * c
-                    s2[k * D + j] += v * ((c - oj) * (c - oj) - oj * oj + 1.0 / (pr * pr))
+        # (s.lanes holds the features rounded up to 8 numbers.)
+        if floating is double:
+            gmmfast_missing_diag_sums_d(s.absent, gmmfast_small_stride(D), D, K, code == SPHERICAL, s.bucket,
+                                        s.bucket_start, s.bucket_value, centers, offsets,
+                                        precision, s.lanes, s1, s2)
+        else:
+            gmmfast_missing_diag_sums_f(s.absent, gmmfast_small_stride(D), D, K, code == SPHERICAL, s.bucket,
+                                        s.bucket_start, s.bucket_value, centers, offsets,
+                                        precision, s.lanes, s1, s2)
         return
     for q in range(n_patterns * K):
         s.pattern_weight[q] = 0.0

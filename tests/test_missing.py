@@ -521,3 +521,37 @@ def test_few_components_many_features_equal_the_reference(covariance_type, n_com
     # A light component (under 10 % of 400 rows) of correlated features: its covariance
     # carries the conditioning of the sums (measured 1.5e-9 at worst).
     np.testing.assert_allclose(gm.covariances_, ref_c, rtol=1e-8, atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_rows_missing_more_than_four_features(dtype, covariance_type):
+    """Rows missing five to eight of nine features (their lists are written four entries
+    at a time): EM equals the reference, and each row's log-density is that of the
+    mixture's marginal over its observed features."""
+    rng = np.random.default_rng(6)
+    X = _with_holes(rng.normal(size=(600, 9)) @ rng.normal(size=(9, 9)), 0.1)
+    many = np.arange(20, 60)
+    for row in many:
+        m = 5 + row % 4
+        X[row, rng.choice(9, m, replace=False)] = np.nan
+    gm, (bounds, _, ref_m, ref_c) = _reference_fit(
+        X, None, covariance_type, 2, 3, _start(X, covariance_type, 2), dtype)
+    rtol = 1e-9 if dtype == np.float64 else 2e-4
+    np.testing.assert_allclose(gm.lower_bounds_, bounds, rtol=rtol)
+    np.testing.assert_allclose(gm.means_, ref_m, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(gm.covariances_, ref_c, rtol=10 * rtol, atol=rtol)
+    log_prob = gm.score_samples(X[many].astype(dtype))
+    covs = _full_covariances(gm.covariances_, covariance_type, 2, 9)
+    for value, x in zip(log_prob, X[many]):
+        obs = ~np.isnan(x)
+        parts = []
+        for k in range(2):
+            s_oo = covs[k][np.ix_(obs, obs)]
+            d = x[obs] - gm.means_[k][obs]
+            _, log_det = np.linalg.slogdet(s_oo)
+            parts.append(np.log(gm.weights_[k]) - 0.5 * (obs.sum() * np.log(2 * np.pi)
+                         + log_det + d @ np.linalg.solve(s_oo, d)))
+        # (A row that lost all nine has log-density 0.)
+        np.testing.assert_allclose(value, logsumexp(parts), rtol=rtol,
+                                   atol=1e-10 if dtype == np.float64 else 1e-5)

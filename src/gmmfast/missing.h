@@ -1,6 +1,8 @@
 /* Rows with missing features: the marginal log-density of one row's observed features and
- * the conditional means of its missing ones, under every component of a full or tied model
- * (gmmfast/missing_typed.h, for float64 and float32 rows: gmmfast_marginal_row_d / _f). */
+ * the conditional means of its missing ones, under every component of a full or tied model,
+ * and their corrections of the sums (gmmfast/missing_typed.h, for float64 and float32 rows:
+ * gmmfast_marginal_row_d / _f, gmmfast_missing_moments_d / _f; for diagonal and spherical
+ * models gmmfast_missing_diag_sums_d / _f). */
 #ifndef GMMFAST_MISSING_H
 #define GMMFAST_MISSING_H
 
@@ -8,7 +10,9 @@
 
 #define GMMFAST_LOG_2PI 1.8378770664093453
 
-/* Diagonal and spherical models: what each row's missing features add to its log p(x, k),
+/* Diagonal and spherical models of at most TINY_FEATURES features (src/_kernels.pyx; with
+   more, the log-density product adds these terms itself, see _quadratic_log_prob): what
+   each row's missing features add to its log p(x, k),
    the terms a_jk (Model.missing_terms, a_jk at j K + k) summed over them in order into
    sums[i K + k] (rows x K scratch), then added to log_prob[i i_stride + k k_stride]
    (component by component when the rows are contiguous, i_stride 1, row by row

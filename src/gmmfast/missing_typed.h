@@ -133,3 +133,53 @@ GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_missing_moments)(
         for (ptrdiff_t j = r + 1; j < D; j++) s2[j * D + r] += v * (er * delta[j] * observed[j]);
     }
 }
+
+/* Diagonal and spherical models: the corrections of every component's sums for a block's
+   rows with missing features, which were read as z_j = 0 (x_j = shift_j) and so added
+   v (0 - o_kj) to s1 and v o_kj^2 to s2, where the conditional mean is c_jk (z
+   coordinates) and the variance 1 / p_kj^2: with W_kj = sum over the listed (i, k) of
+   v_ik absent_ij (absent: rows x stride, 1 where x_ij is missing, 0 at the other features
+   and in the padding to stride, a multiple of GMMFAST_LANES; bucket, bucket_start,
+   bucket_value: the listed terms of each component and their v = w_i r_ik),
+     s1_kj += W_kj c_jk,   s2_kj += W_kj ((c_jk - o_kj)^2 - o_kj^2 + 1 / p_kj^2),
+   (p_kj = p_k for spherical). W runs over the features GMMFAST_LANES at a time, each
+   group's sums held in two vectors of partial sums, over the even and the odd listed
+   terms, added at the end (two chains of additions that overlap). w: scratch of stride
+   numbers. */
+GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_missing_diag_sums)(
+        const double *GMMFAST_RESTRICT absent, ptrdiff_t stride, ptrdiff_t n_features,
+        ptrdiff_t n_components, int spherical, const int *GMMFAST_RESTRICT bucket,
+        const int *GMMFAST_RESTRICT bucket_start, const double *GMMFAST_RESTRICT bucket_value,
+        const GMMFAST_T *GMMFAST_RESTRICT centers, const GMMFAST_T *GMMFAST_RESTRICT offsets,
+        const GMMFAST_T *GMMFAST_RESTRICT precision, double *GMMFAST_RESTRICT w,
+        double *GMMFAST_RESTRICT s1, double *GMMFAST_RESTRICT s2) {
+    ptrdiff_t D = n_features, K = n_components;
+    for (ptrdiff_t k = 0; k < K; k++) {
+        for (ptrdiff_t j0 = 0; j0 < stride; j0 += GMMFAST_LANES) {
+            double even[GMMFAST_LANES], odd[GMMFAST_LANES];
+            ptrdiff_t q = bucket_start[k], end = bucket_start[k + 1];
+            for (int l = 0; l < GMMFAST_LANES; l++) even[l] = odd[l] = 0.0;
+            for (; q + 1 < end; q += 2) {
+                const double *a = absent + (ptrdiff_t) bucket[q] * stride + j0;
+                const double *b = absent + (ptrdiff_t) bucket[q + 1] * stride + j0;
+                const double u = bucket_value[q], v = bucket_value[q + 1];
+                for (int l = 0; l < GMMFAST_LANES; l++) {
+                    even[l] += u * a[l];
+                    odd[l] += v * b[l];
+                }
+            }
+            if (q < end) {
+                const double *a = absent + (ptrdiff_t) bucket[q] * stride + j0;
+                const double u = bucket_value[q];
+                for (int l = 0; l < GMMFAST_LANES; l++) even[l] += u * a[l];
+            }
+            for (int l = 0; l < GMMFAST_LANES; l++) w[j0 + l] = even[l] + odd[l];
+        }
+        for (ptrdiff_t j = 0; j < D; j++) {
+            double c = (double) centers[j * K + k], o = (double) offsets[k * D + j];
+            double p = spherical ? (double) precision[k] : (double) precision[j * K + k];
+            s1[k * D + j] += w[j] * c;
+            s2[k * D + j] += w[j] * ((c - o) * (c - o) - o * o + 1.0 / (p * p));
+        }
+    }
+}

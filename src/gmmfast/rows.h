@@ -22,6 +22,15 @@ GMMFAST_INLINE ptrdiff_t gmmfast_lowest_bit(uint64_t mask) {
 #endif
 }
 
+/* The number of set bits of a mask. */
+GMMFAST_INLINE ptrdiff_t gmmfast_bit_count(uint64_t mask) {
+#if defined(_MSC_VER)
+    return (ptrdiff_t) __popcnt64(mask);
+#else
+    return (ptrdiff_t) __builtin_popcountll(mask);
+#endif
+}
+
 #define GMMFAST_TYPED_HEADER "gmmfast/rows_typed.h"
 #include "gmmfast/both_types.h"
 

@@ -18,16 +18,16 @@ GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_shifted)(
     }
 }
 
-/* Rows [z^2, z, 1] (diag) or [|z|^2, z, 1] (spherical) of a block, in float64, for the
-   product with the quadratic form (see _quadratic_log_prob); |z|^2 adds the features in
-   order. */
+/* Rows [z^2, z, 1] (diag) or [|z|^2, z, 1] (spherical) of a block, in float64, ld apart,
+   for the product with the quadratic form (see _quadratic_log_prob); |z|^2 adds the
+   features in order. The columns past the product's width are left as they are. */
 GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_squares)(
         const GMMFAST_T *GMMFAST_RESTRICT z, ptrdiff_t rows, ptrdiff_t n_features,
-        int spherical, double *GMMFAST_RESTRICT squares) {
+        int spherical, double *GMMFAST_RESTRICT squares, ptrdiff_t ld) {
     ptrdiff_t width = spherical ? n_features + 2 : 2 * n_features + 1;
     for (ptrdiff_t i = 0; i < rows; i++) {
         const GMMFAST_T *zi = z + i * n_features;
-        double *row = squares + i * width;
+        double *row = squares + i * ld;
         if (spherical) {
             double total = 0.0;
             for (ptrdiff_t a = 0; a < n_features; a++) {
@@ -82,13 +82,38 @@ GMMFAST_CLONES static int GMMFAST_TYPED(gmmfast_any_nonfinite)(const GMMFAST_T *
     return found;
 }
 
+/* The bit mask of the NaN among the first ``width`` (at most 64) entries of one row, set
+   to zero; with ``to_a``, ``to_b`` (constants where inlined) 1 at the NaN and 0 at the
+   other entries into a, b. */
+GMMFAST_INLINE uint64_t GMMFAST_TYPED(gmmfast_mark_run)(
+        GMMFAST_T *GMMFAST_RESTRICT z, ptrdiff_t width, double *GMMFAST_RESTRICT a,
+        double *GMMFAST_RESTRICT b, int to_a, int to_b) {
+    uint64_t mask = 0;
+    for (ptrdiff_t j = 0; j < width; j++) {
+        uint64_t nan = GMMFAST_TYPED(gmmfast_is_nan)(z[j]);
+        mask |= nan << j;
+        if (to_a) a[j] = nan ? 1.0 : 0.0;
+        if (to_b) b[j] = nan ? 1.0 : 0.0;
+        z[j] = nan ? (GMMFAST_T) 0 : z[j];
+    }
+    return mask;
+}
+
 /* The missing entries (NaN) of a block of rows z (rows x D): each row's missing features,
    in increasing order, at index[start[i] .. start[i + 1]], and each of them set to zero
-   (x = shift). Each run of 64 features is looked at as a bit mask of its NaN, whose set
-   bits are then listed. Returns the number of rows with a missing feature. */
+   (x = shift); with ``absent`` (rows x absent_stride) and ``indicator`` (rows x
+   indicator_stride), either NULL, 1 there and 0 at the other features (the columns past D
+   are left as they are). Each run of 64 features is read as a bit mask of its NaN
+   (element-wise loops, which vectorise), whose set bits are then listed four at a time
+   without a test per bit: the last group of four writes up to four entries past the
+   row's list (four for a row with none), which the next list overwrites (index holds
+   rows x D + 4 entries, for those of the last row). Returns the number of rows with a
+   missing feature. */
 GMMFAST_CLONES static ptrdiff_t GMMFAST_TYPED(gmmfast_mark_missing)(
         GMMFAST_T *GMMFAST_RESTRICT z, ptrdiff_t rows, ptrdiff_t n_features,
-        int *GMMFAST_RESTRICT start, int *GMMFAST_RESTRICT index) {
+        int *GMMFAST_RESTRICT start, int *GMMFAST_RESTRICT index,
+        double *GMMFAST_RESTRICT absent, ptrdiff_t absent_stride,
+        double *GMMFAST_RESTRICT indicator, ptrdiff_t indicator_stride) {
     ptrdiff_t count = 0, n_rows = 0;
     for (ptrdiff_t i = 0; i < rows; i++) {
         GMMFAST_T *zi = z + i * n_features;
@@ -96,15 +121,29 @@ GMMFAST_CLONES static ptrdiff_t GMMFAST_TYPED(gmmfast_mark_missing)(
         start[i] = (int) count;
         for (ptrdiff_t j0 = 0; j0 < n_features; j0 += 64) {
             ptrdiff_t width = n_features - j0 < 64 ? n_features - j0 : 64;
-            uint64_t mask = 0;
-            for (ptrdiff_t j = 0; j < width; j++)
-                mask |= GMMFAST_TYPED(gmmfast_is_nan)(zi[j0 + j]) << j;
-            while (mask) {
-                ptrdiff_t j = j0 + gmmfast_lowest_bit(mask);
-                index[count++] = (int) j;
-                zi[j] = (GMMFAST_T) 0;
-                mask &= mask - 1;
-            }
+            double *a = absent != NULL ? absent + i * absent_stride + j0 : NULL;
+            double *b = indicator != NULL ? indicator + i * indicator_stride + j0 : NULL;
+            uint64_t mask;
+            /* One loop per set of outputs, each a constant where inlined. */
+            if (a != NULL && b != NULL)
+                mask = GMMFAST_TYPED(gmmfast_mark_run)(zi + j0, width, a, b, 1, 1);
+            else if (b != NULL)
+                mask = GMMFAST_TYPED(gmmfast_mark_run)(zi + j0, width, NULL, b, 0, 1);
+            else if (a != NULL)
+                mask = GMMFAST_TYPED(gmmfast_mark_run)(zi + j0, width, a, NULL, 1, 0);
+            else
+                mask = GMMFAST_TYPED(gmmfast_mark_run)(zi + j0, width, NULL, NULL, 0, 0);
+            ptrdiff_t n_set = gmmfast_bit_count(mask);
+            int *out = index + count;
+            /* Bit 63 stands in for an empty mask: its entries lie past the list. */
+            ptrdiff_t t = 0;
+            do {
+                for (int u = 0; u < 4; u++, t++) {
+                    out[t] = (int) (j0 + gmmfast_lowest_bit(mask | 0x8000000000000000ULL));
+                    mask &= mask - 1;
+                }
+            } while (t < n_set);
+            count += n_set;
         }
         n_rows += count > before;
     }
