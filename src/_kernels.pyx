@@ -1259,7 +1259,9 @@ cdef Py_ssize_t _mark_missing(const Job *job, Scratch *s, Py_ssize_t rows,
     gmmfast_mark_missing).
 
     Row i's missing features, in increasing order, are miss_index[miss_start[i] ..
-    miss_start[i + 1]]. For full and tied covariances the rows with missing features are
+    miss_start[i + 1]] (not listed where nothing reads them: the E-step of a diagonal or
+    spherical model whose product takes the marginals, see _quadratic_log_prob, and whose
+    sums read s.absent). For full and tied covariances the rows with missing features are
     grouped by pattern: pattern_of[i] (-1 for a complete row), and each pattern's rows
     from pattern_first[p] along pattern_next (-1 ends). Returns the number of patterns
     (full, tied) or of rows with missing features (diag, spherical): zero when the block
@@ -1270,6 +1272,9 @@ cdef Py_ssize_t _mark_missing(const Job *job, Scratch *s, Py_ssize_t rows,
     cdef bint same
     cdef int *start = s.miss_start
     cdef int *index = s.miss_index
+    if (job.purpose == E_STEP and D > TINY_FEATURES and job.density.absent_rows > 0
+            and (job.density.code == DIAG or job.density.code == SPHERICAL)):
+        index = NULL
     if floating is double:
         n_missing_rows = gmmfast_mark_missing_d(z, rows, D, start, index, s.absent,
                                                 gmmfast_small_stride(D), _indicator(job, s),

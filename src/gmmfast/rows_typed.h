@@ -101,7 +101,8 @@ GMMFAST_INLINE uint64_t GMMFAST_TYPED(gmmfast_mark_run)(
 
 /* The missing entries (NaN) of a block of rows z (rows x D): each row's missing features,
    in increasing order, at index[start[i] .. start[i + 1]], and each of them set to zero
-   (x = shift); with ``absent`` (rows x absent_stride) and ``indicator`` (rows x
+   (x = shift; index NULL: counted in start, not listed); with ``absent`` (rows x
+   absent_stride) and ``indicator`` (rows x
    indicator_stride), either NULL, 1 there and 0 at the other features (the columns past D
    are left as they are). Each run of 64 features is read as a bit mask of its NaN
    (element-wise loops, which vectorise), whose set bits are then listed four at a time
@@ -134,15 +135,17 @@ GMMFAST_CLONES static ptrdiff_t GMMFAST_TYPED(gmmfast_mark_missing)(
             else
                 mask = GMMFAST_TYPED(gmmfast_mark_run)(zi + j0, width, NULL, NULL, 0, 0);
             ptrdiff_t n_set = gmmfast_bit_count(mask);
-            int *out = index + count;
-            /* Bit 63 stands in for an empty mask: its entries lie past the list. */
-            ptrdiff_t t = 0;
-            do {
-                for (int u = 0; u < 4; u++, t++) {
-                    out[t] = (int) (j0 + gmmfast_lowest_bit(mask | 0x8000000000000000ULL));
-                    mask &= mask - 1;
-                }
-            } while (t < n_set);
+            if (index != NULL) {
+                int *out = index + count;
+                /* Bit 63 stands in for an empty mask: its entries lie past the list. */
+                ptrdiff_t t = 0;
+                do {
+                    for (int u = 0; u < 4; u++, t++) {
+                        out[t] = (int) (j0 + gmmfast_lowest_bit(mask | 0x8000000000000000ULL));
+                        mask &= mask - 1;
+                    }
+                } while (t < n_set);
+            }
             count += n_set;
         }
         n_rows += count > before;
