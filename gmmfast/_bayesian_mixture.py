@@ -83,30 +83,58 @@ def _checked_covariance_prior(covariance_prior, covariance_type, n_features):
 # Priors from the data
 
 
-def _data_priors(rows, covariance_type):
+def _data_priors(rows, covariance_type, covariance=True):
     """(mean, covariance) of the rows, the default mean and covariance priors.
 
     mean = sum_i w_i x_i / n and covariance = sum_i w_i (x_i - mean)(x_i - mean)^T / (n - 1)
     with n = sum_i w_i (NumPy's ``mean`` and ``cov`` of the rows with integer weights as
-    repeats); its diagonal for 'diag', the mean of the diagonal for 'spherical'. One pass
-    around the first row, a second around the mean if the first would lose digits; nothing
-    of the size of the data is allocated.
+    repeats); its diagonal for 'diag', the mean of the diagonal for 'spherical' (None
+    without ``covariance``: the mean prior alone is asked for). One pass around the first
+    row, a second around the mean if the first would lose digits; nothing of the size of
+    the data is allocated.
+
+    Rows with missing values (NaN) are read with each missing entry filled by its feature's
+    observed mean, so that the mean is that of the observed entries; the filled entries
+    add nothing to the scatter, so feature j's row and column of the covariance are then
+    scaled by sqrt((n - 1) / (n_j - 1)), n_j the weight of its observed entries: its
+    variance becomes that of its observed entries, and the matrix stays positive definite.
     """
     pass_type = "full" if covariance_type in ("full", "tied") else "diag"
     first = np.asarray(rows.first_row(), dtype=np.float64)[np.newaxis, :]
     s0, s1, s2, base = kmeans_statistics(rows, first, pass_type)
     n = float(s0[0])
+    _, mean, scatter = _estimate_parameters(s0, s1, s2, base, pass_type, 0.0, 0.0)
+    if not covariance:
+        return mean[0], None
     if not n > 1.0:
         raise ValueError(
             "The default covariance_prior is the covariance of the rows, with denominator "
             "sum(sample_weight) - 1 = %g; give covariance_prior, or weights that sum to "
             "more than 1." % (n - 1.0)
         )
-    _, mean, covariance = _estimate_parameters(s0, s1, s2, base, pass_type, 0.0, 0.0)
-    covariance = covariance[0] * (n / (n - 1.0))
+    covariance = scatter[0] * (n / (n - 1.0))
+    if rows.fill is not None:
+        covariance = _observed_scale(covariance, rows.observed_weights(), n)
     if covariance_type == "spherical":
         covariance = covariance.mean()
     return mean[0], covariance
+
+
+def _observed_scale(covariance, observed, n):
+    """The covariance of rows whose missing entries were filled by their feature's mean,
+    feature j's row and column scaled by sqrt((n - 1) / (n_j - 1)), n_j = ``observed[j]``
+    the weight of its observed entries: its diagonal becomes the observed variances."""
+    if not np.all(observed > 1.0):
+        j = int(np.flatnonzero(~(observed > 1.0))[0])
+        raise ValueError(
+            "The default covariance_prior is the covariance of the observed entries; "
+            "feature %d has observed weight %g, 1 or less. Give covariance_prior, or more "
+            "observed values of that feature." % (j, observed[j])
+        )
+    scale = np.sqrt((n - 1.0) / (observed - 1.0))
+    if covariance.ndim == 2:
+        return covariance * scale[:, np.newaxis] * scale[np.newaxis, :]
+    return covariance * scale**2
 
 
 ###############################################################################
@@ -371,6 +399,15 @@ default='dirichlet_process'
     bound is not a maximum likelihood. ``score_samples`` is the log of the sum over k of
     exp(log-density plus the per-component constants of the E-step), as in scikit-learn.
 
+    NaN in X marks a missing value (scikit-learn refuses NaN): the variational posterior
+    takes the missing entries as latent variables, q(Z, X_M) q(pi) q(mu, Lambda). A row's
+    E-step term is the log-density of its observed features under N(m_k, C_k) plus the
+    per-component constants, the M-step reads the conditional moments of its missing
+    features, and the lower bound adds their conditional entropy; ``score_samples`` and
+    ``predict_proba`` use the observed features (a row with none gets the constants
+    alone). The default mean and covariance priors are those of the observed entries.
+    Infinity is an error.
+
     One difference from scikit-learn, at initialisation only (as for
     :class:`gmmfast.GaussianMixture`): with ``covariance_type='tied'`` and
     ``init_params`` 'k-means++' or 'random_from_data', the initial scatter is that of the
@@ -447,6 +484,13 @@ default='dirichlet_process'
         self.degrees_of_freedom_prior = degrees_of_freedom_prior
         self.covariance_prior = covariance_prior
 
+    def __sklearn_tags__(self):
+        # NaN marks a missing value: fitted by exact variational inference over the
+        # missing entries, marginalised in the outputs.
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
     # -- the priors -------------------------------------------------------------------------
 
     def _given_priors(self, n_features):
@@ -477,7 +521,8 @@ default='dirichlet_process'
         # Checked before any pass by _check_parameters (through rows_for).
         weight, mean, dof, covariance, mean_precision = self._checked_priors
         if mean is None or covariance is None:
-            data_mean, data_covariance = _data_priors(rows, self.covariance_type)
+            data_mean, data_covariance = _data_priors(rows, self.covariance_type,
+                                                       covariance is None)
             dtype = rows.dtype
             if mean is None:
                 mean = data_mean.astype(dtype)

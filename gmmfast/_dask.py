@@ -513,6 +513,14 @@ class DaskRows:
         ]
         return _reduce_in_order(parts)
 
+    def observed_weights(self):
+        """Each feature's total weight over its observed (not NaN) entries (D,), float64
+        (one pass of the workers)."""
+        parts = dask.compute(*[
+            _delayed(_chunk_observed_sums)(block, weight) for block, weight, _ in self._pieces
+        ])
+        return np.sum([p[1] for p in parts], axis=0)
+
     def first_row(self):
         """The first row of X (D,), in its dtype (missing values filled)."""
         return _kmeans.filled(np.asarray(self.X[0].compute(), dtype=self.dtype), self.fill)

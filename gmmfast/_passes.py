@@ -183,7 +183,10 @@ def statistics(X, sample_weight, args, n_threads=0, entropy=False, missing=False
     and loglik = sum_i w_i log p(x_i), all float64; with ``entropy``, also
     sum_i w_i sum_k r_ik log r_ik as a fifth value. With ``missing``, the NaN entries of X
     are missing features: each row's log-likelihood is that of its observed features and
-    the sums hold the conditional expectations of the missing ones (exact EM).
+    the sums hold the conditional expectations of the missing ones (exact EM); the fifth
+    value is then sum_i w_i E[log q(k, x_M | x_O)] over the component and the missing
+    features together: it gains -sum_i w_i sum_k r_ik H_ik, H_ik the entropy of
+    N(x_M; E[x_M | x_O, k], Cov[x_M | x_O, k]).
     """
     n_features = X.shape[1]
     shape = s2_shape(args.covariance_type, args.n_components, n_features)

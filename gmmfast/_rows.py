@@ -292,6 +292,10 @@ class InMemoryRows:
             return self.fill.copy()
         return self.X.mean(axis=0)
 
+    def observed_weights(self):
+        """Each feature's total weight over its observed (not NaN) entries (D,), float64."""
+        return _kernels.scan_rows(self.X, self.sample_weight)[3]
+
     def nearest_centre_sums(self, shift, centres, inertia=False):
         """(s0, s1) of each row given to its nearest centre, around ``shift`` (and the
         inertia, with ``inertia``)."""

@@ -157,6 +157,7 @@ cdef extern from "gmmfast/passes.h" nogil:
                                  double *s0, double *s1, double *s2)
 
     # gmmfast/missing.h
+    double GMMFAST_LOG_2PI                           # log(2 pi)
     void gmmfast_missing_terms(const double *terms, const int *start, const int *index,
                                Py_ssize_t rows, Py_ssize_t n_components, Py_ssize_t i_stride,
                                Py_ssize_t k_stride, double *sums, double *log_prob)
@@ -176,14 +177,14 @@ cdef extern from "gmmfast/passes.h" nogil:
                                      const int *bucket, const int *bucket_start,
                                      const double *bucket_value, const double *centers,
                                      const double *offsets, const double *precision,
-                                     double *w, double *s1, double *s2)
+                                     double *w, double *s1, double *s2, double *entropy)
     void gmmfast_missing_diag_sums_f(const double *absent, Py_ssize_t stride,
                                      Py_ssize_t n_features,
                                      Py_ssize_t n_components, int spherical,
                                      const int *bucket, const int *bucket_start,
                                      const double *bucket_value, const float *centers,
                                      const float *offsets, const float *precision,
-                                     double *w, double *s1, double *s2)
+                                     double *w, double *s1, double *s2, double *entropy)
     void gmmfast_missing_moments_d(const double *z, const double *o, const int *missing,
                                    Py_ssize_t m, const double *e, Py_ssize_t e_stride,
                                    double v, Py_ssize_t n_features, double *delta,

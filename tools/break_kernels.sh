@@ -40,6 +40,8 @@ breakages=(
   "mark-missing-lists-four-at-most|src/gmmfast/rows_typed.h|} while (t < n_set);|} while (0);"
   "missing-product-drops-last-term|src/_kernels.pyx|extended[width:width + D] = self.missing_terms|extended[width:width + D - 1] = self.missing_terms[:-1]"
   "missing-diag-sums-drop-odd-terms|src/gmmfast/missing_typed.h|odd[l] += v * b[l];|odd[l] += 0.0 * v * b[l];"
+  "missing-diag-sums-drop-last-group|src/gmmfast/missing_typed.h|for (ptrdiff_t j0 = 0; j0 < stride; j0 += GMMFAST_LANES) {|for (ptrdiff_t j0 = 0; j0 < stride - GMMFAST_LANES; j0 += GMMFAST_LANES) {"
+  "product-drops-last-indicator-lanes|src/_kernels.pyx|        width += m.absent_rows|        width += m.absent_rows - 8"
   "scan-misses-infinity|src/_kernels.pyx|counts[c, 1] += 1|counts[c, 1] += 0"
   "missing-moments-drop-cross-terms|src/gmmfast/missing_typed.h|row[j] += v * (er * delta[j] + dense[j] * w);|row[j] += v * (dense[j] * w);"
   "small-first-moments-drop-last-feature|src/gmmfast/small_typed.h|    for (ptrdiff_t a = 0; a < D; a++)\n        s1[k * D + a] +=|    for (ptrdiff_t a = 0; a < D - 1; a++)\n        s1[k * D + a] +="

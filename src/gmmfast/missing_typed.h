@@ -144,15 +144,18 @@ GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_missing_moments)(
      s1_kj += W_kj c_jk,   s2_kj += W_kj ((c_jk - o_kj)^2 - o_kj^2 + 1 / p_kj^2),
    (p_kj = p_k for spherical). W runs over the features GMMFAST_LANES at a time, each
    group's sums held in two vectors of partial sums, over the even and the odd listed
-   terms, added at the end (two chains of additions that overlap). w: scratch of stride
-   numbers. */
+   terms, added at the end (two chains of additions that overlap). With ``entropy`` (NULL:
+   not asked), it gains minus the entropy of the missing entries' conditional
+   distributions, -sum_ik v_ik H_ik with H_ik = sum_{j in M_i} (1/2 (1 + log 2 pi) -
+   log p_kj): sum_kj W_kj (log p_kj - 1/2 (1 + log 2 pi)). w: scratch of stride numbers. */
 GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_missing_diag_sums)(
         const double *GMMFAST_RESTRICT absent, ptrdiff_t stride, ptrdiff_t n_features,
         ptrdiff_t n_components, int spherical, const int *GMMFAST_RESTRICT bucket,
         const int *GMMFAST_RESTRICT bucket_start, const double *GMMFAST_RESTRICT bucket_value,
         const GMMFAST_T *GMMFAST_RESTRICT centers, const GMMFAST_T *GMMFAST_RESTRICT offsets,
         const GMMFAST_T *GMMFAST_RESTRICT precision, double *GMMFAST_RESTRICT w,
-        double *GMMFAST_RESTRICT s1, double *GMMFAST_RESTRICT s2) {
+        double *GMMFAST_RESTRICT s1, double *GMMFAST_RESTRICT s2,
+        double *GMMFAST_RESTRICT entropy) {
     ptrdiff_t D = n_features, K = n_components;
     for (ptrdiff_t k = 0; k < K; k++) {
         for (ptrdiff_t j0 = 0; j0 < stride; j0 += GMMFAST_LANES) {
@@ -180,6 +183,14 @@ GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_missing_diag_sums)(
             double p = spherical ? (double) precision[k] : (double) precision[j * K + k];
             s1[k * D + j] += w[j] * c;
             s2[k * D + j] += w[j] * ((c - o) * (c - o) - o * o + 1.0 / (p * p));
+        }
+        if (entropy != NULL) {
+            double total = 0.0;
+            for (ptrdiff_t j = 0; j < D; j++) {
+                double p = spherical ? (double) precision[k] : (double) precision[j * K + k];
+                total += w[j] * (log(p) - 0.5 * (1.0 + GMMFAST_LOG_2PI));
+            }
+            *entropy += total;
         }
     }
 }

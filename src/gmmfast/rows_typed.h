@@ -102,14 +102,13 @@ GMMFAST_INLINE uint64_t GMMFAST_TYPED(gmmfast_mark_run)(
 /* The missing entries (NaN) of a block of rows z (rows x D): each row's missing features,
    in increasing order, at index[start[i] .. start[i + 1]], and each of them set to zero
    (x = shift; index NULL: counted in start, not listed); with ``absent`` (rows x
-   absent_stride) and ``indicator`` (rows x
-   indicator_stride), either NULL, 1 there and 0 at the other features (the columns past D
-   are left as they are). Each run of 64 features is read as a bit mask of its NaN
-   (element-wise loops, which vectorise), whose set bits are then listed four at a time
-   without a test per bit: the last group of four writes up to four entries past the
-   row's list (four for a row with none), which the next list overwrites (index holds
-   rows x D + 4 entries, for those of the last row). Returns the number of rows with a
-   missing feature. */
+   absent_stride) and ``indicator`` (rows x indicator_stride), either NULL, 1 there and 0
+   at the other features (the columns past D are left as they are). Each run of 64
+   features is read as a bit mask of its NaN (element-wise loops, which vectorise), whose
+   set bits are then listed four at a time without a test per bit: the last group of four
+   writes up to four entries past the row's list (four for a row with none), which the next
+   list overwrites (index holds rows x D + 4 entries, for those of the last row). Returns
+   the number of rows with a missing feature. */
 GMMFAST_CLONES static ptrdiff_t GMMFAST_TYPED(gmmfast_mark_missing)(
         GMMFAST_T *GMMFAST_RESTRICT z, ptrdiff_t rows, ptrdiff_t n_features,
         int *GMMFAST_RESTRICT start, int *GMMFAST_RESTRICT index,
