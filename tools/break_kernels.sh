@@ -5,14 +5,15 @@
 # in a reduction, float32 accumulators, partial sums shared between threads). For each one a
 # copy of the checkout is patched, built into its own folder and run against the kernel tests
 # (tests/test_kernels.py, tests/test_kernel_structures.py, tests/test_kmeans.py,
-# tests/test_missing.py). A breakage that no test catches
+# tests/test_missing.py, tests/test_bayesian_missing.py). A breakage that no test catches
 # is a hole in the tests: fill it before the kernel change lands.
 #
 #     bash tools/break_kernels.sh            # every breakage (a few minutes on 2 cores)
 #     bash tools/break_kernels.sh NAME ...   # only these
 #
 # Needs the build tools of a local build (pip install --no-build-isolation works in the
-# project's environment). Exits 1 if some breakage went unnoticed.
+# project's environment) and no editable install of gmmfast in it (its import hook would
+# load that build instead of the broken one). Exits 1 if some breakage went unnoticed.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
@@ -53,6 +54,8 @@ breakages=(
   "scan-test-drops-last-entry|src/_kernels.pyx|c * SCAN_ROWS) * D)|c * SCAN_ROWS) * D - 1)"
   "small-chunk-skip-misses-last-lane|src/gmmfast/small.h|for (int l = 0; l < GMMFAST_LANES; l++) any|for (int l = 0; l < GMMFAST_LANES - 1; l++) any"
   "small-wide-columns-drop-last-row|src/gmmfast/small.h|        for (ptrdiff_t i = 0; i < rows; i++) {\n            float v;|        for (ptrdiff_t i = 0; i < rows - 1; i++) {\n            float v;"
+  "missing-entropy-drops-log-det|src/_kernels.pyx|entropy[0] += weight * (0.5 * log_det - |entropy[0] += weight * (0.0 * log_det - "
+  "missing-diag-entropy-drops-log-p|src/gmmfast/missing_typed.h|total += w[j] * (log(p) - |total += w[j] * (0.0 * log(p) - "
   "evaluation-misses-infinity|src/gmmfast/rows_typed.h|0x7ff0000000000000ULL) == 0x7ff0000000000000ULL;|0x7ff0000000000000ULL) == 1ULL;"
 )
 
@@ -79,7 +82,8 @@ PY
   fi
   result=$(cd "$work" && PYTHONPATH="$work/site" python -m pytest -q -p no:cacheprovider \
            "$work/src/tests/test_kernels.py" "$work/src/tests/test_kernel_structures.py" \
-           "$work/src/tests/test_kmeans.py" "$work/src/tests/test_missing.py" 2>&1)
+           "$work/src/tests/test_kmeans.py" "$work/src/tests/test_missing.py" \
+           "$work/src/tests/test_bayesian_missing.py" 2>&1)
   status=$?
   caught=$(grep -c '^FAILED' <<<"$result")
   if [ "$caught" -eq 0 ] && [ "$status" -ne 0 ]; then
