@@ -158,6 +158,10 @@ cdef extern from "gmmfast/passes.h" nogil:
 
     # gmmfast/missing.h
     double GMMFAST_LOG_2PI                           # log(2 pi)
+    void gmmfast_prefetch(const void *p, Py_ssize_t size)
+    void gmmfast_factor_set(const double *terms, Py_ssize_t n, const int *missing,
+                            Py_ssize_t m, Py_ssize_t n_features, int with_inverse,
+                            double *out, double *work)
     void gmmfast_missing_terms(const double *terms, const int *start, const int *index,
                                Py_ssize_t rows, Py_ssize_t n_components, Py_ssize_t i_stride,
                                Py_ssize_t k_stride, double *sums, double *log_prob)

@@ -747,6 +747,11 @@ cdef struct Scratch:
     double *lam                         # 3 x D x D
     double *factors                     # K x (2 D^2 + D + 1) (one for tied): a pattern's
                                         # factor set (see _factor_set)
+    const double **pattern_set          # rows: each pattern's factor set in the thread's
+                                        # cache, or NULL (made again in s.factors where
+                                        # read; see _missing_log_prob)
+    double *inverse_work                # CACHE_MISSING^2 x K (one for tied): L^-1 of a
+                                        # factor set's inverse
     # The thread's cache of factor sets, kept over the blocks of a pass (full, tied).
     double *cache_pool                  # capacity x K x CACHE_ENTRY
     int *cache_keys                     # capacity x (CACHE_MISSING + 1)
@@ -852,6 +857,9 @@ cdef Scratch _allocate(const Job *job, size_t item) noexcept nogil:
             n_factors = K if job.density.code == FULL else 1
             s.factors = <double *> _take(n_factors * (2 * D * D + D + 1), sizeof(double),
                                          False, &ok)
+            s.inverse_work = <double *> _take(n_factors * CACHE_MISSING * CACHE_MISSING,
+                                              sizeof(double), False, &ok)
+            s.pattern_set = <const double **> _take(rows, sizeof(double *), False, &ok)
             s.cache_capacity = min(CACHE_PATTERNS, max(
                 1, CACHE_BYTES // (n_factors * CACHE_ENTRY * sizeof(double))))
             s.cache_pool = <double *> _take(s.cache_capacity * n_factors * CACHE_ENTRY,
@@ -904,6 +912,8 @@ cdef void _release(Scratch *s) noexcept nogil:
     free(s.pattern_weight)
     free(s.lam)
     free(s.factors)
+    free(s.inverse_work)
+    free(s.pattern_set)
     free(s.cache_pool)
     free(s.cache_keys)
     free(s.cache_slots)
@@ -1331,34 +1341,11 @@ cdef Py_ssize_t _mark_missing(const Job *job, Scratch *s, Py_ssize_t rows,
     return n_patterns
 
 
-cdef double _marginal_factor(const double *terms, Py_ssize_t stride, const int *missing,
-                             Py_ssize_t m, Py_ssize_t n_features, double *factor) noexcept nogil:
-    """The lower Cholesky factor L (m x m, row-major, entry e at factor[e * stride]) of
-    Lambda_MM, the rows and columns ``missing`` of one precision Lambda (``terms``: its
-    column of Model.missing_terms, entries ``stride`` apart); returns log det Lambda_MM.
-    One missing feature: L = sqrt of the entry, and its logarithm from the table."""
-    cdef Py_ssize_t a, b, c, D = n_features
-    cdef double total, determinant = 1.0
-    if m == 1:
-        factor[0] = sqrt(terms[(missing[0] * D + missing[0]) * stride])
-        return terms[(2 * D * D + missing[0]) * stride]
-    for a in range(m):
-        for b in range(a + 1):
-            total = terms[(missing[a] * D + missing[b]) * stride]
-            for c in range(b):
-                total -= factor[(a * m + c) * stride] * factor[(b * m + c) * stride]
-            if a == b:
-                factor[(a * m + a) * stride] = sqrt(total)
-                determinant *= total
-            else:
-                factor[(a * m + b) * stride] = total / factor[(b * m + b) * stride]
-    return log(determinant)
-
-
 cdef void _marginal_inverse(const double *factor, Py_ssize_t stride, Py_ssize_t m,
                             double *inverse, double *work) noexcept nogil:
     """Lambda_MM^-1 = L^-T L^-1 from its factor L (m x m, entries ``stride`` apart): the
-    lower triangle into ``inverse`` (row-major); ``work`` holds L^-1 (m x m)."""
+    lower triangle into ``inverse`` (row-major); ``work`` holds L^-1 (m x m). The same
+    operations, in the same order, as gmmfast_factor_set's inverse of one precision."""
     cdef Py_ssize_t a, b, c
     cdef double total
     for b in range(m):
@@ -1392,22 +1379,11 @@ cdef void _factor_set(const Job *job, Scratch *s, const int *missing, Py_ssize_t
     """A pattern's factor set, for each precision k (K for full, one for tied; k
     innermost, entry e of k at e n + k, n the number of precisions): the factor L of
     Lambda_MM (m x m, e < m^2), the reciprocals of its diagonal (m), log det Lambda_MM
-    (e = m^2 + m) and, ``with_inverse``, the lower triangle of Lambda_MM^-1 (m x m, from
-    e = m^2 + m + 1)."""
-    cdef Py_ssize_t k, a, b
+    (e = m^2 + m) and, ``with_inverse`` (m at most CACHE_MISSING), the lower triangle of
+    Lambda_MM^-1 (m x m, from e = m^2 + m + 1); see gmmfast_factor_set."""
     cdef Py_ssize_t n = job.n_components if job.density.code == FULL else 1
-    cdef Py_ssize_t inverse = m * m + m + 1
-    cdef double *work = s.lam
-    for k in range(n):
-        out[(m * m + m) * n + k] = _marginal_factor(job.density.missing_terms + k, n,
-                                                    missing, m, job.n_features, out + k)
-        for a in range(m):
-            out[(m * m + a) * n + k] = 1.0 / out[(a * m + a) * n + k]
-        if with_inverse:
-            _marginal_inverse(out + k, n, m, work + m * m, work)
-            for a in range(m):
-                for b in range(a + 1):
-                    out[(inverse + a * m + b) * n + k] = work[m * m + a * m + b]
+    gmmfast_factor_set(job.density.missing_terms, n, missing, m, job.n_features,
+                       with_inverse, out, s.inverse_work)
 
 
 cdef const double *_pattern_factors(const Job *job, Scratch *s, const int *missing,
@@ -1482,11 +1458,25 @@ cdef void _missing_log_prob(const Job *job, Scratch *s, Py_ssize_t rows,
         gmmfast_missing_terms(terms, s.miss_start, s.miss_index, rows, K, i_stride, k_stride,
                               s.pattern_weight, lp)
         return
+    # The factor sets of all the block's patterns first, each brought into the cache as it
+    # is found (the part the rows read: L, its diagonal's reciprocals, log det), so that
+    # the rows do not wait for them one pattern after another.
+    for p in range(n_patterns):
+        r = s.pattern_first[p]
+        m = s.miss_start[r + 1] - s.miss_start[r]
+        factors = _pattern_factors(job, s, &s.miss_index[s.miss_start[r]], m)
+        if factors == s.factors:
+            s.pattern_set[p] = NULL
+        else:
+            s.pattern_set[p] = factors
+            gmmfast_prefetch(factors, (m * m + m + 1) * (K if full else 1) * sizeof(double))
     for p in range(n_patterns):
         r = s.pattern_first[p]
         missing = &s.miss_index[s.miss_start[r]]
         m = s.miss_start[r + 1] - s.miss_start[r]
-        factors = _pattern_factors(job, s, missing, m)
+        factors = s.pattern_set[p]
+        if factors == NULL:
+            factors = _pattern_factors(job, s, missing, m)
         while r >= 0:
             if floating is double:
                 gmmfast_marginal_row_d(product + r * width, centers, terms, factors, missing,
@@ -1576,7 +1566,10 @@ cdef void _missing_moments(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t 
             if weight == 0.0:
                 continue
             if factors == NULL:
-                factors = _pattern_factors(job, s, missing, m)
+                # The set _missing_log_prob found, or made again (not kept).
+                factors = s.pattern_set[p]
+                if factors == NULL:
+                    factors = _pattern_factors(job, s, missing, m)
             n = K if full else 1
             s2k = s2 + k * D * D if full else s2
             if entropy != NULL:

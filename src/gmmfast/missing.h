@@ -41,6 +41,103 @@ GMMFAST_CLONES static void gmmfast_missing_terms(
             for (ptrdiff_t k = 0; k < K; k++) log_prob[i * i_stride + k * k_stride] += sums[i * K + k];
 }
 
+/* A hint to bring ``bytes`` from p on into the cache (a factor set the next rows read):
+   no effect on any result. */
+GMMFAST_INLINE void gmmfast_prefetch(const void *p, ptrdiff_t bytes) {
+#if defined(__GNUC__) || defined(__clang__)
+    for (ptrdiff_t offset = 0; offset < bytes; offset += 64)
+        __builtin_prefetch((const char *) p + offset);
+#else
+    (void) p;
+    (void) bytes;
+#endif
+}
+
+/* The factor set of one pattern of m missing features (``missing``, increasing) for n
+   precisions side by side (K for full, 1 for tied; entry e of precision k at out[e n + k],
+   so that every loop below runs over k and vectorises without changing any lane's order of
+   operations):
+     L, the lower Cholesky factor of Lambda_MM (row-major m x m, e = a m + b for b <= a;
+       the entries above the diagonal are not written), from the precisions' entries in
+       ``terms`` (Model.missing_terms: Lambda_k[i, j] at (i D + j) n + k);
+     1 / L_aa at e = m^2 + a;
+     log det Lambda_MM = log prod_a (L_aa)^2 at e = m^2 + m (one missing feature j: the
+       table's log Lambda_jj at (2 D D + j) n + k);
+     with ``with_inverse``, the lower triangle of Lambda_MM^-1 = L^-T L^-1 at
+       e = m^2 + m + 1 + a m + b (b <= a), from L^-1 (forward substitution, column by
+       column) in ``work`` (m^2 n numbers).
+   The products of the determinant are taken in order from 1, before the logarithm. */
+GMMFAST_CLONES static void gmmfast_factor_set(
+        const double *GMMFAST_RESTRICT terms, ptrdiff_t n, const int *GMMFAST_RESTRICT missing,
+        ptrdiff_t m, ptrdiff_t n_features, int with_inverse, double *GMMFAST_RESTRICT out,
+        double *GMMFAST_RESTRICT work) {
+    ptrdiff_t D = n_features;
+    double *reciprocal = out + m * m * n;
+    double *log_det = out + (m * m + m) * n;
+    if (m == 1) {
+        const double *diagonal = terms + ((ptrdiff_t) missing[0] * D + missing[0]) * n;
+        const double *log_diagonal = terms + (2 * D * D + missing[0]) * n;
+        for (ptrdiff_t k = 0; k < n; k++) {
+            out[k] = sqrt(diagonal[k]);
+            log_det[k] = log_diagonal[k];
+        }
+    } else {
+        /* The determinant's running product, in log_det until its logarithm is taken. */
+        for (ptrdiff_t k = 0; k < n; k++) log_det[k] = 1.0;
+        for (ptrdiff_t a = 0; a < m; a++)
+            for (ptrdiff_t b = 0; b <= a; b++) {
+                double *f = out + (a * m + b) * n;
+                const double *t = terms + ((ptrdiff_t) missing[a] * D + missing[b]) * n;
+                for (ptrdiff_t k = 0; k < n; k++) f[k] = t[k];
+                for (ptrdiff_t c = 0; c < b; c++) {
+                    const double *fa = out + (a * m + c) * n, *fb = out + (b * m + c) * n;
+                    for (ptrdiff_t k = 0; k < n; k++) f[k] -= fa[k] * fb[k];
+                }
+                if (a == b) {
+                    for (ptrdiff_t k = 0; k < n; k++) {
+                        log_det[k] *= f[k];
+                        f[k] = sqrt(f[k]);
+                    }
+                } else {
+                    const double *fbb = out + (b * m + b) * n;
+                    for (ptrdiff_t k = 0; k < n; k++) f[k] /= fbb[k];
+                }
+            }
+        for (ptrdiff_t k = 0; k < n; k++) log_det[k] = log(log_det[k]);
+    }
+    for (ptrdiff_t a = 0; a < m; a++) {
+        const double *faa = out + (a * m + a) * n;
+        for (ptrdiff_t k = 0; k < n; k++) reciprocal[a * n + k] = 1.0 / faa[k];
+    }
+    if (!with_inverse)
+        return;
+    /* Column b of L^-1 by forward substitution of L x = e_b, into work (entry a m + b). */
+    for (ptrdiff_t b = 0; b < m; b++) {
+        for (ptrdiff_t a = 0; a < b; a++)
+            for (ptrdiff_t k = 0; k < n; k++) work[(a * m + b) * n + k] = 0.0;
+        for (ptrdiff_t a = b; a < m; a++) {
+            double *x = work + (a * m + b) * n;
+            const double *faa = out + (a * m + a) * n;
+            for (ptrdiff_t k = 0; k < n; k++) x[k] = a == b ? 1.0 : 0.0;
+            for (ptrdiff_t c = b; c < a; c++) {
+                const double *f = out + (a * m + c) * n, *xc = work + (c * m + b) * n;
+                for (ptrdiff_t k = 0; k < n; k++) x[k] -= f[k] * xc[k];
+            }
+            for (ptrdiff_t k = 0; k < n; k++) x[k] /= faa[k];
+        }
+    }
+    /* (L^-T L^-1)_ab = sum_{c >= a} (L^-1)_ca (L^-1)_cb for b <= a. */
+    for (ptrdiff_t a = 0; a < m; a++)
+        for (ptrdiff_t b = 0; b <= a; b++) {
+            double *inverse = out + (m * m + m + 1 + a * m + b) * n;
+            for (ptrdiff_t k = 0; k < n; k++) inverse[k] = 0.0;
+            for (ptrdiff_t c = a; c < m; c++) {
+                const double *xa = work + (c * m + a) * n, *xb = work + (c * m + b) * n;
+                for (ptrdiff_t k = 0; k < n; k++) inverse[k] += xa[k] * xb[k];
+            }
+        }
+}
+
 #define GMMFAST_TYPED_HEADER "gmmfast/missing_typed.h"
 #include "gmmfast/both_types.h"
 

@@ -39,11 +39,23 @@ GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_marginal_row_of)(
     for (ptrdiff_t a = 0; a < m; a++) {
         double *ta = t + a * K;
         if (per_component) {
-            for (ptrdiff_t k = 0; k < K; k++) ta[k] = 0.0;
-            for (ptrdiff_t j = missing[a]; j < D; j++) {
-                const double *p = terms + (D * D + missing[a] * D + j) * n;
-                const double *uj = u + j * K;
-                for (ptrdiff_t k = 0; k < K; k++) ta[k] += p[k] * uj[k];
+            /* t_a = sum_j P[M_a, j] u_j, GMMFAST_LANES components at a time, their sums
+               held in registers across j. */
+            const double *p = terms + (D * D + missing[a] * D) * n;
+            ptrdiff_t k0 = 0;
+            for (; k0 + GMMFAST_LANES <= K; k0 += GMMFAST_LANES) {
+                double sum[GMMFAST_LANES];
+                for (int l = 0; l < GMMFAST_LANES; l++) sum[l] = 0.0;
+                for (ptrdiff_t j = missing[a]; j < D; j++) {
+                    const double *uj = u + j * K + k0, *pj = p + j * n + k0;
+                    for (int l = 0; l < GMMFAST_LANES; l++) sum[l] += pj[l] * uj[l];
+                }
+                for (int l = 0; l < GMMFAST_LANES; l++) ta[k0 + l] = sum[l];
+            }
+            for (; k0 < K; k0++) {
+                double sum = 0.0;
+                for (ptrdiff_t j = missing[a]; j < D; j++) sum += p[j * n + k0] * u[j * K + k0];
+                ta[k0] = sum;
             }
         } else {
             double py = 0.0;
