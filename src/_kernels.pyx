@@ -1458,18 +1458,13 @@ cdef void _missing_log_prob(const Job *job, Scratch *s, Py_ssize_t rows,
         gmmfast_missing_terms(terms, s.miss_start, s.miss_index, rows, K, i_stride, k_stride,
                               s.pattern_weight, lp)
         return
-    # The factor sets of all the block's patterns first, each brought into the cache as it
-    # is found (the part the rows read: L, its diagonal's reciprocals, log det), so that
-    # the rows do not wait for them one pattern after another.
+    # The factor sets of all the block's patterns first (kept for the sums, see
+    # _missing_moments), then the rows pattern by pattern.
     for p in range(n_patterns):
         r = s.pattern_first[p]
         m = s.miss_start[r + 1] - s.miss_start[r]
         factors = _pattern_factors(job, s, &s.miss_index[s.miss_start[r]], m)
-        if factors == s.factors:
-            s.pattern_set[p] = NULL
-        else:
-            s.pattern_set[p] = factors
-            gmmfast_prefetch(factors, (m * m + m + 1) * (K if full else 1) * sizeof(double))
+        s.pattern_set[p] = NULL if factors == s.factors else factors
     for p in range(n_patterns):
         r = s.pattern_first[p]
         missing = &s.miss_index[s.miss_start[r]]
@@ -2203,12 +2198,14 @@ def scan_rows(const floating[:, :] X, sample_weight=None, int n_threads=0):
     cdef double x, wi
     flagged_arr = np.zeros(n_chunks, dtype=np.intc)
     cdef int[::1] flagged = flagged_arr
-    cdef bint contiguous = X.strides[1] == sizeof(floating)
+    cdef bint contiguous = (X.strides[1] == sizeof(floating)
+                            and X.strides[0] == D * <Py_ssize_t> sizeof(floating))
+    cdef Py_ssize_t start, rows
     if N > 0 and D > 0:
         n_threads = _resolve_threads(n_threads, n_chunks)
         with nogil:
             for c in prange(n_chunks, schedule='static', num_threads=n_threads):
-                if contiguous and X.strides[0] == D * <Py_ssize_t> sizeof(floating):
+                if contiguous:
                     flagged[c] = _any_nonfinite(&X[c * SCAN_ROWS, 0],
                                                 (min((c + 1) * SCAN_ROWS, N) - c * SCAN_ROWS) * D)
                 else:
@@ -2220,17 +2217,31 @@ def scan_rows(const floating[:, :] X, sample_weight=None, int n_threads=0):
     if N > 0 and D > 0 and flagged_arr.any():
         with nogil:
             for c in prange(n_chunks, schedule='static', num_threads=n_threads):
-                for i in range(c * SCAN_ROWS, min((c + 1) * SCAN_ROWS, N)):
-                    wi = wp[i] if wp != NULL else 1.0
-                    for j in range(D):
-                        x = X[i, j]
-                        if x != x:
-                            counts[c, 0] += 1
-                        elif x - x != 0.0:
-                            counts[c, 1] += 1
-                        else:
-                            part_sum[c, j] += wi * x
-                            part_weight[c, j] += wi
+                start = c * SCAN_ROWS
+                rows = min(start + SCAN_ROWS, N) - start
+                if contiguous:
+                    if floating is double:
+                        gmmfast_observed_sums_d(&X[start, 0], rows, D,
+                                                wp + start if wp != NULL else NULL,
+                                                &part_sum[c, 0], &part_weight[c, 0],
+                                                &counts[c, 0])
+                    else:
+                        gmmfast_observed_sums_f(&X[start, 0], rows, D,
+                                                wp + start if wp != NULL else NULL,
+                                                &part_sum[c, 0], &part_weight[c, 0],
+                                                &counts[c, 0])
+                else:
+                    for i in range(start, start + rows):
+                        wi = wp[i] if wp != NULL else 1.0
+                        for j in range(D):
+                            x = X[i, j]
+                            if x != x:
+                                counts[c, 0] += 1
+                            elif x - x != 0.0:
+                                counts[c, 1] += 1
+                            else:
+                                part_sum[c, j] += wi * x
+                                part_weight[c, j] += wi
     sums = np.zeros(D)
     weights = np.zeros(D)
     for c in range(n_chunks):

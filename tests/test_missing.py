@@ -414,10 +414,13 @@ def test_a_feature_with_no_observed_value_is_an_error(holes):
         GaussianMixture(2).fit(X)
 
 
-def test_scan_counts_missing_and_infinite_entries():
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_scan_counts_missing_and_infinite_entries(order, dtype):
     X = np.arange(12.0).reshape(4, 3)
     X[1, 2] = np.nan
     X[2, 0] = -np.inf
+    X = np.asarray(X, dtype=dtype, order=order)
     w = np.array([1.0, 2.0, 3.0, 4.0])
     n_missing, n_infinite, sums, weights = _kernels.scan_rows(X, w)
     assert (n_missing, n_infinite) == (1, 1)

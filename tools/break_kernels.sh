@@ -44,6 +44,8 @@ breakages=(
   "missing-diag-sums-drop-last-group|src/gmmfast/missing_typed.h|for (ptrdiff_t j0 = 0; j0 < stride; j0 += GMMFAST_LANES) {|for (ptrdiff_t j0 = 0; j0 < stride - GMMFAST_LANES; j0 += GMMFAST_LANES) {"
   "product-drops-last-indicator-lanes|src/_kernels.pyx|        width += m.absent_rows|        width += m.absent_rows - 8"
   "scan-misses-infinity|src/_kernels.pyx|counts[c, 1] += 1|counts[c, 1] += 0"
+  "scan-sums-miss-infinity|src/gmmfast/rows_typed.h|n_infinite += v == v && !finite;|n_infinite += 0;"
+  "scan-sums-drop-last-row|src/gmmfast/rows_typed.h|    for (ptrdiff_t i = 0; i < rows; i++) {\n        const GMMFAST_T *row = x + i * D;|    for (ptrdiff_t i = 0; i < rows - 1; i++) {\n        const GMMFAST_T *row = x + i * D;"
   "missing-moments-drop-cross-terms|src/gmmfast/missing_typed.h|row[j] += v * (er * delta[j] + dense[j] * w);|row[j] += v * (dense[j] * w);"
   "small-first-moments-drop-last-feature|src/gmmfast/small_typed.h|    for (ptrdiff_t a = 0; a < D; a++)\n        s1[k * D + a] +=|    for (ptrdiff_t a = 0; a < D - 1; a++)\n        s1[k * D + a] +="
   "small-diag-log-density-drops-last-feature|src/gmmfast/small_typed.h|    for (ptrdiff_t j = 0; j < D; j++) {\n        gmmfast_vd d =|    for (ptrdiff_t j = 0; j < D - 1; j++) {\n        gmmfast_vd d ="

@@ -41,18 +41,6 @@ GMMFAST_CLONES static void gmmfast_missing_terms(
             for (ptrdiff_t k = 0; k < K; k++) log_prob[i * i_stride + k * k_stride] += sums[i * K + k];
 }
 
-/* A hint to bring ``bytes`` from p on into the cache (a factor set the next rows read):
-   no effect on any result. */
-GMMFAST_INLINE void gmmfast_prefetch(const void *p, ptrdiff_t bytes) {
-#if defined(__GNUC__) || defined(__clang__)
-    for (ptrdiff_t offset = 0; offset < bytes; offset += 64)
-        __builtin_prefetch((const char *) p + offset);
-#else
-    (void) p;
-    (void) bytes;
-#endif
-}
-
 /* The factor set of one pattern of m missing features (``missing``, increasing) for n
    precisions side by side (K for full, 1 for tied; entry e of precision k at out[e n + k],
    so that every loop below runs over k and vectorises without changing any lane's order of

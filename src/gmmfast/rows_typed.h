@@ -61,6 +61,32 @@ GMMFAST_INLINE uint64_t GMMFAST_TYPED(gmmfast_is_nan)(GMMFAST_T x) {
     }
 }
 
+/* The observed values of a chunk of C-contiguous rows x (rows x D) with weights w (NULL:
+   ones): sum[j] += w_i x_ij and weight[j] += w_i over the rows where x_ij is finite, in
+   row order (a non-finite entry adds -0.0, which leaves every sum as it is), and
+   counts[0] += its NaN entries, counts[1] += its infinite ones. */
+GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_observed_sums)(
+        const GMMFAST_T *GMMFAST_RESTRICT x, ptrdiff_t rows, ptrdiff_t n_features,
+        const double *GMMFAST_RESTRICT w, double *GMMFAST_RESTRICT sum,
+        double *GMMFAST_RESTRICT weight, int64_t *GMMFAST_RESTRICT counts) {
+    ptrdiff_t D = n_features;
+    int64_t n_missing = 0, n_infinite = 0;
+    for (ptrdiff_t i = 0; i < rows; i++) {
+        const GMMFAST_T *row = x + i * D;
+        double wi = w != NULL ? w[i] : 1.0;
+        for (ptrdiff_t j = 0; j < D; j++) {
+            double v = (double) row[j];
+            int finite = v - v == 0.0;
+            sum[j] += finite ? wi * v : -0.0;
+            weight[j] += finite ? wi : -0.0;
+            n_missing += v != v;
+            n_infinite += v == v && !finite;
+        }
+    }
+    counts[0] += n_missing;
+    counts[1] += n_infinite;
+}
+
 /* Whether any of the n entries of z is NaN or infinite: its exponent bits all ones (an
    integer test over every entry, which vectorises). */
 GMMFAST_CLONES static int GMMFAST_TYPED(gmmfast_any_nonfinite)(const GMMFAST_T *GMMFAST_RESTRICT z,
