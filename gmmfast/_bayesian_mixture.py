@@ -21,19 +21,23 @@ import numpy as np
 from scipy.special import betaln, digamma, gammaln
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseMixture
 from ._covariance_shapes import COVARIANCE_TYPES
 from ._gaussian_mixture import (
+    GaussianMixture,
     _check_finite_log_likelihood,
     _check_positive,
     _check_positive_definite,
     _check_shape,
+    _conditioned,
     _estimate_parameters,
     _m_step_from_sums,
     _precision_cholesky_from_covariances,
     _precisions_from_cholesky,
     _sample_gaussians,
+    conditional_parameters,
 )
 from ._passes import PassArguments, log_det_cholesky
 from ._rows import kmeans_statistics
@@ -642,6 +646,54 @@ default='dirichlet_process'
 
     def _pass_arguments(self, dtype):
         return self._model_arguments(self._current_parameters(), dtype)
+
+    def condition(self, values, features):
+        """The mixture of the other features given the values of some: p(x_B | x_A = a).
+
+        Under the model the E-step and ``predict_proba`` use (component k: the Gaussian
+        N(m_k, C_k) of the expected precision, with the E-step's constant c_k in place of
+        a log-weight), conditioning on x_A = a gives a Gaussian mixture over the remaining
+        features B with weights exp(c_k) N(a; m_kA, C_kAA) (normalised), means
+        m_kB + C_kBA C_kAA^-1 (a - m_kA) and covariances C_kBB - C_kBA C_kAA^-1 C_kAB,
+        returned as a fitted :class:`GaussianMixture` (see
+        :meth:`GaussianMixture.condition`). :class:`GaussianMixtureImputer` fills many rows
+        at once from the same conditionals.
+
+        Parameters
+        ----------
+        values : array-like of shape (n_given,)
+            The values a of the given features.
+        features : array-like of shape (n_given,)
+            The indices of the given features A (distinct, in any order, values in the same
+            order).
+
+        Returns
+        -------
+        GaussianMixture
+            A fitted mixture over the other features, in their order, with the same
+            covariance type.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gmmfast import BayesianGaussianMixture
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.uniform(-3, 3, 2000)
+        >>> X = np.column_stack([x, np.sin(x) + 0.1 * rng.normal(size=2000)])
+        >>> bgm = BayesianGaussianMixture(n_components=10, random_state=0).fit(X)
+        >>> given = bgm.condition([1.0], features=[0])
+        >>> round(float(given.weights_ @ given.means_[:, 0]), 1)   # about sin(1)
+        0.8
+        """
+        check_is_fitted(self)
+        params = self._current_parameters()
+        log_weights = _log_offset(params, self.covariance_type,
+                                  self.weight_concentration_prior_type, params[2].shape[1])
+        parameters, kept = conditional_parameters(self, log_weights, values, features)
+        result = GaussianMixture(self.n_components, covariance_type=self.covariance_type,
+                                 reg_covar=self.reg_covar, random_state=self.random_state)
+        result._set_parameters(parameters, self.means_.dtype)
+        return _conditioned(result, self, kept)
 
     def _sample_components(self, random_state, counts):
         return _sample_gaussians(

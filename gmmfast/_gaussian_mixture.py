@@ -229,6 +229,89 @@ def _m_step_from_sums(rows, args, sums, covariance_type, reg_covar, eps):
     return weights, means, covariances
 
 
+def conditional_parameters(model, log_weights, values, features):
+    """The parameters of p(x_B | x_A = a) for a fitted mixture ``model`` (its means_ and
+    covariances_) whose component k has log-weight ``log_weights[k]``: ``((weights,
+    means, covariances, precisions_cholesky), b)`` with b the indices of the features B
+    (see :meth:`GaussianMixture.condition`); ValueError/TypeError for bad ``values`` or
+    ``features``.
+
+    The new log-weights are log_weights_k + log N(a; mu_kA, Sigma_kAA), normalised.
+    """
+    n_features = model.means_.shape[1]
+    features = np.asarray(features)
+    if features.ndim != 1 or features.dtype.kind not in "iu":
+        raise TypeError("features must be a 1-D array of feature indices (integers)")
+    values = np.asarray(values, dtype=np.float64)
+    if values.shape != features.shape:
+        raise ValueError(
+            f"values must have one entry per given feature: {features.shape[0]} "
+            f"features but values of shape {values.shape}"
+        )
+    if not np.all(np.isfinite(values)):
+        raise ValueError("values must be finite")
+    if len(np.unique(features)) != len(features) or np.any(features < 0) or np.any(
+        features >= n_features
+    ):
+        raise ValueError(
+            f"features must be distinct indices in [0, {n_features}), got "
+            f"{features.tolist()}"
+        )
+    if len(features) == n_features:
+        raise ValueError("at least one feature must be left to condition on the others")
+    given = np.zeros(n_features, dtype=bool)
+    given[features] = True
+    a, b = np.asarray(features), np.flatnonzero(~given)
+    means = np.asarray(model.means_, dtype=np.float64)
+    covariances = np.asarray(model.covariances_, dtype=np.float64)
+    n_components = len(log_weights)
+    if model.covariance_type in ("full", "tied"):
+        full = covariances if model.covariance_type == "full" else covariances[None]
+        log_weights = np.array(log_weights, dtype=np.float64)
+        new_means = np.empty((n_components, len(b)))
+        new_covariances = np.empty((len(full), len(b), len(b)))
+        for k in range(n_components):
+            sigma = full[k if model.covariance_type == "full" else 0]
+            factor = linalg.cho_factor(sigma[np.ix_(a, a)], lower=True)
+            d = values - means[k, a]
+            solved = linalg.cho_solve(factor, d)
+            log_weights[k] += (-0.5 * len(a) * np.log(2 * np.pi)
+                               - np.log(np.diag(factor[0])).sum() - 0.5 * d @ solved)
+            new_means[k] = means[k, b] + sigma[np.ix_(b, a)] @ solved
+            if model.covariance_type == "full" or k == 0:
+                gain = linalg.cho_solve(factor, sigma[np.ix_(a, b)])
+                index = k if model.covariance_type == "full" else 0
+                new_covariances[index] = sigma[np.ix_(b, b)] - sigma[np.ix_(b, a)] @ gain
+        if model.covariance_type == "tied":
+            new_covariances = new_covariances[0]
+    else:
+        variances = (covariances if model.covariance_type == "diag"
+                     else np.repeat(covariances[:, None], n_features, axis=1))
+        d = values - means[:, a]
+        log_weights = log_weights - 0.5 * np.sum(
+            np.log(2 * np.pi * variances[:, a]) + d**2 / variances[:, a], axis=1)
+        new_means = means[:, b]
+        new_covariances = (variances[:, b] if model.covariance_type == "diag"
+                           else covariances.copy())
+    log_weights -= logsumexp(log_weights)
+    new_weights = np.exp(log_weights)
+    chol = _precision_cholesky_from_covariances(
+        new_covariances, model.covariance_type, np.float64
+    )
+    return (new_weights, new_means, new_covariances, chol), b
+
+
+def _conditioned(result, model, kept):
+    """``result``, the conditional mixture of ``model`` over its features ``kept``,
+    marked as fitted over them."""
+    result.n_features_in_ = len(kept)
+    if hasattr(model, "feature_names_in_"):
+        result.feature_names_in_ = model.feature_names_in_[kept]
+    result.converged_ = True
+    result.n_iter_ = 0
+    return result
+
+
 def _sample_gaussians(random_state, counts, means, covariances, covariance_type):
     """``counts[k]`` draws from each N(mu_k, Sigma_k); diagonal and spherical ones as
     mu_k + sqrt(s_k) z."""
@@ -533,73 +616,10 @@ class GaussianMixture(InformationCriteriaMixin, BaseMixture):
         0.8
         """
         check_is_fitted(self)
-        n_features = self.means_.shape[1]
-        features = np.asarray(features)
-        if features.ndim != 1 or features.dtype.kind not in "iu":
-            raise TypeError("features must be a 1-D array of feature indices (integers)")
-        values = np.asarray(values, dtype=np.float64)
-        if values.shape != features.shape:
-            raise ValueError(
-                f"values must have one entry per given feature: {features.shape[0]} "
-                f"features but values of shape {values.shape}"
-            )
-        if not np.all(np.isfinite(values)):
-            raise ValueError("values must be finite")
-        if len(np.unique(features)) != len(features) or np.any(features < 0) or np.any(
-            features >= n_features
-        ):
-            raise ValueError(
-                f"features must be distinct indices in [0, {n_features}), got "
-                f"{features.tolist()}"
-            )
-        if len(features) == n_features:
-            raise ValueError("at least one feature must be left to condition on the others")
-        given = np.zeros(n_features, dtype=bool)
-        given[features] = True
-        a, b = np.asarray(features), np.flatnonzero(~given)
         weights = np.asarray(self.weights_, dtype=np.float64)
-        means = np.asarray(self.means_, dtype=np.float64)
-        covariances = np.asarray(self.covariances_, dtype=np.float64)
-        n_components = len(weights)
-        if self.covariance_type in ("full", "tied"):
-            full = covariances if self.covariance_type == "full" else covariances[None]
+        with np.errstate(divide="ignore"):
             log_weights = np.log(weights)
-            new_means = np.empty((n_components, len(b)))
-            new_covariances = np.empty((len(full), len(b), len(b)))
-            for k in range(n_components):
-                sigma = full[k if self.covariance_type == "full" else 0]
-                factor = linalg.cho_factor(sigma[np.ix_(a, a)], lower=True)
-                d = values - means[k, a]
-                solved = linalg.cho_solve(factor, d)
-                log_weights[k] += (-0.5 * len(a) * np.log(2 * np.pi)
-                                   - np.log(np.diag(factor[0])).sum() - 0.5 * d @ solved)
-                new_means[k] = means[k, b] + sigma[np.ix_(b, a)] @ solved
-                if self.covariance_type == "full" or k == 0:
-                    gain = linalg.cho_solve(factor, sigma[np.ix_(a, b)])
-                    index = k if self.covariance_type == "full" else 0
-                    new_covariances[index] = sigma[np.ix_(b, b)] - sigma[np.ix_(b, a)] @ gain
-            if self.covariance_type == "tied":
-                new_covariances = new_covariances[0]
-        else:
-            variances = (covariances if self.covariance_type == "diag"
-                         else np.repeat(covariances[:, None], n_features, axis=1))
-            d = values - means[:, a]
-            log_weights = np.log(weights) - 0.5 * np.sum(
-                np.log(2 * np.pi * variances[:, a]) + d**2 / variances[:, a], axis=1)
-            new_means = means[:, b]
-            new_covariances = (variances[:, b] if self.covariance_type == "diag"
-                               else covariances.copy())
-        log_weights -= logsumexp(log_weights)
-        new_weights = np.exp(log_weights)
+        parameters, kept = conditional_parameters(self, log_weights, values, features)
         result = clone(self)
-        chol = _precision_cholesky_from_covariances(
-            new_covariances, self.covariance_type, np.float64
-        )
-        result._set_parameters((new_weights, new_means, new_covariances, chol),
-                               self.means_.dtype)
-        result.n_features_in_ = len(b)
-        if hasattr(self, "feature_names_in_"):
-            result.feature_names_in_ = self.feature_names_in_[b]
-        result.converged_ = True
-        result.n_iter_ = 0
-        return result
+        result._set_parameters(parameters, self.means_.dtype)
+        return _conditioned(result, self, kept)

@@ -29,10 +29,13 @@ class GaussianMixtureImputer(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    estimator : GaussianMixture or MiniBatchGaussianMixture, default=None
+    estimator : GaussianMixture, MiniBatchGaussianMixture or BayesianGaussianMixture, \
+default=None
         The mixture to fit (cloned); ``None`` means ``GaussianMixture()``: one Gaussian,
         the classic EM imputation. More components follow clusters and non-linear
-        relations between the features.
+        relations between the features; the variational mixture chooses how many it
+        uses (its conditionals are those of ``predict_proba``'s model, see
+        :meth:`BayesianGaussianMixture.condition`).
     sample_posterior : bool, default=False
         Fill with a draw from the conditional distribution instead of its mean (for
         multiple imputation): a component drawn by the row's responsibilities, then the
@@ -42,7 +45,7 @@ class GaussianMixtureImputer(TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    estimator_ : GaussianMixture or MiniBatchGaussianMixture
+    estimator_ : GaussianMixture, MiniBatchGaussianMixture or BayesianGaussianMixture
         The fitted mixture.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (`n_features_in_`,)

@@ -353,3 +353,35 @@ def test_gaussian_and_variational_mixtures_agree_on_the_marginals(holes):
         return means[np.lexsort(means.T[::-1])]
 
     np.testing.assert_allclose(ordered(vb.means_), ordered(em.means_), atol=0.05)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_condition_is_the_e_step_model_given_some_features(holes, covariance_type):
+    """The conditional mixture's weights are predict_proba of the row with the other
+    features missing, its means the Gaussian conditionals of N(m_k, C_k); the imputer with
+    the variational mixture fills a row with their weighted mean."""
+    from gmmfast import GaussianMixtureImputer
+
+    model = _fit(holes, 20, n_components=4, covariance_type=covariance_type, random_state=0)
+    a = np.array([0.5, -1.0])
+    given = model.condition(a, features=[2, 0])
+    row = np.full((1, 4), np.nan)
+    row[0, [2, 0]] = a
+    np.testing.assert_allclose(given.weights_, model.predict_proba(row)[0], rtol=1e-9,
+                               atol=1e-15)
+    covs = _full_covariances(_scikit_learn_model(model), 4)
+    for k in range(4):
+        sigma = covs[k]
+        expected = model.means_[k, [1, 3]] + sigma[np.ix_([1, 3], [2, 0])] @ np.linalg.solve(
+            sigma[np.ix_([2, 0], [2, 0])], a - model.means_[k, [2, 0]])
+        np.testing.assert_allclose(given.means_[k], expected, rtol=1e-9, atol=1e-12)
+    assert isinstance(given, GaussianMixture) and given.n_features_in_ == 2
+    imputer = GaussianMixtureImputer(
+        BayesianGaussianMixture(n_components=4, covariance_type=covariance_type,
+                                max_iter=20, tol=0.0, random_state=0))
+    with ignore_convergence():
+        filled = imputer.fit(holes).transform(row)
+    np.testing.assert_allclose(filled[0, [1, 3]], given.weights_ @ given.means_, rtol=1e-9)
+    drawn = GaussianMixtureImputer(imputer.estimator, sample_posterior=True, random_state=0)
+    with ignore_convergence():
+        assert np.isfinite(drawn.fit_transform(holes)).all()
