@@ -11,6 +11,17 @@ DTYPES = [np.float64, np.float32]
 RTOL = {np.float64: 1e-7, np.float32: 1e-4}
 
 
+def with_holes(X, fraction, seed=0):
+    """X with a fraction of its entries missing completely at random, one row with a single
+    observed feature and one with none."""
+    rng = np.random.default_rng(seed)
+    X = X.copy()
+    X[rng.random(X.shape) < fraction] = np.nan
+    X[3] = np.nan
+    X[7, 1:] = np.nan
+    return X
+
+
 def make_blobs_data(n_samples=3000, n_features=3, n_components=3, random_state=0, offset=0.0):
     """Anisotropic clusters; more rows than one block of the compiled passes."""
     rng = np.random.RandomState(random_state)

@@ -18,7 +18,13 @@ from threadpoolctl import threadpool_limits
 
 from gmmfast import BayesianGaussianMixture, GaussianMixture
 
-from helpers import COVARIANCE_TYPES, DTYPES, ignore_convergence, make_blobs_data
+from helpers import (
+    COVARIANCE_TYPES,
+    DTYPES,
+    ignore_convergence,
+    make_blobs_data,
+    with_holes,
+)
 
 PRIOR_TYPES = ["dirichlet_process", "dirichlet_distribution"]
 LOG_2PI = np.log(2.0 * np.pi)
@@ -28,21 +34,10 @@ PRIORS = ("weight_concentration_prior_", "mean_precision_prior_", "mean_prior_",
           "degrees_of_freedom_prior_", "covariance_prior_")
 
 
-def _with_holes(X, fraction, seed=0):
-    """X with a fraction of its entries missing completely at random, one row with a single
-    observed feature and one with none."""
-    rng = np.random.default_rng(seed)
-    X = X.copy()
-    X[rng.random(X.shape) < fraction] = np.nan
-    X[3] = np.nan
-    X[7, 1:] = np.nan
-    return X
-
-
 @pytest.fixture(scope="module")
 def holes():
     X = make_blobs_data(n_samples=3000, n_features=4, n_components=3, random_state=3)
-    return _with_holes(X, 0.25)
+    return with_holes(X, 0.25)
 
 
 def _as_float64(value):
@@ -299,7 +294,7 @@ def test_recovers_the_mixture_of_complete_data():
     """30 % of the entries missing completely at random: the posterior's means land near
     those of the fit to the complete rows, and the unneeded components are switched off."""
     X = make_blobs_data(n_samples=6000, n_features=5, n_components=3, random_state=7)
-    holey = _with_holes(X, 0.3, seed=3)
+    holey = with_holes(X, 0.3, seed=3)
     kwargs = dict(n_components=6, covariance_type="full", random_state=0, max_iter=300)
     complete = BayesianGaussianMixture(**kwargs).fit(X)
     missing = BayesianGaussianMixture(**kwargs).fit(holey)

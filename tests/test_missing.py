@@ -20,7 +20,13 @@ from gmmfast import (
 )
 from gmmfast._passes import PassArguments, statistics
 
-from helpers import COVARIANCE_TYPES, DTYPES, ignore_convergence, make_blobs_data
+from helpers import (
+    COVARIANCE_TYPES,
+    DTYPES,
+    ignore_convergence,
+    make_blobs_data,
+    with_holes,
+)
 
 N_SAMPLES = 3000
 
@@ -137,17 +143,6 @@ def _reference_fit(X, w, covariance_type, n_components, n_iter, start, dtype=np.
     return gm, reference
 
 
-def _with_holes(X, fraction, seed=0):
-    """X with a fraction of its entries missing completely at random, one row with a single
-    observed feature and one with none."""
-    rng = np.random.default_rng(seed)
-    X = X.copy()
-    X[rng.random(X.shape) < fraction] = np.nan
-    X[3] = np.nan
-    X[7, 1:] = np.nan
-    return X
-
-
 def _start(X, covariance_type, n_components, seed=1):
     """Initial parameters of a fit to the complete rows, with extra spread."""
     gm = GaussianMixture(n_components, covariance_type=covariance_type, max_iter=2,
@@ -160,7 +155,7 @@ def _start(X, covariance_type, n_components, seed=1):
 @pytest.fixture(scope="module")
 def holes():
     X = make_blobs_data(n_samples=N_SAMPLES, n_features=4, n_components=3, random_state=3)
-    return _with_holes(X, 0.25)
+    return with_holes(X, 0.25)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -278,7 +273,7 @@ def test_complete_rows_take_the_same_path(covariance_type):
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_missing_values_are_thread_count_independent(dtype, covariance_type):
     X = make_blobs_data(n_samples=40_000, n_features=5, n_components=4, random_state=11)
-    X = _with_holes(X, 0.2).astype(dtype)
+    X = with_holes(X, 0.2).astype(dtype)
     models = []
     for n_threads in (1, 2, 3):
         with threadpool_limits(limits=n_threads, user_api="openmp"), ignore_convergence():
@@ -510,7 +505,7 @@ def test_model_selection_with_missing_values(holes):
 def test_few_components_many_features_equal_the_reference(covariance_type, n_components):
     """Scratch sized by components and by features alike (one component, six features)."""
     rng = np.random.default_rng(4)
-    X = _with_holes(rng.normal(size=(400, 6)) @ rng.normal(size=(6, 6)), 0.3)
+    X = with_holes(rng.normal(size=(400, 6)) @ rng.normal(size=(6, 6)), 0.3)
     gm, (bounds, _, ref_m, ref_c) = _reference_fit(
         X, None, covariance_type, n_components, 3, _start(X, covariance_type, n_components))
     np.testing.assert_allclose(gm.lower_bounds_, bounds, rtol=1e-9)
@@ -527,7 +522,7 @@ def test_rows_missing_more_than_four_features(dtype, covariance_type):
     at a time): EM equals the reference, and each row's log-density is that of the
     mixture's marginal over its observed features."""
     rng = np.random.default_rng(6)
-    X = _with_holes(rng.normal(size=(600, 9)) @ rng.normal(size=(9, 9)), 0.1)
+    X = with_holes(rng.normal(size=(600, 9)) @ rng.normal(size=(9, 9)), 0.1)
     many = np.arange(20, 60)
     for row in many:
         m = 5 + row % 4
