@@ -2168,15 +2168,46 @@ def seeding_pass(
 cdef Py_ssize_t SCAN_ROWS = 4096
 
 
+cdef void _observed_chunk(const floating[:, :] X, Py_ssize_t start, Py_ssize_t rows,
+                          bint contiguous, const double *wp, double *part_sum,
+                          double *part_weight, int64_t *counts) noexcept nogil:
+    """The sums of scan_rows over rows start .. start + rows - 1 of X (``contiguous``:
+    C-contiguous rows): each feature's sum_i w_i x_ij and sum_i w_i over its finite
+    entries, in row order, and the counts of NaN and infinite entries."""
+    cdef Py_ssize_t i, j, D = X.shape[1]
+    cdef double x, wi
+    if contiguous:
+        if floating is double:
+            gmmfast_observed_sums_d(&X[start, 0], rows, D, wp + start if wp != NULL else NULL,
+                                    part_sum, part_weight, counts)
+        else:
+            gmmfast_observed_sums_f(&X[start, 0], rows, D, wp + start if wp != NULL else NULL,
+                                    part_sum, part_weight, counts)
+        return
+    for i in range(start, start + rows):
+        wi = wp[i] if wp != NULL else 1.0
+        for j in range(D):
+            x = X[i, j]
+            if x != x:
+                counts[0] += 1
+            elif x - x != 0.0:
+                counts[1] += 1
+            else:
+                part_sum[j] += wi * x
+                part_weight[j] += wi
+
+
 def scan_rows(const floating[:, :] X, sample_weight=None, int n_threads=0):
-    """One read of X (N x D, any strides): ``(n_missing, n_infinite, sums, weights)``.
+    """X (N x D, any strides) looked at for NaN and infinity: ``(n_missing, n_infinite,
+    sums, weights)``.
 
     n_missing counts the NaN entries and n_infinite the infinite ones; where there is one,
     for each feature j, sums[j] = sum_i w_i x_ij and weights[j] = sum_i w_i over the rows
     where x_ij is finite (float64; w_i = 1 without weights), in chunks of rows added in
-    order (the same bits for any number of threads). Rows without either are only looked
-    at for them (each chunk in one vectorised test of its bits), and sums and weights are
-    then zeros.
+    order (the same bits for any number of threads). Each chunk is tested in one vectorised
+    test of its bits, and summed at once if it has a NaN or an infinity; only if some chunk
+    has one are the others read again for their sums (without either, sums and weights are
+    zeros). One read of X when every chunk, or none, has one.
     """
     cdef Py_ssize_t N = X.shape[0], D = X.shape[1]
     cdef Py_ssize_t n_chunks = max(1, (N + SCAN_ROWS - 1) // SCAN_ROWS)
@@ -2195,7 +2226,7 @@ def scan_rows(const floating[:, :] X, sample_weight=None, int n_threads=0):
     cdef double[:, ::1] part_weight = part_weight_arr
     cdef int64_t[:, ::1] counts = counts_arr
     cdef Py_ssize_t c, i, j
-    cdef double x, wi
+    cdef double x
     flagged_arr = np.zeros(n_chunks, dtype=np.intc)
     cdef int[::1] flagged = flagged_arr
     cdef bint contiguous = (X.strides[1] == sizeof(floating)
@@ -2205,43 +2236,29 @@ def scan_rows(const floating[:, :] X, sample_weight=None, int n_threads=0):
         n_threads = _resolve_threads(n_threads, n_chunks)
         with nogil:
             for c in prange(n_chunks, schedule='static', num_threads=n_threads):
+                start = c * SCAN_ROWS
+                rows = min(start + SCAN_ROWS, N) - start
                 if contiguous:
-                    flagged[c] = _any_nonfinite(&X[c * SCAN_ROWS, 0],
-                                                (min((c + 1) * SCAN_ROWS, N) - c * SCAN_ROWS) * D)
+                    flagged[c] = _any_nonfinite(&X[start, 0], rows * D)
                 else:
-                    for i in range(c * SCAN_ROWS, min((c + 1) * SCAN_ROWS, N)):
+                    for i in range(start, start + rows):
                         for j in range(D):
                             x = X[i, j]
                             if x - x != 0.0:
                                 flagged[c] = 1
+                if flagged[c]:
+                    # Summed now, while the chunk is in the cache.
+                    _observed_chunk(X, start, rows, contiguous, wp, &part_sum[c, 0],
+                                    &part_weight[c, 0], &counts[c, 0])
     if N > 0 and D > 0 and flagged_arr.any():
+        # The chunks without a NaN or an infinity, read again for their sums.
         with nogil:
             for c in prange(n_chunks, schedule='static', num_threads=n_threads):
-                start = c * SCAN_ROWS
-                rows = min(start + SCAN_ROWS, N) - start
-                if contiguous:
-                    if floating is double:
-                        gmmfast_observed_sums_d(&X[start, 0], rows, D,
-                                                wp + start if wp != NULL else NULL,
-                                                &part_sum[c, 0], &part_weight[c, 0],
-                                                &counts[c, 0])
-                    else:
-                        gmmfast_observed_sums_f(&X[start, 0], rows, D,
-                                                wp + start if wp != NULL else NULL,
-                                                &part_sum[c, 0], &part_weight[c, 0],
-                                                &counts[c, 0])
-                else:
-                    for i in range(start, start + rows):
-                        wi = wp[i] if wp != NULL else 1.0
-                        for j in range(D):
-                            x = X[i, j]
-                            if x != x:
-                                counts[c, 0] += 1
-                            elif x - x != 0.0:
-                                counts[c, 1] += 1
-                            else:
-                                part_sum[c, j] += wi * x
-                                part_weight[c, j] += wi
+                if not flagged[c]:
+                    start = c * SCAN_ROWS
+                    rows = min(start + SCAN_ROWS, N) - start
+                    _observed_chunk(X, start, rows, contiguous, wp, &part_sum[c, 0],
+                                    &part_weight[c, 0], &counts[c, 0])
     sums = np.zeros(D)
     weights = np.zeros(D)
     for c in range(n_chunks):
