@@ -28,12 +28,14 @@ cdef extern from "gmmfast/passes.h" nogil:
                            int spherical, double *squares, Py_ssize_t ld)
     void gmmfast_squares_f(const float *z, Py_ssize_t rows, Py_ssize_t n_features,
                            int spherical, double *squares, Py_ssize_t ld)
-    void gmmfast_observed_sums_d(const double *x, Py_ssize_t rows, Py_ssize_t n_features,
-                                 const double *w, double *sum, double *weight,
-                                 int64_t *counts)
-    void gmmfast_observed_sums_f(const float *x, Py_ssize_t rows, Py_ssize_t n_features,
-                                 const double *w, double *sum, double *weight,
-                                 int64_t *counts)
+    void gmmfast_observed_sums_d(const char *x, Py_ssize_t row_stride,
+                                 Py_ssize_t column_stride, Py_ssize_t rows,
+                                 Py_ssize_t n_features, const double *w, double *sum,
+                                 double *weight, int64_t *counts)
+    void gmmfast_observed_sums_f(const char *x, Py_ssize_t row_stride,
+                                 Py_ssize_t column_stride, Py_ssize_t rows,
+                                 Py_ssize_t n_features, const double *w, double *sum,
+                                 double *weight, int64_t *counts)
     int gmmfast_any_nonfinite_d(const double *z, Py_ssize_t n)
     int gmmfast_any_nonfinite_f(const float *z, Py_ssize_t n)
     Py_ssize_t gmmfast_mark_missing_d(double *z, Py_ssize_t rows, Py_ssize_t n_features,
@@ -164,6 +166,8 @@ cdef extern from "gmmfast/passes.h" nogil:
 
     # gmmfast/missing.h
     double GMMFAST_LOG_2PI                           # log(2 pi)
+    void gmmfast_factor_inverse(const double *factor, Py_ssize_t stride, Py_ssize_t m,
+                                double *inverse, double *work)
     void gmmfast_factor_set(const double *terms, Py_ssize_t n, const int *missing,
                             Py_ssize_t m, Py_ssize_t n_features, int with_inverse,
                             double *out, double *work)

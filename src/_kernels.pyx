@@ -1341,30 +1341,6 @@ cdef Py_ssize_t _mark_missing(const Job *job, Scratch *s, Py_ssize_t rows,
     return n_patterns
 
 
-cdef void _marginal_inverse(const double *factor, Py_ssize_t stride, Py_ssize_t m,
-                            double *inverse, double *work) noexcept nogil:
-    """Lambda_MM^-1 = L^-T L^-1 from its factor L (m x m, entries ``stride`` apart): the
-    lower triangle into ``inverse`` (row-major); ``work`` holds L^-1 (m x m). The same
-    operations, in the same order, as gmmfast_factor_set's inverse of one precision."""
-    cdef Py_ssize_t a, b, c
-    cdef double total
-    for b in range(m):
-        # Column b of L^-1, by forward substitution of L x = e_b.
-        for a in range(b):
-            work[a * m + b] = 0.0
-        for a in range(b, m):
-            total = 1.0 if a == b else 0.0
-            for c in range(b, a):
-                total -= factor[(a * m + c) * stride] * work[c * m + b]
-            work[a * m + b] = total / factor[(a * m + a) * stride]
-    for a in range(m):
-        for b in range(a + 1):
-            total = 0.0
-            for c in range(a, m):
-                total += work[c * m + a] * work[c * m + b]
-            inverse[a * m + b] = total
-
-
 cdef inline uint64_t _pattern_hash(const int *missing, Py_ssize_t m) noexcept nogil:
     """FNV-1a over a pattern's missing features."""
     cdef uint64_t h = 1469598103934665603ULL
@@ -1574,7 +1550,7 @@ cdef void _missing_moments(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t 
                 entropy[0] += weight * (0.5 * log_det - 0.5 * m * (1.0 + GMMFAST_LOG_2PI))
             if factors == s.factors:
                 # Not kept: its inverse, for this component only.
-                _marginal_inverse(factors + k, n, m, inverse, s.lam)
+                gmmfast_factor_inverse(factors + k, n, m, inverse, s.lam)
                 for a in range(m):
                     for b in range(a + 1):
                         s2k[missing[a] * D + missing[b]] += weight * inverse[a * m + b]
@@ -2169,32 +2145,19 @@ cdef Py_ssize_t SCAN_ROWS = 4096
 
 
 cdef void _observed_chunk(const floating[:, :] X, Py_ssize_t start, Py_ssize_t rows,
-                          bint contiguous, const double *wp, double *part_sum,
-                          double *part_weight, int64_t *counts) noexcept nogil:
-    """The sums of scan_rows over rows start .. start + rows - 1 of X (``contiguous``:
-    C-contiguous rows): each feature's sum_i w_i x_ij and sum_i w_i over its finite
-    entries, in row order, and the counts of NaN and infinite entries."""
-    cdef Py_ssize_t i, j, D = X.shape[1]
-    cdef double x, wi
-    if contiguous:
-        if floating is double:
-            gmmfast_observed_sums_d(&X[start, 0], rows, D, wp + start if wp != NULL else NULL,
-                                    part_sum, part_weight, counts)
-        else:
-            gmmfast_observed_sums_f(&X[start, 0], rows, D, wp + start if wp != NULL else NULL,
-                                    part_sum, part_weight, counts)
-        return
-    for i in range(start, start + rows):
-        wi = wp[i] if wp != NULL else 1.0
-        for j in range(D):
-            x = X[i, j]
-            if x != x:
-                counts[0] += 1
-            elif x - x != 0.0:
-                counts[1] += 1
-            else:
-                part_sum[j] += wi * x
-                part_weight[j] += wi
+                          const double *wp, double *part_sum, double *part_weight,
+                          int64_t *counts) noexcept nogil:
+    """The sums of scan_rows over rows start .. start + rows - 1 of X (see
+    gmmfast_observed_sums)."""
+    cdef const char *x = <const char *> &X[start, 0]
+    if floating is double:
+        gmmfast_observed_sums_d(x, X.strides[0], X.strides[1], rows, X.shape[1],
+                                wp + start if wp != NULL else NULL, part_sum, part_weight,
+                                counts)
+    else:
+        gmmfast_observed_sums_f(x, X.strides[0], X.strides[1], rows, X.shape[1],
+                                wp + start if wp != NULL else NULL, part_sum, part_weight,
+                                counts)
 
 
 def scan_rows(const floating[:, :] X, sample_weight=None, int n_threads=0):
@@ -2248,8 +2211,8 @@ def scan_rows(const floating[:, :] X, sample_weight=None, int n_threads=0):
                                 flagged[c] = 1
                 if flagged[c]:
                     # Summed now, while the chunk is in the cache.
-                    _observed_chunk(X, start, rows, contiguous, wp, &part_sum[c, 0],
-                                    &part_weight[c, 0], &counts[c, 0])
+                    _observed_chunk(X, start, rows, wp, &part_sum[c, 0], &part_weight[c, 0],
+                                    &counts[c, 0])
     if N > 0 and D > 0 and flagged_arr.any():
         # The chunks without a NaN or an infinity, read again for their sums.
         with nogil:
@@ -2257,8 +2220,8 @@ def scan_rows(const floating[:, :] X, sample_weight=None, int n_threads=0):
                 if not flagged[c]:
                     start = c * SCAN_ROWS
                     rows = min(start + SCAN_ROWS, N) - start
-                    _observed_chunk(X, start, rows, contiguous, wp, &part_sum[c, 0],
-                                    &part_weight[c, 0], &counts[c, 0])
+                    _observed_chunk(X, start, rows, wp, &part_sum[c, 0], &part_weight[c, 0],
+                                    &counts[c, 0])
     sums = np.zeros(D)
     weights = np.zeros(D)
     for c in range(n_chunks):

@@ -41,6 +41,49 @@ GMMFAST_CLONES static void gmmfast_missing_terms(
             for (ptrdiff_t k = 0; k < K; k++) log_prob[i * i_stride + k * k_stride] += sums[i * K + k];
 }
 
+/* Lambda_MM^-1 = L^-T L^-1 for ``lanes`` precisions side by side, from their lower
+   Cholesky factors L (m x m, row-major; entry e of lane k at factor[e stride + k]): the
+   lower triangle, entry a m + b (b <= a) of lane k at inverse[(a m + b) inverse_stride +
+   k]. L^-1 by forward substitution, column by column, in work (m^2 lanes numbers). */
+GMMFAST_INLINE void gmmfast_factor_inverse_of(
+        const double *GMMFAST_RESTRICT factor, ptrdiff_t stride, ptrdiff_t lanes, ptrdiff_t m,
+        double *GMMFAST_RESTRICT inverse, ptrdiff_t inverse_stride,
+        double *GMMFAST_RESTRICT work) {
+    /* Column b of L^-1: L x = e_b, into work (entry a m + b). */
+    for (ptrdiff_t b = 0; b < m; b++) {
+        for (ptrdiff_t a = 0; a < b; a++)
+            for (ptrdiff_t k = 0; k < lanes; k++) work[(a * m + b) * lanes + k] = 0.0;
+        for (ptrdiff_t a = b; a < m; a++) {
+            double *x = work + (a * m + b) * lanes;
+            const double *faa = factor + (a * m + a) * stride;
+            for (ptrdiff_t k = 0; k < lanes; k++) x[k] = a == b ? 1.0 : 0.0;
+            for (ptrdiff_t c = b; c < a; c++) {
+                const double *f = factor + (a * m + c) * stride;
+                const double *xc = work + (c * m + b) * lanes;
+                for (ptrdiff_t k = 0; k < lanes; k++) x[k] -= f[k] * xc[k];
+            }
+            for (ptrdiff_t k = 0; k < lanes; k++) x[k] /= faa[k];
+        }
+    }
+    /* (L^-T L^-1)_ab = sum_{c >= a} (L^-1)_ca (L^-1)_cb for b <= a. */
+    for (ptrdiff_t a = 0; a < m; a++)
+        for (ptrdiff_t b = 0; b <= a; b++) {
+            double *out = inverse + (a * m + b) * inverse_stride;
+            for (ptrdiff_t k = 0; k < lanes; k++) out[k] = 0.0;
+            for (ptrdiff_t c = a; c < m; c++) {
+                const double *xa = work + (c * m + a) * lanes, *xb = work + (c * m + b) * lanes;
+                for (ptrdiff_t k = 0; k < lanes; k++) out[k] += xa[k] * xb[k];
+            }
+        }
+}
+
+/* gmmfast_factor_inverse_of of one precision: its factor's entries stride apart, the lower
+   triangle of its inverse row-major (m x m) into inverse; work: m^2 numbers. */
+GMMFAST_CLONES static void gmmfast_factor_inverse(const double *factor, ptrdiff_t stride,
+                                                  ptrdiff_t m, double *inverse, double *work) {
+    gmmfast_factor_inverse_of(factor, stride, 1, m, inverse, 1, work);
+}
+
 /* The factor set of one pattern of m missing features (``missing``, increasing) for n
    precisions side by side (K for full, 1 for tied; entry e of precision k at out[e n + k],
    so that every loop below runs over k and vectorises without changing any lane's order of
@@ -51,9 +94,8 @@ GMMFAST_CLONES static void gmmfast_missing_terms(
      1 / L_aa at e = m^2 + a;
      log det Lambda_MM = log prod_a (L_aa)^2 at e = m^2 + m (one missing feature j: the
        table's log Lambda_jj at (2 D D + j) n + k);
-     with ``with_inverse``, the lower triangle of Lambda_MM^-1 = L^-T L^-1 at
-       e = m^2 + m + 1 + a m + b (b <= a), from L^-1 (forward substitution, column by
-       column) in ``work`` (m^2 n numbers).
+     with ``with_inverse``, the lower triangle of Lambda_MM^-1 at e = m^2 + m + 1 + a m + b
+       (b <= a; see gmmfast_factor_inverse_of, ``work``: m^2 n numbers).
    The products of the determinant are taken in order from 1, before the logarithm. */
 GMMFAST_CLONES static void gmmfast_factor_set(
         const double *GMMFAST_RESTRICT terms, ptrdiff_t n, const int *GMMFAST_RESTRICT missing,
@@ -97,33 +139,8 @@ GMMFAST_CLONES static void gmmfast_factor_set(
         const double *faa = out + (a * m + a) * n;
         for (ptrdiff_t k = 0; k < n; k++) reciprocal[a * n + k] = 1.0 / faa[k];
     }
-    if (!with_inverse)
-        return;
-    /* Column b of L^-1 by forward substitution of L x = e_b, into work (entry a m + b). */
-    for (ptrdiff_t b = 0; b < m; b++) {
-        for (ptrdiff_t a = 0; a < b; a++)
-            for (ptrdiff_t k = 0; k < n; k++) work[(a * m + b) * n + k] = 0.0;
-        for (ptrdiff_t a = b; a < m; a++) {
-            double *x = work + (a * m + b) * n;
-            const double *faa = out + (a * m + a) * n;
-            for (ptrdiff_t k = 0; k < n; k++) x[k] = a == b ? 1.0 : 0.0;
-            for (ptrdiff_t c = b; c < a; c++) {
-                const double *f = out + (a * m + c) * n, *xc = work + (c * m + b) * n;
-                for (ptrdiff_t k = 0; k < n; k++) x[k] -= f[k] * xc[k];
-            }
-            for (ptrdiff_t k = 0; k < n; k++) x[k] /= faa[k];
-        }
-    }
-    /* (L^-T L^-1)_ab = sum_{c >= a} (L^-1)_ca (L^-1)_cb for b <= a. */
-    for (ptrdiff_t a = 0; a < m; a++)
-        for (ptrdiff_t b = 0; b <= a; b++) {
-            double *inverse = out + (m * m + m + 1 + a * m + b) * n;
-            for (ptrdiff_t k = 0; k < n; k++) inverse[k] = 0.0;
-            for (ptrdiff_t c = a; c < m; c++) {
-                const double *xa = work + (c * m + a) * n, *xb = work + (c * m + b) * n;
-                for (ptrdiff_t k = 0; k < n; k++) inverse[k] += xa[k] * xb[k];
-            }
-        }
+    if (with_inverse)
+        gmmfast_factor_inverse_of(out, n, n, m, out + (m * m + m + 1) * n, n, work);
 }
 
 #define GMMFAST_TYPED_HEADER "gmmfast/missing_typed.h"

@@ -61,30 +61,44 @@ GMMFAST_INLINE uint64_t GMMFAST_TYPED(gmmfast_is_nan)(GMMFAST_T x) {
     }
 }
 
-/* The observed values of a chunk of C-contiguous rows x (rows x D) with weights w (NULL:
-   ones): sum[j] += w_i x_ij and weight[j] += w_i over the rows where x_ij is finite, in
-   row order (a non-finite entry adds -0.0, which leaves every sum as it is), and
-   counts[0] += its NaN entries, counts[1] += its infinite ones. */
-GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_observed_sums)(
-        const GMMFAST_T *GMMFAST_RESTRICT x, ptrdiff_t rows, ptrdiff_t n_features,
-        const double *GMMFAST_RESTRICT w, double *GMMFAST_RESTRICT sum,
-        double *GMMFAST_RESTRICT weight, int64_t *GMMFAST_RESTRICT counts) {
-    ptrdiff_t D = n_features;
+/* One row of gmmfast_observed_sums (x_ij at xi + j column_stride; with ``contiguous``,
+   a constant where inlined, at ((const T *) xi)[j]): adds to sum, weight and counts. */
+GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_observed_row)(
+        const char *xi, ptrdiff_t column_stride, int contiguous, ptrdiff_t n_features,
+        double wi, double *GMMFAST_RESTRICT sum, double *GMMFAST_RESTRICT weight,
+        int64_t *GMMFAST_RESTRICT counts) {
     int64_t n_missing = 0, n_infinite = 0;
-    for (ptrdiff_t i = 0; i < rows; i++) {
-        const GMMFAST_T *row = x + i * D;
-        double wi = w != NULL ? w[i] : 1.0;
-        for (ptrdiff_t j = 0; j < D; j++) {
-            double v = (double) row[j];
-            int finite = v - v == 0.0;
-            sum[j] += finite ? wi * v : -0.0;
-            weight[j] += finite ? wi : -0.0;
-            n_missing += v != v;
-            n_infinite += v == v && !finite;
-        }
+    for (ptrdiff_t j = 0; j < n_features; j++) {
+        double v = contiguous ? (double) ((const GMMFAST_T *) xi)[j]
+                              : (double) *(const GMMFAST_T *) (xi + j * column_stride);
+        int finite = v - v == 0.0;
+        sum[j] += finite ? wi * v : -0.0;
+        weight[j] += finite ? wi : -0.0;
+        n_missing += v != v;
+        n_infinite += v == v && !finite;
     }
     counts[0] += n_missing;
     counts[1] += n_infinite;
+}
+
+/* The observed values of a chunk of rows x (rows x D, x_ij at x + i row_stride +
+   j column_stride, in bytes, any sign) with weights w (NULL: ones): sum[j] += w_i x_ij and
+   weight[j] += w_i over the rows where x_ij is finite, in row order (a non-finite entry
+   adds -0.0, which leaves every sum as it is), and counts[0] += its NaN entries,
+   counts[1] += its infinite ones. */
+GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_observed_sums)(
+        const char *x, ptrdiff_t row_stride, ptrdiff_t column_stride, ptrdiff_t rows,
+        ptrdiff_t n_features, const double *GMMFAST_RESTRICT w, double *GMMFAST_RESTRICT sum,
+        double *GMMFAST_RESTRICT weight, int64_t *GMMFAST_RESTRICT counts) {
+    for (ptrdiff_t i = 0; i < rows; i++) {
+        double wi = w != NULL ? w[i] : 1.0;
+        if (column_stride == (ptrdiff_t) sizeof(GMMFAST_T))
+            GMMFAST_TYPED(gmmfast_observed_row)(x + i * row_stride, column_stride, 1,
+                                                n_features, wi, sum, weight, counts);
+        else
+            GMMFAST_TYPED(gmmfast_observed_row)(x + i * row_stride, column_stride, 0,
+                                                n_features, wi, sum, weight, counts);
+    }
 }
 
 /* Whether any of the n entries of z is NaN or infinite: its exponent bits all ones (an
