@@ -118,7 +118,7 @@ def _data_priors(rows, covariance_type, covariance=True):
         )
     covariance = scatter[0] * (n / (n - 1.0))
     if rows.fill is not None:
-        covariance = _observed_scale(covariance, rows.observed_weights(), n)
+        covariance = _observed_scale(covariance, rows.observed, n)
     if covariance_type == "spherical":
         covariance = covariance.mean()
     return mean[0], covariance
@@ -686,9 +686,8 @@ default='dirichlet_process'
         0.8
         """
         check_is_fitted(self)
-        params = self._current_parameters()
-        log_weights = _log_offset(params, self.covariance_type,
-                                  self.weight_concentration_prior_type, params[2].shape[1])
+        log_weights = _log_offset(self._current_parameters(), self.covariance_type,
+                                  self.weight_concentration_prior_type, self.means_.shape[1])
         parameters, kept = conditional_parameters(self, log_weights, values, features)
         result = GaussianMixture(self.n_components, covariance_type=self.covariance_type,
                                  reg_covar=self.reg_covar, random_state=self.random_state)

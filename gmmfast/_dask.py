@@ -386,12 +386,14 @@ class DaskRows:
     """
 
     def __init__(self, X, sample_weight, counts=None, eligible=None, n_total=None,
-                 fill=None, missing=False, allow_nan=False):
+                 fill=None, missing=False, allow_nan=False, observed=None):
         self.X = X
         self.sample_weight = sample_weight
         # As InMemoryRows': the training rows have NaN (missing), read by the starts as
-        # ``fill``; a model for data that may have NaN (allow_nan) checks each chunk.
+        # ``fill``, with ``observed`` each feature's weight of observed values; a model for
+        # data that may have NaN (allow_nan) checks each chunk.
         self.fill = fill
+        self.observed = observed
         self.missing = missing
         self.allow_nan = allow_nan
         # Unknown (nan) for data of unknown chunk sizes that is only evaluated.
@@ -442,9 +444,9 @@ class DaskRows:
         if sample_weight is None:
             if missing:
                 # Unweighted: the fill from the sums of this same pass, in chunk order.
+                flags["observed"] = np.sum([p[4] for p in summaries], axis=0)
                 flags["fill"] = observed_means(np.sum([p[3] for p in summaries], axis=0),
-                                               np.sum([p[4] for p in summaries], axis=0),
-                                               array.dtype)
+                                               flags["observed"], array.dtype)
             return cls(array, None, counts, counts, n_samples, **flags)
 
         if weight_array is None:
@@ -463,7 +465,7 @@ class DaskRows:
         positive = [p for p, _, _ in summaries]
         check_positive_weights(sum(positive), estimator.n_components)
         if missing:
-            flags["fill"] = _observed_means(array, weights)
+            flags["fill"], flags["observed"] = _observed_means(array, weights)
         return cls(array, weights, counts, positive, n_total, **flags)
 
     @classmethod
@@ -512,14 +514,6 @@ class DaskRows:
             if n != 0
         ]
         return _reduce_in_order(parts)
-
-    def observed_weights(self):
-        """Each feature's total weight over its observed (not NaN) entries (D,), float64
-        (one pass of the workers)."""
-        parts = dask.compute(*[
-            _delayed(_chunk_observed_sums)(block, weight) for block, weight, _ in self._pieces
-        ])
-        return np.sum([p[1] for p in parts], axis=0)
 
     def first_row(self):
         """The first row of X (D,), in its dtype (missing values filled)."""
@@ -646,13 +640,15 @@ def _lazy_output(array, args, output, allow_nan=False):
 
 
 def _observed_means(array, weights):
-    """Each feature's weighted mean over its observed values, in the data's dtype (one pass
-    of the workers): what the starts read in place of a missing value."""
+    """Each feature's weighted mean over its observed values, in the data's dtype (what the
+    starts read in place of a missing value), and the total weight of those values (one
+    pass of the workers)."""
     parts = dask.compute(*[
         _delayed(_chunk_observed_sums)(b, w) for b, w in zip(_blocks(array), _blocks(weights))
     ])
-    return observed_means(np.sum([p[0] for p in parts], axis=0),
-                          np.sum([p[1] for p in parts], axis=0), array.dtype)
+    observed = np.sum([p[1] for p in parts], axis=0)
+    return observed_means(np.sum([p[0] for p in parts], axis=0), observed,
+                          array.dtype), observed
 
 
 ###############################################################################
@@ -721,4 +717,4 @@ class DaskBatches:
         if not self.rows.allow_nan:
             assert_all_finite(block, input_name="X")
             return None, False
-        return missing_values(block, weight, fit=True, n_threads=1, unobserved="zero")
+        return missing_values(block, weight, fit=True, n_threads=1, unobserved="zero")[:2]

@@ -80,34 +80,37 @@ def rows_for(estimator, X, sample_weight=None, *, fit=False, reset=False, kmeans
         ))
         if fit:
             check_positive_weights(int(np.count_nonzero(sample_weight)), estimator.n_components)
-    fill, missing = None, False
+    fill, missing, observed = None, False, None
     if allow_nan:
         # Rows to evaluate only are looked at if the evaluation pass meets a NaN or an
         # infinity (missing=None: not known yet).
-        fill, missing = ((None, None) if evaluation and not fit
-                         else missing_values(X, sample_weight, fit))
+        fill, missing, observed = ((None, None, None) if evaluation and not fit
+                                   else missing_values(X, sample_weight, fit))
     if fit:
         estimator._check_parameters(X.shape[1])
-    return InMemoryRows(X, sample_weight, kmeans_centres, fill=fill, missing=missing)
+    return InMemoryRows(X, sample_weight, kmeans_centres, fill=fill, missing=missing,
+                        observed=observed)
 
 
 def missing_values(X, sample_weight=None, fit=False, n_threads=0, unobserved="error"):
-    """One read of X for its missing (NaN) and infinite entries: ``(fill, missing)``.
+    """One read of X for its missing (NaN) and infinite entries: ``(fill, missing,
+    observed)``.
 
     Infinity is an error. ``missing`` says whether X has a NaN; if it has one and ``fit``,
     ``fill`` holds the (weighted) mean of each feature's observed values, in the dtype of X
-    (what the initialisation reads in place of a missing value), otherwise None. A feature
-    with no observed value cannot be fitted: an error, or with ``unobserved="zero"`` (a
-    batch of a larger fit) its fill is 0.
+    (what the initialisation reads in place of a missing value), and ``observed`` the
+    total weight of each feature's observed values (float64); otherwise both are None. A
+    feature with no observed value cannot be fitted: an error, or with
+    ``unobserved="zero"`` (a batch of a larger fit) its fill is 0.
     """
     n_missing, n_infinite, sums, weights = _kernels.scan_rows(X, sample_weight, n_threads)
     if n_infinite:
         raise infinity_error(X.dtype)
     if not n_missing:
-        return None, False
+        return None, False, None
     if not fit:
-        return None, True
-    return observed_means(sums, weights, X.dtype, unobserved), True
+        return None, True, None
+    return observed_means(sums, weights, X.dtype, unobserved), True, weights
 
 
 def infinity_error(dtype):
@@ -170,7 +173,7 @@ def evaluate_rows(X, args, missing, n_threads=0, **outputs):
     and NaN marks missing values)."""
     result = _passes.evaluate(X, args, **outputs, n_threads=n_threads, missing=missing)
     if result is None:
-        _, missing = missing_values(X, n_threads=n_threads)
+        missing = missing_values(X, n_threads=n_threads)[1]
         result = _passes.evaluate(X, args, **outputs, n_threads=n_threads, missing=missing)
     return result
 
@@ -191,13 +194,16 @@ class InMemoryRows:
     ``missing``: X has NaN entries (missing values), which the E-step and the model's
     outputs marginalise out; None for rows to evaluate that have not been looked at
     (see :func:`evaluate_rows`); ``fill`` (training rows with missing values): the value of
-    each feature the initialisation reads in place of a NaN (its observed mean).
+    each feature the initialisation reads in place of a NaN (its observed mean), and
+    ``observed`` the total weight of each feature's observed values.
     """
 
-    def __init__(self, X, sample_weight=None, kmeans_centres=None, fill=None, missing=False):
+    def __init__(self, X, sample_weight=None, kmeans_centres=None, fill=None, missing=False,
+                 observed=None):
         self.X = X
         self.sample_weight = sample_weight
         self.fill = fill
+        self.observed = observed
         self.missing = missing
         self.n_samples, self.n_features = X.shape
         self.dtype = X.dtype
@@ -291,10 +297,6 @@ class InMemoryRows:
         if self.fill is not None:
             return self.fill.copy()
         return self.X.mean(axis=0)
-
-    def observed_weights(self):
-        """Each feature's total weight over its observed (not NaN) entries (D,), float64."""
-        return _kernels.scan_rows(self.X, self.sample_weight)[3]
 
     def nearest_centre_sums(self, shift, centres, inertia=False):
         """(s0, s1) of each row given to its nearest centre, around ``shift`` (and the

@@ -11,6 +11,17 @@ DTYPES = [np.float64, np.float32]
 RTOL = {np.float64: 1e-7, np.float32: 1e-4}
 
 
+def full_covariances(covariances, covariance_type, n_components, n_features):
+    """Each component's covariance as a (K, D, D) array, whatever the covariance type."""
+    if covariance_type == "full":
+        return np.asarray(covariances)
+    if covariance_type == "tied":
+        return np.broadcast_to(covariances, (n_components, n_features, n_features))
+    if covariance_type == "diag":
+        return np.array([np.diag(c) for c in covariances])
+    return np.array([np.eye(n_features) * c for c in covariances])
+
+
 def with_holes(X, fraction, seed=0):
     """X with a fraction of its entries missing completely at random, one row with a single
     observed feature and one with none."""

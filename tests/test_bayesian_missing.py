@@ -21,6 +21,7 @@ from gmmfast import BayesianGaussianMixture, GaussianMixture
 from helpers import (
     COVARIANCE_TYPES,
     DTYPES,
+    full_covariances,
     ignore_convergence,
     make_blobs_data,
     with_holes,
@@ -59,16 +60,9 @@ def _scikit_learn_model(model):
     return sk
 
 
-def _full_covariances(sk, n_features):
-    covariances = sk.covariances_
-    K = sk.n_components
-    if sk.covariance_type == "full":
-        return covariances
-    if sk.covariance_type == "tied":
-        return np.broadcast_to(covariances, (K, n_features, n_features))
-    if sk.covariance_type == "diag":
-        return np.array([np.diag(c) for c in covariances])
-    return np.array([np.eye(n_features) * c for c in covariances])
+def _covariances_of(sk, n_features):
+    """The covariances C_k of a scikit-learn estimator's posterior, as (K, D, D)."""
+    return full_covariances(sk.covariances_, sk.covariance_type, sk.n_components, n_features)
 
 
 def _log_gaussian(x, mean, covariance):
@@ -82,7 +76,7 @@ def reference_e_step(sk, X, w):
     variational E-step under the posterior ``sk`` holds."""
     n_samples, n_features = X.shape
     K = sk.n_components
-    covs = _full_covariances(sk, n_features)
+    covs = _covariances_of(sk, n_features)
     means = sk.means_
     # The complete-data E-step is log N(x; m_k, C_k) + c_k: c_k from scikit-learn's.
     x0 = means.mean(axis=0)
@@ -206,7 +200,7 @@ def test_outputs_of_rows_with_missing_values(holes, covariance_type):
     model = _fit(holes, 10, n_components=3, covariance_type=covariance_type, random_state=0)
     sk = _scikit_learn_model(model)
     rows = holes[:40]
-    covs = _full_covariances(sk, 4)
+    covs = _covariances_of(sk, 4)
     x0 = sk.means_.mean(axis=0)
     constant = sk._estimate_weighted_log_prob(x0[np.newaxis])[0] - np.array(
         [_log_gaussian(x0, sk.means_[k], covs[k]) for k in range(3)])
@@ -364,7 +358,7 @@ def test_condition_is_the_e_step_model_given_some_features(holes, covariance_typ
     row[0, [2, 0]] = a
     np.testing.assert_allclose(given.weights_, model.predict_proba(row)[0], rtol=1e-9,
                                atol=1e-15)
-    covs = _full_covariances(_scikit_learn_model(model), 4)
+    covs = _covariances_of(_scikit_learn_model(model), 4)
     for k in range(4):
         sigma = covs[k]
         expected = model.means_[k, [1, 3]] + sigma[np.ix_([1, 3], [2, 0])] @ np.linalg.solve(

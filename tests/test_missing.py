@@ -23,6 +23,7 @@ from gmmfast._passes import PassArguments, statistics
 from helpers import (
     COVARIANCE_TYPES,
     DTYPES,
+    full_covariances,
     ignore_convergence,
     make_blobs_data,
     with_holes,
@@ -31,21 +32,11 @@ from helpers import (
 N_SAMPLES = 3000
 
 
-def _full_covariances(covariances, covariance_type, n_components, n_features):
-    if covariance_type == "full":
-        return np.asarray(covariances)
-    if covariance_type == "tied":
-        return np.broadcast_to(covariances, (n_components, n_features, n_features))
-    if covariance_type == "diag":
-        return np.array([np.diag(c) for c in covariances])
-    return np.array([np.eye(n_features) * c for c in covariances])
-
-
 def reference_e_step(X, w, weights, means, covariances, covariance_type):
     """(s0, sums of E[x], sums of E[x x^T], log-likelihood) of one exact E-step."""
     n_samples, n_features = X.shape
     n_components = len(weights)
-    covs = _full_covariances(covariances, covariance_type, n_components, n_features)
+    covs = full_covariances(covariances, covariance_type, n_components, n_features)
     w = np.ones(n_samples) if w is None else w
     s0 = np.zeros(n_components)
     s1 = np.zeros((n_components, n_features))
@@ -183,7 +174,7 @@ def test_outputs_are_those_of_the_observed_features(holes, dtype, covariance_typ
     log_prob = gm.score_samples(X)
     resp = gm.predict_proba(X)
     labels = gm.predict(X)
-    covs = _full_covariances(gm.covariances_, covariance_type, 3, 4)
+    covs = full_covariances(gm.covariances_, covariance_type, 3, 4)
     rtol = 1e-9 if dtype == np.float64 else 1e-4
     for pattern in ([1], [0, 2], [3], [0, 1, 3]):
         miss = np.zeros(4, dtype=bool)
@@ -534,7 +525,7 @@ def test_rows_missing_more_than_four_features(dtype, covariance_type):
     np.testing.assert_allclose(gm.means_, ref_m, rtol=rtol, atol=rtol)
     np.testing.assert_allclose(gm.covariances_, ref_c, rtol=10 * rtol, atol=rtol)
     log_prob = gm.score_samples(X[many].astype(dtype))
-    covs = _full_covariances(gm.covariances_, covariance_type, 2, 9)
+    covs = full_covariances(gm.covariances_, covariance_type, 2, 9)
     for value, x in zip(log_prob, X[many]):
         obs = ~np.isnan(x)
         parts = []
