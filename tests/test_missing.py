@@ -506,6 +506,25 @@ def test_few_components_many_features_equal_the_reference(covariance_type, n_com
     np.testing.assert_allclose(gm.covariances_, ref_c, rtol=1e-8, atol=1e-9)
 
 
+@pytest.mark.parametrize("n_components", [8, 11, 16])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("covariance_type", ["full", "tied"])
+def test_many_components_equal_the_reference(covariance_type, dtype, n_components):
+    """The marginal of a row over components eight at a time (with 8 and 16 components as
+    constants, and 11: one group of eight and three more), against the reference."""
+    X = make_blobs_data(n_samples=600, n_features=5, n_components=n_components,
+                        random_state=6)
+    X = with_holes(X, 0.2, seed=2)
+    gm, (bounds, ref_w, ref_m, ref_c) = _reference_fit(
+        X, None, covariance_type, n_components, 2,
+        _start(X, covariance_type, n_components), dtype)
+    rtol = 1e-9 if dtype == np.float64 else 2e-4
+    np.testing.assert_allclose(gm.lower_bounds_, bounds, rtol=rtol)
+    np.testing.assert_allclose(gm.weights_, ref_w, rtol=rtol)
+    np.testing.assert_allclose(gm.means_, ref_m, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(gm.covariances_, ref_c, rtol=rtol, atol=rtol)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_rows_missing_more_than_four_features(dtype, covariance_type):

@@ -43,6 +43,7 @@ breakages=(
   "missing-diag-sums-drop-odd-terms|src/gmmfast/missing_typed.h|odd[l] += v * b[l];|odd[l] += 0.0 * v * b[l];"
   "missing-diag-sums-drop-last-group|src/gmmfast/missing_typed.h|for (ptrdiff_t j0 = 0; j0 < stride; j0 += GMMFAST_LANES) {|for (ptrdiff_t j0 = 0; j0 < stride - GMMFAST_LANES; j0 += GMMFAST_LANES) {"
   "product-drops-last-indicator-lanes|src/_kernels.pyx|        width += m.absent_rows|        width += m.absent_rows - 8"
+  "marginal-row-sums-drop-last-feature|src/gmmfast/missing_typed.h|                for (ptrdiff_t j = missing[a]; j < D; j++) {\n                    const double *uj|                for (ptrdiff_t j = missing[a]; j < D - 1; j++) {\n                    const double *uj"
   "factor-inverse-drops-last-term|src/gmmfast/missing.h|for (ptrdiff_t c = a; c < m; c++) {|for (ptrdiff_t c = a; c < m - 1; c++) {"
   "factor-set-drops-last-cross-term|src/gmmfast/missing.h|                for (ptrdiff_t c = 0; c < b; c++) {|                for (ptrdiff_t c = 1; c < b; c++) {"
   "scan-sums-miss-infinity|src/gmmfast/rows_typed.h|n_infinite += v == v && !finite;|n_infinite += 0;"
