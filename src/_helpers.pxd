@@ -90,7 +90,11 @@ cdef extern from "gmmfast/passes.h" nogil:
                                Py_ssize_t n_features, Py_ssize_t n_components,
                                int per_component, int by_component, const double *log_norm,
                                double *log_prob)
-    void gmmfast_sum_squares_f(const float *y, const double *c, Py_ssize_t rows,
+    void gmmfast_sum_squares_f(const float *y, const float *c, Py_ssize_t rows,
+                               Py_ssize_t n_features, Py_ssize_t n_components,
+                               int per_component, int by_component, const double *log_norm,
+                               double *log_prob)
+    void gmmfast_sum_squares_w(const float *y, const double *c, Py_ssize_t rows,
                                Py_ssize_t n_features, Py_ssize_t n_components,
                                int per_component, int by_component, const double *log_norm,
                                double *log_prob)

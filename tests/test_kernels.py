@@ -79,6 +79,21 @@ def assert_masses_close(s0, r0, w, rtol):
 @pytest.mark.parametrize("n_components", [N_COMPONENTS, 11])
 def test_statistics_pass_matches_reference(dtype, covariance_type, weighted, n_features,
                                            n_components):
+    check_statistics(dtype, covariance_type, weighted, n_features, n_components)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("covariance_type", ["full", "tied"])
+@pytest.mark.parametrize("n_components", [1, 4])
+def test_second_moments_of_many_features(dtype, covariance_type, n_components):
+    """64 features: the Gram matrices of the blocks' rows as general products (a few rows
+    of each of 4 components) and as one triangle (64 x 64 x 256 multiply-adds and more:
+    tied, and full with one component) give the reference's sums."""
+    check_statistics(dtype, covariance_type, True, 64, n_components)
+
+
+def check_statistics(dtype, covariance_type, weighted, n_features, n_components):
+    """The statistics pass (2 threads, 5,000 rows) against reference_statistics."""
     rng = np.random.RandomState(1)
     X = make_blobs_data(n_samples=5000, n_features=n_features, random_state=2)
     weights, means, cov, chol = random_model(covariance_type, n_features, rng, n_components)
