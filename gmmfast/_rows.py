@@ -68,10 +68,11 @@ def rows_for(estimator, X, sample_weight=None, *, fit=False, reset=False, kmeans
         return DaskRows.for_use(estimator, X, sample_weight, reset=reset)
     new = fit or reset
     allow_nan = estimator.__sklearn_tags__().input_tags.allow_nan
-    X = validate_data(
-        estimator, X, reset=new, dtype=[np.float64, np.float32],
-        ensure_min_samples=2 if new else 1, ensure_all_finite=not allow_nan,
-    )
+    if not (evaluation and not new and allow_nan and _plain_rows_for(estimator, X)):
+        X = validate_data(
+            estimator, X, reset=new, dtype=[np.float64, np.float32],
+            ensure_min_samples=2 if new else 1, ensure_all_finite=not allow_nan,
+        )
     if fit:
         check_n_samples(X.shape[0], estimator.n_components)
     if sample_weight is not None:
@@ -90,6 +91,16 @@ def rows_for(estimator, X, sample_weight=None, *, fit=False, reset=False, kmeans
         estimator._check_parameters(X.shape[1])
     return InMemoryRows(X, sample_weight, kmeans_centres, fill=fill, missing=missing,
                         observed=observed)
+
+
+def _plain_rows_for(estimator, X):
+    """Whether X is a float32 or float64 ndarray of at least one row with the fitted
+    estimator's number of features, which was fitted without feature names: what
+    validate_data would return unchanged, without a look at its entries (the evaluation
+    pass makes that), so that the check's cost stays out of small calls."""
+    return (type(X) is np.ndarray and X.ndim == 2 and X.dtype in (np.float32, np.float64)
+            and X.shape[0] >= 1 and X.shape[1] == getattr(estimator, "n_features_in_", -1)
+            and not hasattr(estimator, "feature_names_in_"))
 
 
 def missing_values(X, sample_weight=None, fit=False, n_threads=0, unobserved="error"):

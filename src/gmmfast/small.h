@@ -63,6 +63,37 @@ GMMFAST_INLINE int gmmfast_small_any(gmmfast_vd v) {
     return any != 0;
 }
 
+/* Lanes of two vectors picked by index (0 .. 7 of a, 8 .. 15 of b). */
+#if defined(__clang__)
+#define GMMFAST_SHUFFLE(a, b, ...) __builtin_shufflevector((a), (b), __VA_ARGS__)
+#else
+#define GMMFAST_SHUFFLE(a, b, ...) __builtin_shuffle((a), (b), (gmmfast_vl) {__VA_ARGS__})
+#endif
+
+/* The tile t[k][l] = a[k * rows + l], k, l < 8 (8 rows of 8 components held component by
+   component) transposed into col[l][k] = t[k][l], in three rounds of shuffles of pairs
+   of vectors: single lanes, pairs of lanes, halves. */
+GMMFAST_INLINE void gmmfast_small_tile_transpose(const double *a, ptrdiff_t rows,
+                                                 gmmfast_vd col[GMMFAST_LANES]) {
+    gmmfast_vd r[GMMFAST_LANES], t[GMMFAST_LANES], u[GMMFAST_LANES];
+    for (int k = 0; k < GMMFAST_LANES; k++) memcpy(&r[k], a + k * rows, sizeof r[k]);
+    /* t[k], k even: lanes 0, 2, 4, 6 of r[k] and r[k + 1] interleaved; t[k + 1]: 1, 3, 5, 7. */
+    for (int k = 0; k < GMMFAST_LANES; k += 2) {
+        t[k] = GMMFAST_SHUFFLE(r[k], r[k + 1], 0, 8, 2, 10, 4, 12, 6, 14);
+        t[k + 1] = GMMFAST_SHUFFLE(r[k], r[k + 1], 1, 9, 3, 11, 5, 13, 7, 15);
+    }
+    /* u[g + e], g = 0 or 4, e < 4: lanes e and e + 4 of r[g .. g + 3]. */
+    for (int g = 0; g < GMMFAST_LANES; g += 4)
+        for (int p = 0; p < 2; p++) {
+            u[g + p] = GMMFAST_SHUFFLE(t[g + p], t[g + 2 + p], 0, 1, 8, 9, 4, 5, 12, 13);
+            u[g + 2 + p] = GMMFAST_SHUFFLE(t[g + p], t[g + 2 + p], 2, 3, 10, 11, 6, 7, 14, 15);
+        }
+    for (int e = 0; e < 4; e++) {
+        col[e] = GMMFAST_SHUFFLE(u[e], u[4 + e], 0, 1, 2, 3, 8, 9, 10, 11);
+        col[e + 4] = GMMFAST_SHUFFLE(u[e], u[4 + e], 4, 5, 6, 7, 12, 13, 14, 15);
+    }
+}
+
 /* The lanes of a vector of partial sums added in a fixed order. */
 GMMFAST_INLINE double gmmfast_small_lanes_sum(gmmfast_vd part) {
     return ((part[0] + part[1]) + (part[2] + part[3]))

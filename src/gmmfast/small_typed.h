@@ -226,23 +226,28 @@ GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_small_labels)(
 #undef GMMFAST_SMALL_FEATURE_CASES
 #undef GMMFAST_SMALL_CODE_CASES
 
-/* out[i, k] = a[k * rows + i] in the rows' dtype (rows x K from K x rows), GMMFAST_LANES
-   rows at a time: a tile of GMMFAST_LANES x GMMFAST_LANES read by whole vectors, then
-   written row by row. */
+/* out[i, k] = a[k * rows + i] in the rows' dtype (rows x K from K x rows), tiles of
+   GMMFAST_LANES rows x GMMFAST_LANES components read and written by whole vectors (see
+   gmmfast_small_tile_transpose), the components past the last full tile and the rows
+   past the last full chunk one by one. */
 GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_small_transpose)(
         const double *GMMFAST_RESTRICT a, ptrdiff_t rows, ptrdiff_t n_components,
         GMMFAST_T *GMMFAST_RESTRICT out) {
     ptrdiff_t i0 = 0, K = n_components;
+    ptrdiff_t tiles_end = K - K % GMMFAST_LANES;
     for (; i0 + GMMFAST_LANES <= rows; i0 += GMMFAST_LANES) {
-        for (ptrdiff_t k0 = 0; k0 < K; k0 += GMMFAST_LANES) {
-            ptrdiff_t width = K - k0 < GMMFAST_LANES ? K - k0 : GMMFAST_LANES;
-            double tile[GMMFAST_LANES][GMMFAST_LANES];
-            for (ptrdiff_t k = 0; k < width; k++)
-                memcpy(tile[k], a + (k0 + k) * rows + i0, sizeof tile[k]);
-            for (ptrdiff_t l = 0; l < GMMFAST_LANES; l++)
-                for (ptrdiff_t k = 0; k < width; k++)
-                    out[(i0 + l) * K + k0 + k] = (GMMFAST_T) tile[k][l];
+        for (ptrdiff_t k0 = 0; k0 < tiles_end; k0 += GMMFAST_LANES) {
+            gmmfast_vd col[GMMFAST_LANES];
+            gmmfast_small_tile_transpose(a + k0 * rows + i0, rows, col);
+            for (ptrdiff_t l = 0; l < GMMFAST_LANES; l++) {
+                GMMFAST_T row[GMMFAST_LANES];
+                for (ptrdiff_t k = 0; k < GMMFAST_LANES; k++) row[k] = (GMMFAST_T) col[l][k];
+                memcpy(out + (i0 + l) * K + k0, row, sizeof row);
+            }
         }
+        for (ptrdiff_t l = 0; l < GMMFAST_LANES; l++)
+            for (ptrdiff_t k = tiles_end; k < K; k++)
+                out[(i0 + l) * K + k] = (GMMFAST_T) a[k * rows + i0 + l];
     }
     for (; i0 < rows; i0++)
         for (ptrdiff_t k = 0; k < K; k++) out[i0 * K + k] = (GMMFAST_T) a[k * rows + i0];
