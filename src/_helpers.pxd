@@ -169,7 +169,12 @@ cdef extern from "gmmfast/passes.h" nogil:
                                  double *s0, double *s1, double *s2)
 
     # gmmfast/missing.h
+    void gmmfast_prefetch(const void *p, size_t bytes)   # gmmfast/common.h
     double GMMFAST_LOG_2PI                           # log(2 pi)
+    # Where the parts of a factor set lie (macros; see gmmfast_factor_set).
+    Py_ssize_t GMMFAST_FACTOR_LOG_DET(Py_ssize_t m)
+    Py_ssize_t GMMFAST_FACTOR_INVERSE(Py_ssize_t m, Py_ssize_t a, Py_ssize_t b)
+    Py_ssize_t GMMFAST_FACTOR_SIZE(Py_ssize_t m)
     void gmmfast_factor_inverse(const double *factor, Py_ssize_t stride, Py_ssize_t m,
                                 double *inverse, double *work)
     void gmmfast_factor_set(const double *terms, Py_ssize_t n, const int *missing,

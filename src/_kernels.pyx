@@ -88,12 +88,14 @@ cdef Py_ssize_t TRIANGLE_MIN_BLOCK = 4
 cdef double NEGLIGIBLE = 5.421010862427522e-20
 # Rows with missing features: each thread keeps the factor sets (see _pattern_factors) of
 # the first patterns it meets with at most CACHE_MISSING missing features, up to
-# CACHE_PATTERNS patterns and about CACHE_BYTES, over the blocks of a pass; a set holds
-# 2 m^2 + m + 1 numbers per precision for m missing features (CACHE_ENTRY for m = 4).
+# CACHE_PATTERNS patterns and CACHE_BYTES, over the blocks of a pass; a set holds
+# m^2 + m + 1 numbers per precision for m missing features (GMMFAST_FACTOR_SIZE), one
+# after the other in the order the patterns come. The rows of a block take the part of a
+# set they read PREFETCH_PATTERNS patterns ahead (see _missing_log_prob).
 cdef Py_ssize_t CACHE_MISSING = 4
-cdef Py_ssize_t CACHE_ENTRY = 2 * 4 * 4 + 4 + 1
 cdef Py_ssize_t CACHE_PATTERNS = 4096
-cdef Py_ssize_t CACHE_BYTES = 12 * 1024 * 1024
+cdef Py_ssize_t CACHE_BYTES = 8 * 1024 * 1024
+cdef Py_ssize_t PREFETCH_PATTERNS = 4
 # Rows per block of the k-means passes (their products have few columns: larger blocks
 # spread each BLAS call's fixed cost; measured 256 to 4096 rows).
 cdef Py_ssize_t KMEANS_BLOCK_ROWS = 1024
@@ -766,7 +768,7 @@ cdef struct Scratch:
     double *eps                         # rows x K x D (full, tied)
     double *pattern_weight              # rows x K
     double *lam                         # 3 x D x D
-    double *factors                     # K x (2 D^2 + D + 1) (one for tied): a pattern's
+    double *factors                     # K x (D^2 + D + 1) (one for tied): a pattern's
                                         # factor set (see _factor_set)
     const double **pattern_set          # rows: each pattern's factor set in the thread's
                                         # cache, or NULL (made again in s.factors where
@@ -774,11 +776,14 @@ cdef struct Scratch:
     double *inverse_work                # CACHE_MISSING^2 x K (one for tied): L^-1 of a
                                         # factor set's inverse
     # The thread's cache of factor sets, kept over the blocks of a pass (full, tied).
-    double *cache_pool                  # capacity x K x CACHE_ENTRY
-    int *cache_keys                     # capacity x (CACHE_MISSING + 1)
+    double *cache_pool                  # cache_size numbers: the sets one after the other
+    int *cache_keys                     # capacity x (CACHE_MISSING + 2): each set's m,
+                                        # where it starts in the pool, its features
     int *cache_slots                    # 2 x capacity, rounded up to a power of two
-    Py_ssize_t cache_capacity
-    Py_ssize_t cache_count
+    Py_ssize_t cache_capacity           # sets at most
+    Py_ssize_t cache_size               # numbers in the pool
+    Py_ssize_t cache_count              # sets kept
+    Py_ssize_t cache_used               # numbers of the pool they take
     double *lanes                       # (2 D + 1) x K, at least 3 D and D rounded up
                                         # to 8
 
@@ -876,16 +881,16 @@ cdef Scratch _allocate(const Job *job, size_t item) noexcept nogil:
         if job.density.code == FULL or job.density.code == TIED:
             s.eps = <double *> _take(rows * K * D, sizeof(double), False, &ok)
             n_factors = K if job.density.code == FULL else 1
-            s.factors = <double *> _take(n_factors * (2 * D * D + D + 1), sizeof(double),
+            s.factors = <double *> _take(n_factors * GMMFAST_FACTOR_SIZE(D), sizeof(double),
                                          False, &ok)
             s.inverse_work = <double *> _take(n_factors * CACHE_MISSING * CACHE_MISSING,
                                               sizeof(double), False, &ok)
             s.pattern_set = <const double **> _take(rows, sizeof(double *), False, &ok)
-            s.cache_capacity = min(CACHE_PATTERNS, max(
-                1, CACHE_BYTES // (n_factors * CACHE_ENTRY * sizeof(double))))
-            s.cache_pool = <double *> _take(s.cache_capacity * n_factors * CACHE_ENTRY,
-                                            sizeof(double), False, &ok)
-            s.cache_keys = <int *> _take(s.cache_capacity * (CACHE_MISSING + 1), sizeof(int),
+            s.cache_capacity = CACHE_PATTERNS
+            s.cache_size = min(CACHE_BYTES // sizeof(double), CACHE_PATTERNS * n_factors
+                               * GMMFAST_FACTOR_SIZE(CACHE_MISSING))
+            s.cache_pool = <double *> _take(s.cache_size, sizeof(double), False, &ok)
+            s.cache_keys = <int *> _take(s.cache_capacity * (CACHE_MISSING + 2), sizeof(int),
                                          False, &ok)
             s.cache_slots = <int *> _take(_pattern_slots(s.cache_capacity), sizeof(int),
                                           False, &ok)
@@ -1375,9 +1380,9 @@ cdef void _factor_set(const Job *job, Scratch *s, const int *missing, Py_ssize_t
                       bint with_inverse, double *out) noexcept nogil:
     """A pattern's factor set, for each precision k (K for full, one for tied; k
     innermost, entry e of k at e n + k, n the number of precisions): the factor L of
-    Lambda_MM (m x m, e < m^2), the reciprocals of its diagonal (m), log det Lambda_MM
-    (e = m^2 + m) and, ``with_inverse`` (m at most CACHE_MISSING), the lower triangle of
-    Lambda_MM^-1 (m x m, from e = m^2 + m + 1); see gmmfast_factor_set."""
+    Lambda_MM (below its diagonal), the reciprocals of its diagonal, log det Lambda_MM
+    and, ``with_inverse`` (m at most CACHE_MISSING), the lower triangle of Lambda_MM^-1;
+    see gmmfast_factor_set for where each lies."""
     cdef Py_ssize_t n = job.n_components if job.density.code == FULL else 1
     gmmfast_factor_set(job.density.missing_terms, n, missing, m, job.n_features,
                        with_inverse, out, s.inverse_work)
@@ -1391,7 +1396,8 @@ cdef const double *_pattern_factors(const Job *job, Scratch *s, const int *missi
     numbers."""
     cdef Py_ssize_t slots, slot, e, a
     cdef Py_ssize_t n_factors = job.n_components if job.density.code == FULL else 1
-    cdef Py_ssize_t key_size = CACHE_MISSING + 1
+    cdef Py_ssize_t key_size = CACHE_MISSING + 2
+    cdef Py_ssize_t size = GMMFAST_FACTOR_SIZE(m) * n_factors
     cdef double *entry
     cdef bint same
     if m > CACHE_MISSING or s.cache_pool == NULL:
@@ -1406,23 +1412,43 @@ cdef const double *_pattern_factors(const Job *job, Scratch *s, const int *missi
         same = s.cache_keys[e * key_size] == m
         a = 0
         while same and a < m:
-            same = s.cache_keys[e * key_size + 1 + a] == missing[a]
+            same = s.cache_keys[e * key_size + 2 + a] == missing[a]
             a += 1
         if same:
-            return s.cache_pool + e * n_factors * CACHE_ENTRY
+            return s.cache_pool + s.cache_keys[e * key_size + 1]
         slot = (slot + 1) & (slots - 1)
-    if s.cache_count >= s.cache_capacity:
+    if s.cache_count >= s.cache_capacity or s.cache_used + size > s.cache_size:
         _factor_set(job, s, missing, m, False, s.factors)
         return s.factors
     e = s.cache_count
     s.cache_count += 1
     s.cache_slots[slot] = <int> e
     s.cache_keys[e * key_size] = <int> m
+    s.cache_keys[e * key_size + 1] = <int> s.cache_used
     for a in range(m):
-        s.cache_keys[e * key_size + 1 + a] = missing[a]
-    entry = s.cache_pool + e * n_factors * CACHE_ENTRY
+        s.cache_keys[e * key_size + 2 + a] = missing[a]
+    entry = s.cache_pool + s.cache_used
+    s.cache_used += size
     _factor_set(job, s, missing, m, True, entry)
     return entry
+
+
+cdef inline void _prefetch_set(const Job *job, Scratch *s, Py_ssize_t p,
+                               Py_ssize_t n_patterns, bint inverse) noexcept nogil:
+    """Starts fetching into the caches the part of pattern p's factor set in the thread's
+    cache (if p is one of the block's patterns and its set is kept) that its rows read (L,
+    1 / diag L, log det Lambda_MM) or, with ``inverse``, that its sums read: a block's
+    patterns are mostly each its own, their sets in a cache of megabytes, read once or
+    twice per block."""
+    cdef Py_ssize_t r, m, begin, end
+    cdef Py_ssize_t n = job.n_components if job.density.code == FULL else 1
+    if p >= n_patterns or s.pattern_set[p] == NULL:
+        return
+    r = s.pattern_first[p]
+    m = s.miss_start[r + 1] - s.miss_start[r]
+    begin = GMMFAST_FACTOR_INVERSE(m, 0, 0) if inverse else 0
+    end = GMMFAST_FACTOR_SIZE(m) if inverse else GMMFAST_FACTOR_INVERSE(m, 0, 0)
+    gmmfast_prefetch(s.pattern_set[p] + begin * n, (end - begin) * n * sizeof(double))
 
 
 cdef void _missing_log_prob(const Job *job, Scratch *s, Py_ssize_t rows,
@@ -1469,6 +1495,7 @@ cdef void _missing_log_prob(const Job *job, Scratch *s, Py_ssize_t rows,
         factors = s.pattern_set[p]
         if factors == NULL:
             factors = _pattern_factors(job, s, missing, m)
+        _prefetch_set(job, s, p + PREFETCH_PATTERNS, n_patterns, False)
         while r >= 0:
             if floating is double:
                 gmmfast_marginal_row_d(product + r * width, centers, terms, factors, missing,
@@ -1544,6 +1571,7 @@ cdef void _missing_moments(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t 
             s.pattern_weight[s.pattern_of[i] * K + k] += v
     # The conditional covariances: (sum of the pattern's v_ik) Lambda_MM^-1 once per pattern.
     for p in range(n_patterns):
+        _prefetch_set(job, s, p + PREFETCH_PATTERNS, n_patterns, True)
         r = s.pattern_first[p]
         missing = &s.miss_index[s.miss_start[r]]
         m = s.miss_start[r + 1] - s.miss_start[r]
@@ -1567,19 +1595,19 @@ cdef void _missing_moments(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t 
             if entropy != NULL:
                 # Minus the entropy of N(e, Lambda_MM^-1) for each of the pattern's terms:
                 # sum v (1/2 log det Lambda_MM - m/2 (1 + log 2 pi)).
-                log_det = factors[(m * m + m) * n + k]
+                log_det = factors[GMMFAST_FACTOR_LOG_DET(m) * n + k]
                 entropy[0] += weight * (0.5 * log_det - 0.5 * m * (1.0 + GMMFAST_LOG_2PI))
             if factors == s.factors:
                 # Not kept: its inverse, for this component only.
                 gmmfast_factor_inverse(factors + k, n, m, inverse, s.lam)
                 for a in range(m):
                     for b in range(a + 1):
-                        s2k[missing[a] * D + missing[b]] += weight * inverse[a * m + b]
+                        s2k[missing[a] * D + missing[b]] += weight * inverse[a * (a + 1) // 2 + b]
                 continue
             for a in range(m):
                 for b in range(a + 1):
                     s2k[missing[a] * D + missing[b]] += weight * factors[
-                        (m * m + m + 1 + a * m + b) * n + k]
+                        GMMFAST_FACTOR_INVERSE(m, a, b) * n + k]
 
 
 cdef void _fill_conditional_means(const Job *job, Scratch *s, Py_ssize_t start,

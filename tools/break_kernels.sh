@@ -39,7 +39,7 @@ breakages=(
   "responsibilities-drop-last-row|src/_kernels.pyx|        for i in range(rows):\n            for k in range(K):\n                resp[(start + i)|        for i in range(rows - 1):\n            for k in range(K):\n                resp[(start + i)"
   "entropy-keeps-last-block|src/_kernels.pyx|job.part_entropy[g] += gmmfast_listed_entropy|job.part_entropy[g] = gmmfast_listed_entropy"
   "missing-covariance-term-dropped|src/_kernels.pyx|s2k[missing[a] * D + missing[b]] += weight * factors[|s2k[missing[a] * D + missing[b]] += 0.0 * weight * factors["
-  "marginal-log-det-sign|src/gmmfast/missing_typed.h|correction[k] = 0.5 * (correction[k] - log_det|correction[k] = 0.5 * (correction[k] + log_det"
+  "marginal-log-det-sign|src/gmmfast/missing_typed.h|value[k] = 0.5 * (value[k] - log_det|value[k] = 0.5 * (value[k] + log_det"
   "missing-terms-drop-last-feature|src/gmmfast/missing.h|for (ptrdiff_t q = start[i]; q < start[i + 1]; q++)|for (ptrdiff_t q = start[i]; q < start[i + 1] - 1; q++)"
   "mark-missing-drops-last-feature|src/gmmfast/rows_typed.h|for (ptrdiff_t j = 0; j < width; j++) {\n        uint64_t nan|for (ptrdiff_t j = 0; j < width - 1; j++) {\n        uint64_t nan"
   "mark-missing-lists-four-at-most|src/gmmfast/rows_typed.h|} while (t < n_set);|} while (0);"
@@ -66,6 +66,8 @@ breakages=(
   "small-wide-columns-drop-last-row|src/gmmfast/small.h|        for (ptrdiff_t i = 0; i < rows; i++) {\n            float v;|        for (ptrdiff_t i = 0; i < rows - 1; i++) {\n            float v;"
   "missing-entropy-drops-log-det|src/_kernels.pyx|entropy[0] += weight * (0.5 * log_det - |entropy[0] += weight * (0.0 * log_det - "
   "missing-diag-entropy-drops-log-p|src/gmmfast/missing_typed.h|total += w[j] * (log(p) - |total += w[j] * (0.0 * log(p) - "
+  "factor-inverse-packed-off-by-one|src/gmmfast/missing.h|((m) * ((m) + 1) / 2 + 1 + (a) * ((a) + 1) / 2 + (b))|((m) * ((m) + 1) / 2 + (a) * ((a) + 1) / 2 + (b))"
+  "factor-cache-sets-overlap|src/_kernels.pyx|    s.cache_used += size|    s.cache_used += size // 2"
   "evaluation-misses-infinity|src/gmmfast/rows_typed.h|0x7ff0000000000000ULL) == 0x7ff0000000000000ULL;|0x7ff0000000000000ULL) == 1ULL;"
 )
 

@@ -18,6 +18,17 @@
 #define GMMFAST_RESTRICT __restrict__
 #endif
 
+/* A hint that bytes from p on will be read soon (into the caches, one line of 64 bytes at
+   a time); no effect on any result. */
+GMMFAST_INLINE void gmmfast_prefetch(const void *p, size_t bytes) {
+#if defined(__GNUC__) || defined(__clang__)
+    for (size_t b = 0; b < bytes; b += 64) __builtin_prefetch((const char *) p + b, 0, 3);
+#else
+    (void) p;
+    (void) bytes;
+#endif
+}
+
 /* GMMFAST_CLONES: the compiled versions of the hot element-wise loops (AVX-512, AVX2
    and the baseline, the best taken at load time; see gmmfast/variants.h). */
 #include "gmmfast/variants.h"

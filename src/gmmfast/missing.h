@@ -41,10 +41,22 @@ GMMFAST_CLONES static void gmmfast_missing_terms(
             for (ptrdiff_t k = 0; k < K; k++) log_prob[i * i_stride + k * k_stride] += sums[i * K + k];
 }
 
-/* Lambda_MM^-1 = L^-T L^-1 for ``lanes`` precisions side by side, from their lower
-   Cholesky factors L (m x m, row-major; entry e of lane k at factor[e stride + k]): the
-   lower triangle, entry a m + b (b <= a) of lane k at inverse[(a m + b) inverse_stride +
-   k]. L^-1 by forward substitution, column by column, in work (m^2 lanes numbers). */
+/* Where the parts of a factor set of m missing features lie (its numbers e, each n
+   precisions wide; see gmmfast_factor_set): L_ab (b < a), 1 / L_aa, log det Lambda_MM and
+   (Lambda_MM^-1)_ab (b <= a), packed so that a set of m features takes m^2 + m + 1. */
+#define GMMFAST_FACTOR_L(a, b) ((a) * ((a) - 1) / 2 + (b))
+#define GMMFAST_FACTOR_RECIPROCAL(m, a) ((m) * ((m) - 1) / 2 + (a))
+#define GMMFAST_FACTOR_LOG_DET(m) ((m) * ((m) - 1) / 2 + (m))
+#define GMMFAST_FACTOR_INVERSE(m, a, b) ((m) * ((m) + 1) / 2 + 1 + (a) * ((a) + 1) / 2 + (b))
+/* The numbers a set of m features takes with its inverse; those read for each row (L,
+   the reciprocals and the determinant) come first and take GMMFAST_FACTOR_INVERSE(m, 0, 0). */
+#define GMMFAST_FACTOR_SIZE(m) ((m) * (m) + (m) + 1)
+
+/* Lambda_MM^-1 = L^-T L^-1 for ``lanes`` precisions side by side, from the factor set of
+   their lower Cholesky factors L (entry e of lane k at factor[e stride + k]; the entries
+   below the diagonal and the reciprocals of the diagonal, see GMMFAST_FACTOR_L): the lower
+   triangle, entry (a, b) (b <= a) of lane k at inverse[(a (a + 1) / 2 + b) inverse_stride
+   + k]. L^-1 by forward substitution, column by column, in work (m^2 lanes numbers). */
 GMMFAST_INLINE void gmmfast_factor_inverse_of(
         const double *GMMFAST_RESTRICT factor, ptrdiff_t stride, ptrdiff_t lanes, ptrdiff_t m,
         double *GMMFAST_RESTRICT inverse, ptrdiff_t inverse_stride,
@@ -55,20 +67,20 @@ GMMFAST_INLINE void gmmfast_factor_inverse_of(
             for (ptrdiff_t k = 0; k < lanes; k++) work[(a * m + b) * lanes + k] = 0.0;
         for (ptrdiff_t a = b; a < m; a++) {
             double *x = work + (a * m + b) * lanes;
-            const double *faa = factor + (a * m + a) * stride;
+            const double *raa = factor + GMMFAST_FACTOR_RECIPROCAL(m, a) * stride;
             for (ptrdiff_t k = 0; k < lanes; k++) x[k] = a == b ? 1.0 : 0.0;
             for (ptrdiff_t c = b; c < a; c++) {
-                const double *f = factor + (a * m + c) * stride;
+                const double *f = factor + GMMFAST_FACTOR_L(a, c) * stride;
                 const double *xc = work + (c * m + b) * lanes;
                 for (ptrdiff_t k = 0; k < lanes; k++) x[k] -= f[k] * xc[k];
             }
-            for (ptrdiff_t k = 0; k < lanes; k++) x[k] /= faa[k];
+            for (ptrdiff_t k = 0; k < lanes; k++) x[k] *= raa[k];
         }
     }
     /* (L^-T L^-1)_ab = sum_{c >= a} (L^-1)_ca (L^-1)_cb for b <= a. */
     for (ptrdiff_t a = 0; a < m; a++)
         for (ptrdiff_t b = 0; b <= a; b++) {
-            double *out = inverse + (a * m + b) * inverse_stride;
+            double *out = inverse + (a * (a + 1) / 2 + b) * inverse_stride;
             for (ptrdiff_t k = 0; k < lanes; k++) out[k] = 0.0;
             for (ptrdiff_t c = a; c < m; c++) {
                 const double *xa = work + (c * m + a) * lanes, *xb = work + (c * m + b) * lanes;
@@ -77,8 +89,9 @@ GMMFAST_INLINE void gmmfast_factor_inverse_of(
         }
 }
 
-/* gmmfast_factor_inverse_of of one precision: its factor's entries stride apart, the lower
-   triangle of its inverse row-major (m x m) into inverse; work: m^2 numbers. */
+/* gmmfast_factor_inverse_of of one precision: its factor set's entries stride apart, the
+   lower triangle of its inverse packed by rows (entry (a, b) at a (a + 1) / 2 + b) into
+   inverse; work: m^2 numbers. */
 GMMFAST_CLONES static void gmmfast_factor_inverse(const double *factor, ptrdiff_t stride,
                                                   ptrdiff_t m, double *inverse, double *work) {
     gmmfast_factor_inverse_of(factor, stride, 1, m, inverse, 1, work);
@@ -87,28 +100,27 @@ GMMFAST_CLONES static void gmmfast_factor_inverse(const double *factor, ptrdiff_
 /* The factor set of one pattern of m missing features (``missing``, increasing) for n
    precisions side by side (K for full, 1 for tied; entry e of precision k at out[e n + k],
    so that every loop below runs over k and vectorises without changing any lane's order of
-   operations):
-     L, the lower Cholesky factor of Lambda_MM (row-major m x m, e = a m + b for b <= a;
-       the entries above the diagonal are not written), from the precisions' entries in
-       ``terms`` (Model.missing_terms: Lambda_k[i, j] at (i D + j) n + k);
-     1 / L_aa at e = m^2 + a;
-     log det Lambda_MM = log prod_a (L_aa)^2 at e = m^2 + m (one missing feature j: the
-       table's log Lambda_jj at (2 D D + j) n + k);
-     with ``with_inverse``, the lower triangle of Lambda_MM^-1 at e = m^2 + m + 1 + a m + b
-       (b <= a; see gmmfast_factor_inverse_of, ``work``: m^2 n numbers).
+   operations), packed as GMMFAST_FACTOR_L and the macros after it say:
+     L, the lower Cholesky factor of Lambda_MM, its entries below the diagonal, from the
+       precisions' entries in ``terms`` (Model.missing_terms: Lambda_k[i, j] at (i D + j) n
+       + k), and the reciprocals 1 / L_aa of its diagonal (L_ab = (Lambda_ab - sum_{c < b}
+       L_ac L_bc) / L_bb is taken as that difference times 1 / L_bb);
+     log det Lambda_MM = log prod_a (L_aa)^2 (one missing feature j: the table's log
+       Lambda_jj at (2 D D + j) n + k);
+     with ``with_inverse``, the lower triangle of Lambda_MM^-1 (see
+       gmmfast_factor_inverse_of, ``work``: m^2 n numbers).
    The products of the determinant are taken in order from 1, before the logarithm. */
 GMMFAST_CLONES static void gmmfast_factor_set(
         const double *GMMFAST_RESTRICT terms, ptrdiff_t n, const int *GMMFAST_RESTRICT missing,
         ptrdiff_t m, ptrdiff_t n_features, int with_inverse, double *GMMFAST_RESTRICT out,
         double *GMMFAST_RESTRICT work) {
     ptrdiff_t D = n_features;
-    double *reciprocal = out + m * m * n;
-    double *log_det = out + (m * m + m) * n;
+    double *log_det = out + GMMFAST_FACTOR_LOG_DET(m) * n;
     if (m == 1) {
         const double *diagonal = terms + ((ptrdiff_t) missing[0] * D + missing[0]) * n;
         const double *log_diagonal = terms + (2 * D * D + missing[0]) * n;
         for (ptrdiff_t k = 0; k < n; k++) {
-            out[k] = sqrt(diagonal[k]);
+            out[k] = 1.0 / sqrt(diagonal[k]);
             log_det[k] = log_diagonal[k];
         }
     } else {
@@ -116,31 +128,32 @@ GMMFAST_CLONES static void gmmfast_factor_set(
         for (ptrdiff_t k = 0; k < n; k++) log_det[k] = 1.0;
         for (ptrdiff_t a = 0; a < m; a++)
             for (ptrdiff_t b = 0; b <= a; b++) {
-                double *f = out + (a * m + b) * n;
+                /* Lambda_ab - sum_{c < b} L_ac L_bc, in the place of L_ab, or of 1 / L_aa
+                   for the diagonal. */
+                double *f = out + (a == b ? GMMFAST_FACTOR_RECIPROCAL(m, a)
+                                          : GMMFAST_FACTOR_L(a, b)) * n;
                 const double *t = terms + ((ptrdiff_t) missing[a] * D + missing[b]) * n;
                 for (ptrdiff_t k = 0; k < n; k++) f[k] = t[k];
                 for (ptrdiff_t c = 0; c < b; c++) {
-                    const double *fa = out + (a * m + c) * n, *fb = out + (b * m + c) * n;
+                    const double *fa = out + GMMFAST_FACTOR_L(a, c) * n;
+                    const double *fb = out + GMMFAST_FACTOR_L(b, c) * n;
                     for (ptrdiff_t k = 0; k < n; k++) f[k] -= fa[k] * fb[k];
                 }
                 if (a == b) {
                     for (ptrdiff_t k = 0; k < n; k++) {
                         log_det[k] *= f[k];
-                        f[k] = sqrt(f[k]);
+                        f[k] = 1.0 / sqrt(f[k]);
                     }
                 } else {
-                    const double *fbb = out + (b * m + b) * n;
-                    for (ptrdiff_t k = 0; k < n; k++) f[k] /= fbb[k];
+                    const double *rbb = out + GMMFAST_FACTOR_RECIPROCAL(m, b) * n;
+                    for (ptrdiff_t k = 0; k < n; k++) f[k] *= rbb[k];
                 }
             }
         for (ptrdiff_t k = 0; k < n; k++) log_det[k] = log(log_det[k]);
     }
-    for (ptrdiff_t a = 0; a < m; a++) {
-        const double *faa = out + (a * m + a) * n;
-        for (ptrdiff_t k = 0; k < n; k++) reciprocal[a * n + k] = 1.0 / faa[k];
-    }
     if (with_inverse)
-        gmmfast_factor_inverse_of(out, n, n, m, out + (m * m + m + 1) * n, n, work);
+        gmmfast_factor_inverse_of(out, n, n, m, out + GMMFAST_FACTOR_INVERSE(m, 0, 0) * n, n,
+                                  work);
 }
 
 #define GMMFAST_TYPED_HEADER "gmmfast/missing_typed.h"

@@ -10,9 +10,9 @@
        (Model.missing_terms: P_k[a, j] at (D D + a D + j) n + k, n = K or 1); for tied,
        with its one P, g_k = (P y)_M - (P c_k)_M, the second from the table after the
        blocks ((2D + 1) D + a K + k);
-     L_k t_k = g_k and L_k^T e_k = -t_k with the pattern's factors (factor set: L at
-       e n + k for e < m^2, 1 / diag(L) at (m^2 + a) n + k, log det Lambda_MM at
-       (m^2 + m) n + k): e_k = E[x_M | x_O, k] - shift_M, into eps[a K + k];
+     L_k t_k = g_k and L_k^T e_k = -t_k with the pattern's factors (factor set, see
+       gmmfast_factor_set: L, 1 / diag(L), log det Lambda_MM, each entry e at e n + k):
+       e_k = E[x_M | x_O, k] - shift_M, into eps[a K + k];
      value[k] = 1/2 (t_k^T t_k - log det Lambda_MM + m log(2 pi)), what log p(x, k) of
        the row read with x_M = shift_M gains to become log p(x_O, k). (t_k^T t_k =
        ||u_k||^2 - ||u_k + P_kM^T e_k||^2 is a difference: a row whose x_M = shift_M lies
@@ -27,8 +27,8 @@ GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_marginal_row_of)(
         double *GMMFAST_RESTRICT u, double *GMMFAST_RESTRICT t, double *GMMFAST_RESTRICT eps,
         double *GMMFAST_RESTRICT value) {
     ptrdiff_t D = n_features, K = n_components, n = per_component ? K : 1;
-    const double *reciprocal = factors + m * m * n;
-    const double *log_det = factors + (m * m + m) * n;
+    const double *reciprocal = factors + GMMFAST_FACTOR_RECIPROCAL(m, 0) * n;
+    const double *log_det = factors + GMMFAST_FACTOR_LOG_DET(m) * n;
     if (per_component)
         for (ptrdiff_t j = missing[0]; j < D; j++) {
             double *uj = u + j * K;
@@ -65,7 +65,7 @@ GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_marginal_row_of)(
             for (ptrdiff_t k = 0; k < K; k++) ta[k] = py - pc[k];
         }
         for (ptrdiff_t b = 0; b < a; b++) {
-            const double *f = factors + (a * m + b) * n;
+            const double *f = factors + GMMFAST_FACTOR_L(a, b) * n;
             const double *tb = t + b * K;
             if (per_component)
                 for (ptrdiff_t k = 0; k < K; k++) ta[k] -= f[k] * tb[k];
@@ -82,7 +82,7 @@ GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_marginal_row_of)(
         double *ea = eps + a * K;
         for (ptrdiff_t k = 0; k < K; k++) ea[k] = -t[a * K + k];
         for (ptrdiff_t b = a + 1; b < m; b++) {
-            const double *f = factors + (b * m + a) * n;
+            const double *f = factors + GMMFAST_FACTOR_L(b, a) * n;
             const double *eb = eps + b * K;
             if (per_component)
                 for (ptrdiff_t k = 0; k < K; k++) ea[k] -= f[k] * eb[k];
