@@ -107,6 +107,9 @@ cdef extern from "gmmfast/passes.h" nogil:
 
     # gmmfast/small.h
     int GMMFAST_SMALL_FEATURES
+    int gmmfast_small_best_width()
+    int gmmfast_small_runs(int width)
+    void gmmfast_small_pin(int width)
     Py_ssize_t gmmfast_small_stride(Py_ssize_t rows)
     void gmmfast_dense_responsibilities(const double *log_prob, const double *top,
                                         const double *shift, const double *cutoff,

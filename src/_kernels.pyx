@@ -112,6 +112,22 @@ def row_listing():
     return "avx2" if HAS_AVX2 else "plain"
 
 
+def small_widths():
+    """The vector widths (float64 lanes) of the versions of the loops over few features
+    that this processor runs, the one taken by default first; empty where the compiler
+    has no vector types. Every version gives the same bits."""
+    return [w for w in (8, 4, 2) if gmmfast_small_runs(w)] if gmmfast_small_best_width() else []
+
+
+def pin_small_width(int width):
+    """For tests: the loops over few features run the version of ``width`` lanes (one of
+    small_widths()), or the default one with 0, until pinned again."""
+    if width != 0 and not gmmfast_small_runs(width):
+        raise ValueError("no version of %d lanes runs here; small_widths() lists those that "
+                         "do" % width)
+    gmmfast_small_pin(width)
+
+
 def openmp_enabled():
     """Whether the compiled passes were built with OpenMP."""
     return bool(GMMFAST_OPENMP)

@@ -195,19 +195,33 @@ def test_per_component_log_offset_enters_every_log_density(dtype, covariance_typ
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_avx2_and_plain_listings_give_the_same_bits(dtype, covariance_type):
-    rng = np.random.RandomState(15)
-    X = make_blobs_data(N_SAMPLES + 5, 7, n_components=9, random_state=16)[:N_SAMPLES]
-    X = X.astype(dtype)
-    weights, means, _, chol = random_model(covariance_type, 7, rng, 17)
+    # 12 features: blocks of few features list no terms.
+    X, w, args = _weighted_blobs(dtype, covariance_type, 12, 9, seed=15)
+    assert_same_bits([_pass_outputs(X, w, args, listing) for listing in ("avx2", "plain")])
+
+
+def _weighted_blobs(dtype, covariance_type, n_features, n_components, seed):
+    """N_SAMPLES rows of blobs, a random model of as many components, random weights."""
+    rng = np.random.RandomState(seed)
+    X = make_blobs_data(N_SAMPLES + n_components, n_features, n_components=n_components,
+                        random_state=seed + 1)[:N_SAMPLES].astype(dtype)
+    weights, means, _, chol = random_model(covariance_type, n_features, rng, n_components)
     args = PassArguments(weights, means, chol, covariance_type, dtype)
-    w = rng.uniform(0.0, 2.0, size=N_SAMPLES)
-    results = [
-        _kernels.e_step(X, w, args.model, args.offsets, 2, True, listing)
-        + _kernels.evaluate(X, args.model, log_prob=True, n_threads=2, listing=listing)
-        for listing in ("avx2", "plain")
-    ]
-    for a, b in zip(*results):
-        assert np.array_equal(a, b)
+    return X, rng.uniform(0.0, 2.0, size=N_SAMPLES), args
+
+
+def _pass_outputs(X, w, args, listing=None):
+    """The E-step's sums and every per-row output, on two threads."""
+    return (_kernels.e_step(X, w, args.model, args.offsets, 2, True, listing)
+            + _kernels.evaluate(X, args.model, labels=True, resp=True, log_prob=True,
+                                n_threads=2, listing=listing))
+
+
+def assert_same_bits(results):
+    first, *others = results
+    for other in others:
+        for a, b in zip(first, other):
+            assert np.array_equal(a, b)
 
 
 def test_a_model_that_does_not_fit_the_rows_is_refused():
@@ -347,3 +361,28 @@ def test_an_allocation_failure_in_a_pass_is_a_memory_error():
     assert result.stdout.split("\n")[:3] == [
         "statistics MemoryError True", "evaluate MemoryError True", "nearest MemoryError True",
     ], result.stdout
+
+
+@pytest.mark.skipif(len(_kernels.small_widths()) < 2,
+                    reason="one version of the loops over few features runs here")
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_every_vector_width_of_few_features_gives_the_same_bits(dtype, covariance_type):
+    # Each version of the loops over few features (8, 4 or 2 float64 lanes to a vector)
+    # keeps eight partial sums per sum over the rows: every output, bit for bit the same.
+    # 7 features (the most held by columns but one), 11 components (tiles of 8, 4 and 2
+    # components with some left over), rows past the last whole chunk, weights.
+    X, w, args = _weighted_blobs(dtype, covariance_type, 7, 11, seed=23)
+    results = []
+    try:
+        for width in _kernels.small_widths():
+            _kernels.pin_small_width(width)
+            results.append(_pass_outputs(X, w, args))
+    finally:
+        _kernels.pin_small_width(0)
+    assert_same_bits(results)
+
+
+def test_a_width_that_does_not_run_here_is_refused():
+    with pytest.raises(ValueError, match="small_widths"):
+        _kernels.pin_small_width(3)

@@ -185,3 +185,34 @@ class FewFeatures:
 
     def time_score_samples(self, shape, covariance_type, dtype):
         self.fitted.score_samples(self.X)
+
+
+class FewFeatureVersions:
+    """EM iterations with few features in each version of the loops over rows held column
+    by column this processor runs (8, 4 or 2 float64 lanes to a vector; pinned with
+    gmmfast._kernels.pin_small_width, the other compiled loops at the processor's best),
+    so that the AVX2 and baseline versions are tracked on an AVX-512 machine too."""
+
+    params = (list(FEW_FEATURES), ["full", "diag"], [8, 4, 2])
+    param_names = ["shape", "covariance_type", "lanes"]
+    timeout = 300
+
+    def setup(self, shape, covariance_type, lanes):
+        from gmmfast import _kernels
+
+        if lanes not in _kernels.small_widths():
+            raise NotImplementedError("this version does not run here")
+        quiet()
+        n, d, k = FEW_FEATURES[shape]
+        self.X = make_data(n, d, k, "float64")
+        self.model = GaussianMixture(k, covariance_type=covariance_type, max_iter=N_ITER,
+                                     tol=0.0, **start(self.X, k, covariance_type))
+        _kernels.pin_small_width(lanes)
+
+    def teardown(self, shape, covariance_type, lanes):
+        from gmmfast import _kernels
+
+        _kernels.pin_small_width(0)
+
+    def time_fit(self, shape, covariance_type, lanes):
+        self.model.fit(self.X)

@@ -3,12 +3,14 @@
  * time, with the model's numbers of one component broadcast. For so few features a matrix
  * product per block costs more in its call than in its arithmetic, and listing the terms
  * that count costs more than taking all of them: every (i, k) is computed, and those
- * below 2^-64 (see gmmfast_column_cutoffs) are set to zero. The per-type loops are in
- * gmmfast/small_typed.h (the block by columns, gmmfast_small_columns_d / _f and
- * gmmfast_small_tied_columns_d / _f; its log-densities, gmmfast_small_log_prob_d / _f;
- * its labels, gmmfast_small_labels_d / _f; its sums, gmmfast_small_moments_d / _f; the
- * responsibilities row by row, gmmfast_small_transpose_d / _f); the steps between them,
- * over the rows of log-densities held component by component, are here. */
+ * below 2^-64 (see gmmfast_column_cutoffs) are set to zero. The block by columns is in
+ * gmmfast/small_typed.h (gmmfast_small_columns_d / _f and gmmfast_small_tied_columns_d /
+ * _f), the vector loops over it in gmmfast/small_lanes.h, one version per vector width
+ * (gmmfast/small_width.h), called through gmmfast_small_log_prob_d / _f (its
+ * log-densities), gmmfast_small_labels_d / _f (its labels), gmmfast_small_moments_d / _f
+ * (its sums) and gmmfast_small_transpose_d / _f (the responsibilities row by row); the
+ * steps between them, over the rows of log-densities held component by component, are
+ * here. */
 #ifndef GMMFAST_SMALL_H
 #define GMMFAST_SMALL_H
 
@@ -28,77 +30,158 @@
 #if defined(__GNUC__) || defined(__clang__)
 #define GMMFAST_SMALL_FEATURES 8
 #define GMMFAST_HAS_SMALL 1
-typedef double gmmfast_vd __attribute__((vector_size(GMMFAST_LANES * sizeof(double))));
-typedef float gmmfast_vf __attribute__((vector_size(GMMFAST_LANES * sizeof(float))));
-typedef int64_t gmmfast_vl __attribute__((vector_size(GMMFAST_LANES * sizeof(int64_t))));
 
-/* mask ? a : b lane by lane (mask lanes all ones or all zeros, as comparisons give). */
-GMMFAST_INLINE gmmfast_vd gmmfast_select(gmmfast_vl mask, gmmfast_vd a, gmmfast_vd b) {
-    return (gmmfast_vd) (((gmmfast_vl) a & mask) | ((gmmfast_vl) b & ~mask));
-}
+/* Vectors of 8, 4 and 2 float64 lanes (with the float32 and int64 vectors of as many
+   lanes): each version of the loops takes the widest its processor holds in one register
+   (see GMMFAST_SMALL_VERSIONS); a vector wider than the registers is kept in memory by
+   GCC and moved lane by lane (measured: the AVX2 version 3 to 4.5 times slower with
+   vectors of 8 lanes, see the README). */
+typedef double gmmfast_vd8 __attribute__((vector_size(8 * sizeof(double))));
+typedef float gmmfast_vf8 __attribute__((vector_size(8 * sizeof(float))));
+typedef int64_t gmmfast_vl8 __attribute__((vector_size(8 * sizeof(int64_t))));
+typedef double gmmfast_vd4 __attribute__((vector_size(4 * sizeof(double))));
+typedef float gmmfast_vf4 __attribute__((vector_size(4 * sizeof(float))));
+typedef int64_t gmmfast_vl4 __attribute__((vector_size(4 * sizeof(int64_t))));
+typedef double gmmfast_vd2 __attribute__((vector_size(2 * sizeof(double))));
+typedef float gmmfast_vf2 __attribute__((vector_size(2 * sizeof(float))));
+typedef int64_t gmmfast_vl2 __attribute__((vector_size(2 * sizeof(int64_t))));
 
-/* The first ``count`` lanes of v into out. */
-GMMFAST_INLINE void gmmfast_small_store(double *out, gmmfast_vd v, ptrdiff_t count) {
-    if (count >= GMMFAST_LANES)
-        memcpy(out, &v, sizeof v);
-    else
-        for (ptrdiff_t l = 0; l < count; l++) out[l] = v[l];
-}
-
-/* The terms of one chunk of rows of what is held per row, t[i0 ..], zeros past the rows. */
-GMMFAST_INLINE gmmfast_vd gmmfast_small_terms(const double *t, ptrdiff_t rows, ptrdiff_t i0) {
-    gmmfast_vd v = {0};
-    if (i0 + GMMFAST_LANES <= rows)
-        memcpy(&v, t + i0, sizeof v);
-    else
-        for (ptrdiff_t l = 0; l < rows - i0; l++) v[l] = t[i0 + l];
-    return v;
-}
-
-/* Whether any lane of v is not zero. */
-GMMFAST_INLINE int gmmfast_small_any(gmmfast_vd v) {
-    uint64_t bits[GMMFAST_LANES], any = 0;
-    memcpy(bits, &v, sizeof bits);
-    for (int l = 0; l < GMMFAST_LANES; l++) any |= bits[l] << 1;  /* +0 and -0 are zero */
-    return any != 0;
-}
-
-/* Lanes of two vectors picked by index (0 .. 7 of a, 8 .. 15 of b). */
+/* Lanes of two vectors of eight picked by index (0 .. 7 of a, 8 .. 15 of b). */
 #if defined(__clang__)
 #define GMMFAST_SHUFFLE(a, b, ...) __builtin_shufflevector((a), (b), __VA_ARGS__)
 #else
-#define GMMFAST_SHUFFLE(a, b, ...) __builtin_shuffle((a), (b), (gmmfast_vl) {__VA_ARGS__})
+#define GMMFAST_SHUFFLE(a, b, ...) __builtin_shuffle((a), (b), (gmmfast_vl8) {__VA_ARGS__})
 #endif
 
-/* The tile t[k][l] = a[k * rows + l], k, l < 8 (8 rows of 8 components held component by
-   component) transposed into col[l][k] = t[k][l], in three rounds of shuffles of pairs
-   of vectors: single lanes, pairs of lanes, halves. */
-GMMFAST_INLINE void gmmfast_small_tile_transpose(const double *a, ptrdiff_t rows,
-                                                 gmmfast_vd col[GMMFAST_LANES]) {
-    gmmfast_vd r[GMMFAST_LANES], t[GMMFAST_LANES], u[GMMFAST_LANES];
-    for (int k = 0; k < GMMFAST_LANES; k++) memcpy(&r[k], a + k * rows, sizeof r[k]);
-    /* t[k], k even: lanes 0, 2, 4, 6 of r[k] and r[k + 1] interleaved; t[k + 1]: 1, 3, 5, 7. */
-    for (int k = 0; k < GMMFAST_LANES; k += 2) {
-        t[k] = GMMFAST_SHUFFLE(r[k], r[k + 1], 0, 8, 2, 10, 4, 12, 6, 14);
-        t[k + 1] = GMMFAST_SHUFFLE(r[k], r[k + 1], 1, 9, 3, 11, 5, 13, 7, 15);
-    }
-    /* u[g + e], g = 0 or 4, e < 4: lanes e and e + 4 of r[g .. g + 3]. */
-    for (int g = 0; g < GMMFAST_LANES; g += 4)
-        for (int p = 0; p < 2; p++) {
-            u[g + p] = GMMFAST_SHUFFLE(t[g + p], t[g + 2 + p], 0, 1, 8, 9, 4, 5, 12, 13);
-            u[g + 2 + p] = GMMFAST_SHUFFLE(t[g + p], t[g + 2 + p], 2, 3, 10, 11, 6, 7, 14, 15);
-        }
-    for (int e = 0; e < 4; e++) {
-        col[e] = GMMFAST_SHUFFLE(u[e], u[4 + e], 0, 1, 2, 3, 8, 9, 10, 11);
-        col[e + 4] = GMMFAST_SHUFFLE(u[e], u[4 + e], 4, 5, 6, 7, 12, 13, 14, 15);
-    }
-}
-
-/* The lanes of a vector of partial sums added in a fixed order. */
-GMMFAST_INLINE double gmmfast_small_lanes_sum(gmmfast_vd part) {
+/* The GMMFAST_LANES partial sums of a sum over the rows (row i in part[i mod
+   GMMFAST_LANES]) added in a fixed order. */
+GMMFAST_INLINE double gmmfast_small_lanes_sum(const double part[GMMFAST_LANES]) {
     return ((part[0] + part[1]) + (part[2] + part[3]))
            + ((part[4] + part[5]) + (part[6] + part[7]));
 }
+
+/* The versions of the vector loops (gmmfast/small_width.h): where the element-wise loops
+   are built in versions for the loader to choose (GMMFAST_CLONES, gmmfast/variants.h:
+   GCC, glibc, x86-64), three, for AVX-512F (8 lanes), AVX2 (4) and the baseline (2), the
+   widest the processor runs taken at the first call (gmmfast_small_width); test builds
+   that pin one version of the element-wise loops pin the same one here; elsewhere the
+   baseline's (2 lanes, one register of SSE2 or NEON). */
+#if GMMFAST_VARIANT == 0 && defined(__GNUC__) && !defined(__clang__) \
+    && defined(__x86_64__) && defined(__GLIBC__)
+#define GMMFAST_SMALL_VERSIONS 3
+#elif GMMFAST_VARIANT == 3
+#define GMMFAST_SMALL_ONLY 8
+#elif GMMFAST_VARIANT == 2
+#define GMMFAST_SMALL_ONLY 4
+#else
+#define GMMFAST_SMALL_ONLY 2
+#endif
+
+#if defined(GMMFAST_SMALL_VERSIONS) || GMMFAST_SMALL_ONLY == 8
+#define GMMFAST_W 8
+#define GMMFAST_WN(name) name##_w8
+#define GMMFAST_WTARGET __attribute__((target("avx512f")))
+#include "gmmfast/small_width.h"
+#undef GMMFAST_W
+#undef GMMFAST_WN
+#undef GMMFAST_WTARGET
+#endif
+#if defined(GMMFAST_SMALL_VERSIONS) || GMMFAST_SMALL_ONLY == 4
+#define GMMFAST_W 4
+#define GMMFAST_WN(name) name##_w4
+#define GMMFAST_WTARGET __attribute__((target("avx2")))
+#include "gmmfast/small_width.h"
+#undef GMMFAST_W
+#undef GMMFAST_WN
+#undef GMMFAST_WTARGET
+#endif
+#if defined(GMMFAST_SMALL_VERSIONS) || GMMFAST_SMALL_ONLY == 2
+#define GMMFAST_W 2
+#define GMMFAST_WN(name) name##_w2
+#define GMMFAST_WTARGET
+#include "gmmfast/small_width.h"
+#undef GMMFAST_W
+#undef GMMFAST_WN
+#undef GMMFAST_WTARGET
+#endif
+
+/* The vector width of the widest version of the loops the processor runs (see
+   GMMFAST_SMALL_VERSIONS); the processor's answer is the same at every call. */
+static int gmmfast_small_best_width(void) {
+#ifdef GMMFAST_SMALL_VERSIONS
+    static int width = 0;
+    if (width == 0) {
+        __builtin_cpu_init();
+        width = __builtin_cpu_supports("avx512f") ? 8 : __builtin_cpu_supports("avx2") ? 4 : 2;
+    }
+    return width;
+#else
+    return GMMFAST_SMALL_ONLY;
+#endif
+}
+
+/* Whether the version of ``width`` lanes is built and runs here. */
+static int gmmfast_small_runs(int width) {
+#ifdef GMMFAST_SMALL_VERSIONS
+    return (width == 8 || width == 4 || width == 2) && width <= gmmfast_small_best_width();
+#else
+    return width == GMMFAST_SMALL_ONLY;
+#endif
+}
+
+/* The width a test pins (one gmmfast_small_runs accepts), 0 for the widest. */
+static int gmmfast_small_pinned = 0;
+static void gmmfast_small_pin(int width) { gmmfast_small_pinned = width; }
+
+static int gmmfast_small_width(void) {
+    return gmmfast_small_pinned ? gmmfast_small_pinned : gmmfast_small_best_width();
+}
+
+/* name(arguments) of the version gmmfast_small_width chooses. */
+#ifdef GMMFAST_SMALL_VERSIONS
+#define GMMFAST_SMALL_CALL(name, arguments)                                               \
+    switch (gmmfast_small_width()) {                                                     \
+    case 8: name##_w8 arguments; break;                                                  \
+    case 4: name##_w4 arguments; break;                                                  \
+    default: name##_w2 arguments;                                                        \
+    }
+#elif GMMFAST_SMALL_ONLY == 8
+#define GMMFAST_SMALL_CALL(name, arguments) name##_w8 arguments;
+#elif GMMFAST_SMALL_ONLY == 4
+#define GMMFAST_SMALL_CALL(name, arguments) name##_w4 arguments;
+#else
+#define GMMFAST_SMALL_CALL(name, arguments) name##_w2 arguments;
+#endif
+
+/* The loops the passes call, for both dtypes (see gmmfast/small_lanes.h for each): those
+   of the model's log-densities, with their output's type, then the others. */
+#define GMMFAST_SMALL_DENSITY_ENTRY(name, T, Out)                                         \
+    static void name(const T *zt, const T *yt, ptrdiff_t rows, ptrdiff_t stride,          \
+                     ptrdiff_t n_features, ptrdiff_t n_components, int code,              \
+                     const T *precision, const T *centers, const double *log_norm,        \
+                     Out *out) {                                                          \
+        GMMFAST_SMALL_CALL(name, (zt, yt, rows, stride, n_features, n_components, code,   \
+                                  precision, centers, log_norm, out))                     \
+    }
+#define GMMFAST_SMALL_ENTRIES(T, s)                                                       \
+    GMMFAST_SMALL_DENSITY_ENTRY(gmmfast_small_log_prob_##s, T, double)                    \
+    GMMFAST_SMALL_DENSITY_ENTRY(gmmfast_small_labels_##s, T, ptrdiff_t)                   \
+    static void gmmfast_small_transpose_##s(const double *a, ptrdiff_t rows,             \
+                                            ptrdiff_t n_components, T *out) {            \
+        GMMFAST_SMALL_CALL(gmmfast_small_transpose_##s, (a, rows, n_components, out))     \
+    }                                                                                    \
+    static void gmmfast_small_moments_##s(                                               \
+            const T *zt, const T *offsets, ptrdiff_t rows, ptrdiff_t stride,             \
+            ptrdiff_t n_features, ptrdiff_t n_components, int code, const double *value, \
+            double *s0, double *s1, double *s2) {                                        \
+        GMMFAST_SMALL_CALL(gmmfast_small_moments_##s,                                    \
+                           (zt, offsets, rows, stride, n_features, n_components, code,   \
+                            value, s0, s1, s2))                                          \
+    }
+GMMFAST_SMALL_ENTRIES(double, d)
+GMMFAST_SMALL_ENTRIES(float, f)
+#undef GMMFAST_SMALL_ENTRIES
+#undef GMMFAST_SMALL_DENSITY_ENTRY
 #else
 #define GMMFAST_SMALL_FEATURES 0
 #define GMMFAST_HAS_SMALL 0
@@ -205,26 +288,17 @@ GMMFAST_CLONES static void gmmfast_column_normalise(double *GMMFAST_RESTRICT log
 }
 
 #if GMMFAST_HAS_SMALL
-/* The typed loops, once per rows' dtype, with GMMFAST_VT the vector of GMMFAST_LANES of
-   them and GMMFAST_TO_D converting it to float64 (exactly). */
+/* The blocks by columns, once per rows' dtype. */
 #define GMMFAST_T double
 #define GMMFAST_TYPED(name) name##_d
-#define GMMFAST_VT gmmfast_vd
-#define GMMFAST_TO_D(v) (v)
 #include "gmmfast/small_typed.h"
 #undef GMMFAST_T
 #undef GMMFAST_TYPED
-#undef GMMFAST_VT
-#undef GMMFAST_TO_D
 #define GMMFAST_T float
 #define GMMFAST_TYPED(name) name##_f
-#define GMMFAST_VT gmmfast_vf
-#define GMMFAST_TO_D(v) __builtin_convertvector((v), gmmfast_vd)
 #include "gmmfast/small_typed.h"
 #undef GMMFAST_T
 #undef GMMFAST_TYPED
-#undef GMMFAST_VT
-#undef GMMFAST_TO_D
 
 /* Float32 rows for the loops that take no arithmetic in the rows' dtype (diag and
    spherical log-densities, every sum): zt (D x stride, float64) = x - shift, the
@@ -280,6 +354,9 @@ GMMFAST_CLONES static int gmmfast_small_wide_columns(
 GMMFAST_SMALL_STUBS(double, d)
 GMMFAST_SMALL_STUBS(float, f)
 #undef GMMFAST_SMALL_STUBS
+static int gmmfast_small_best_width(void) { return 0; }
+static int gmmfast_small_runs(int width) { return 0; }
+static void gmmfast_small_pin(int width) {}
 static int gmmfast_small_wide_columns(const char *x, ptrdiff_t row_stride,
                                       ptrdiff_t column_stride, ptrdiff_t rows,
                                       ptrdiff_t stride, ptrdiff_t n_features,
