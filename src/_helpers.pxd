@@ -186,12 +186,12 @@ cdef extern from "gmmfast/passes.h" nogil:
     void gmmfast_missing_terms(const double *terms, const int *start, const int *index,
                                Py_ssize_t rows, Py_ssize_t n_components, Py_ssize_t i_stride,
                                Py_ssize_t k_stride, double *sums, double *log_prob)
-    void gmmfast_marginal_row_d(const double *y, const double *c, const double *terms,
+    void gmmfast_marginal_d(const double *y, const double *c, const double *terms,
                                 const double *factors, const int *missing, Py_ssize_t m,
                                 Py_ssize_t n_features, Py_ssize_t n_components,
                                 int per_component, double *u, double *t, double *eps,
                                 double *correction)
-    void gmmfast_marginal_row_f(const float *y, const float *c, const double *terms,
+    void gmmfast_marginal_f(const float *y, const float *c, const double *terms,
                                 const double *factors, const int *missing, Py_ssize_t m,
                                 Py_ssize_t n_features, Py_ssize_t n_components,
                                 int per_component, double *u, double *t, double *eps,

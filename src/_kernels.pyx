@@ -1514,10 +1514,10 @@ cdef void _missing_log_prob(const Job *job, Scratch *s, Py_ssize_t rows,
         _prefetch_set(job, s, p + PREFETCH_PATTERNS, n_patterns, False)
         while r >= 0:
             if floating is double:
-                gmmfast_marginal_row_d(product + r * width, centers, terms, factors, missing,
+                gmmfast_marginal_d(product + r * width, centers, terms, factors, missing,
                                        m, D, K, full, u, t, s.eps + r * D * K, value)
             else:
-                gmmfast_marginal_row_f(product + r * width, centers, terms, factors, missing,
+                gmmfast_marginal_f(product + r * width, centers, terms, factors, missing,
                                        m, D, K, full, u, t, s.eps + r * D * K, value)
             for k in range(K):
                 lp[r * i_stride + k * k_stride] += value[k]

@@ -386,3 +386,34 @@ def test_every_vector_width_of_few_features_gives_the_same_bits(dtype, covarianc
 def test_a_width_that_does_not_run_here_is_refused():
     with pytest.raises(ValueError, match="small_widths"):
         _kernels.pin_small_width(3)
+
+
+@pytest.mark.skipif(len(_kernels.small_widths()) < 2,
+                    reason="one version of the vector loops runs here")
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("covariance_type", ["full", "tied"])
+@pytest.mark.parametrize("n_components", [8, 11])
+def test_every_vector_width_gives_the_same_fit_with_holes(dtype, covariance_type,
+                                                          n_components):
+    # Rows with missing features take their marginals in vectors of the components (8 or
+    # 4 lanes; the baseline's version takes the loops over K numbers), 8 and 11
+    # components (a constant number, and some left past the last vector); complete blocks
+    # of 6 features take the loops over rows of the same version.
+    rng = np.random.RandomState(29)
+    X = make_blobs_data(6000, 6, n_components=n_components, random_state=30).astype(dtype)
+    X[rng.uniform(size=X.shape) < 0.05] = np.nan
+    X[:5000:50] = np.nan  # blocks of complete rows too, and some rows with no feature
+    X[5000:] = np.where(np.isnan(X[5000:]), rng.normal(size=X[5000:].shape), X[5000:])
+    fits = []
+    try:
+        for width in _kernels.small_widths():
+            _kernels.pin_small_width(width)
+            with ignore_convergence():
+                gm = GaussianMixture(n_components, covariance_type=covariance_type,
+                                     max_iter=4, tol=0.0, random_state=0).fit(X)
+            fits.append((gm.weights_, gm.means_, gm.covariances_,
+                         np.array(gm.lower_bounds_), gm.predict_proba(X),
+                         gm.score_samples(X)))
+    finally:
+        _kernels.pin_small_width(0)
+    assert_same_bits(fits)

@@ -17,6 +17,7 @@
 #include "gmmfast/common.h"
 #include "gmmfast/elementwise.h"
 #include "gmmfast/rows.h"
+#include "gmmfast/missing.h"
 
 /* The covariance codes of the passes (COVARIANCE_CODES in src/_kernels.pyx). */
 #define GMMFAST_FULL 0
@@ -182,10 +183,43 @@ GMMFAST_SMALL_ENTRIES(double, d)
 GMMFAST_SMALL_ENTRIES(float, f)
 #undef GMMFAST_SMALL_ENTRIES
 #undef GMMFAST_SMALL_DENSITY_ENTRY
+
+/* The marginal of a row with missing features (gmmfast_marginal_row_d / _f, the same
+   arguments and numbers): in the version of the vector loops gmmfast_small_width
+   chooses, or, for the baseline's, the loops over K numbers of gmmfast/missing_typed.h
+   (see gmmfast/missing_lanes.h). */
+#ifdef GMMFAST_SMALL_VERSIONS
+#define GMMFAST_MARGINAL_CALL(s, arguments)                                               \
+    switch (gmmfast_small_width()) {                                                     \
+    case 8: gmmfast_marginal_vectors_##s##_w8 arguments; break;                          \
+    case 4: gmmfast_marginal_vectors_##s##_w4 arguments; break;                          \
+    default: gmmfast_marginal_row_##s arguments;                                         \
+    }
+#elif GMMFAST_SMALL_ONLY > 2
+#define GMMFAST_MARGINAL_CALL(s, arguments) \
+    GMMFAST_SMALL_CALL(gmmfast_marginal_vectors_##s, arguments)
+#else
+#define GMMFAST_MARGINAL_CALL(s, arguments) gmmfast_marginal_row_##s arguments;
+#endif
 #else
 #define GMMFAST_SMALL_FEATURES 0
 #define GMMFAST_HAS_SMALL 0
+/* Without vector types: the loops over K numbers of gmmfast/missing_typed.h. */
+#define GMMFAST_MARGINAL_CALL(s, arguments) gmmfast_marginal_row_##s arguments;
 #endif
+
+#define GMMFAST_MARGINAL_ENTRY(T, s)                                                      \
+    static void gmmfast_marginal_##s(                                                    \
+            const T *y, const T *c, const double *terms, const double *factors,          \
+            const int *missing, ptrdiff_t m, ptrdiff_t n_features, ptrdiff_t n_components, \
+            int per_component, double *u, double *t, double *eps, double *value) {        \
+        GMMFAST_MARGINAL_CALL(s, (y, c, terms, factors, missing, m, n_features,          \
+                                  n_components, per_component, u, t, eps, value))        \
+    }
+GMMFAST_MARGINAL_ENTRY(double, d)
+GMMFAST_MARGINAL_ENTRY(float, f)
+#undef GMMFAST_MARGINAL_ENTRY
+#undef GMMFAST_MARGINAL_CALL
 
 /* Rows of a block held column by column: rows rounded up to GMMFAST_LANES, so that every
    column is whole chunks. */

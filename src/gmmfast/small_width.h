@@ -5,7 +5,8 @@
  * GMMFAST_LANES / GMMFAST_W vectors: every lane holds one row and does what the row's
  * scalar arithmetic does, and the sums over the rows keep GMMFAST_LANES partial sums (row
  * i into partial i mod GMMFAST_LANES) added in one fixed order, so that every width gives
- * the same bits. */
+ * the same bits. The marginals of rows with missing features (gmmfast/missing_lanes.h)
+ * take the same vectors over the components. */
 
 #if GMMFAST_W == 8
 #define GMMFAST_VD gmmfast_vd8
@@ -101,6 +102,7 @@ GMMFAST_WINLINE void GMMFAST_WN(gmmfast_small_tile_transpose)(const double *a, p
 #define GMMFAST_VT GMMFAST_VD
 #define GMMFAST_TO_D(v) (v)
 #include "gmmfast/small_lanes.h"
+#include "gmmfast/missing_lanes.h"
 #undef GMMFAST_T
 #undef GMMFAST_TYPED
 #undef GMMFAST_VT
@@ -110,6 +112,7 @@ GMMFAST_WINLINE void GMMFAST_WN(gmmfast_small_tile_transpose)(const double *a, p
 #define GMMFAST_VT GMMFAST_VF
 #define GMMFAST_TO_D(v) __builtin_convertvector((v), GMMFAST_VD)
 #include "gmmfast/small_lanes.h"
+#include "gmmfast/missing_lanes.h"
 #undef GMMFAST_T
 #undef GMMFAST_TYPED
 #undef GMMFAST_VT
