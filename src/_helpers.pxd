@@ -175,6 +175,7 @@ cdef extern from "gmmfast/passes.h" nogil:
     void gmmfast_prefetch(const void *p, size_t bytes)   # gmmfast/common.h
     double GMMFAST_LOG_2PI                           # log(2 pi)
     # Where the parts of a factor set lie (macros; see gmmfast_factor_set).
+    Py_ssize_t GMMFAST_TRIANGLE(Py_ssize_t a, Py_ssize_t b)
     Py_ssize_t GMMFAST_FACTOR_LOG_DET(Py_ssize_t m)
     Py_ssize_t GMMFAST_FACTOR_INVERSE(Py_ssize_t m, Py_ssize_t a, Py_ssize_t b)
     Py_ssize_t GMMFAST_FACTOR_SIZE(Py_ssize_t m)
@@ -187,15 +188,15 @@ cdef extern from "gmmfast/passes.h" nogil:
                                Py_ssize_t rows, Py_ssize_t n_components, Py_ssize_t i_stride,
                                Py_ssize_t k_stride, double *sums, double *log_prob)
     void gmmfast_marginal_d(const double *y, const double *c, const double *terms,
-                                const double *factors, const int *missing, Py_ssize_t m,
-                                Py_ssize_t n_features, Py_ssize_t n_components,
-                                int per_component, double *u, double *t, double *eps,
-                                double *correction)
+                            const double *factors, const int *missing, Py_ssize_t m,
+                            Py_ssize_t n_features, Py_ssize_t n_components,
+                            int per_component, double *u, double *t, double *eps,
+                            double *correction)
     void gmmfast_marginal_f(const float *y, const float *c, const double *terms,
-                                const double *factors, const int *missing, Py_ssize_t m,
-                                Py_ssize_t n_features, Py_ssize_t n_components,
-                                int per_component, double *u, double *t, double *eps,
-                                double *correction)
+                            const double *factors, const int *missing, Py_ssize_t m,
+                            Py_ssize_t n_features, Py_ssize_t n_components,
+                            int per_component, double *u, double *t, double *eps,
+                            double *correction)
     void gmmfast_missing_diag_sums_d(const double *absent, Py_ssize_t stride,
                                      Py_ssize_t n_features,
                                      Py_ssize_t n_components, int spherical,

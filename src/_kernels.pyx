@@ -104,6 +104,9 @@ cdef Py_ssize_t KMEANS_BLOCK_ROWS = 1024
 # the processor has it, chosen once at load time; both list the same rows.
 gmmfast_fill_pack_table()
 cdef bint HAS_AVX2 = gmmfast_has_avx2()
+# The version of the vector loops over few features (see small_widths), asked once here,
+# before any pass's threads ask it.
+gmmfast_small_best_width()
 
 
 def row_listing():
@@ -1514,11 +1517,11 @@ cdef void _missing_log_prob(const Job *job, Scratch *s, Py_ssize_t rows,
         _prefetch_set(job, s, p + PREFETCH_PATTERNS, n_patterns, False)
         while r >= 0:
             if floating is double:
-                gmmfast_marginal_d(product + r * width, centers, terms, factors, missing,
-                                       m, D, K, full, u, t, s.eps + r * D * K, value)
+                gmmfast_marginal_d(product + r * width, centers, terms, factors, missing, m,
+                                   D, K, full, u, t, s.eps + r * D * K, value)
             else:
-                gmmfast_marginal_f(product + r * width, centers, terms, factors, missing,
-                                       m, D, K, full, u, t, s.eps + r * D * K, value)
+                gmmfast_marginal_f(product + r * width, centers, terms, factors, missing, m,
+                                   D, K, full, u, t, s.eps + r * D * K, value)
             for k in range(K):
                 lp[r * i_stride + k * k_stride] += value[k]
             r = s.pattern_next[r]
@@ -1618,7 +1621,8 @@ cdef void _missing_moments(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t 
                 gmmfast_factor_inverse(factors + k, n, m, inverse, s.lam)
                 for a in range(m):
                     for b in range(a + 1):
-                        s2k[missing[a] * D + missing[b]] += weight * inverse[a * (a + 1) // 2 + b]
+                        s2k[missing[a] * D + missing[b]] += weight * inverse[
+                            GMMFAST_TRIANGLE(a, b)]
                 continue
             for a in range(m):
                 for b in range(a + 1):

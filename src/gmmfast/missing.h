@@ -44,10 +44,12 @@ GMMFAST_CLONES static void gmmfast_missing_terms(
 /* Where the parts of a factor set of m missing features lie (its numbers e, each n
    precisions wide; see gmmfast_factor_set): L_ab (b < a), 1 / L_aa, log det Lambda_MM and
    (Lambda_MM^-1)_ab (b <= a), packed so that a set of m features takes m^2 + m + 1. */
-#define GMMFAST_FACTOR_L(a, b) ((a) * ((a) - 1) / 2 + (b))
-#define GMMFAST_FACTOR_RECIPROCAL(m, a) ((m) * ((m) - 1) / 2 + (a))
-#define GMMFAST_FACTOR_LOG_DET(m) ((m) * ((m) - 1) / 2 + (m))
-#define GMMFAST_FACTOR_INVERSE(m, a, b) ((m) * ((m) + 1) / 2 + 1 + (a) * ((a) + 1) / 2 + (b))
+/* Entry (a, b), b <= a, of a lower triangle packed by rows. */
+#define GMMFAST_TRIANGLE(a, b) ((a) * ((a) + 1) / 2 + (b))
+#define GMMFAST_FACTOR_L(a, b) GMMFAST_TRIANGLE((a) - 1, b)
+#define GMMFAST_FACTOR_RECIPROCAL(m, a) (GMMFAST_TRIANGLE((m) - 1, 0) + (a))
+#define GMMFAST_FACTOR_LOG_DET(m) GMMFAST_FACTOR_RECIPROCAL(m, m)
+#define GMMFAST_FACTOR_INVERSE(m, a, b) (GMMFAST_FACTOR_LOG_DET(m) + 1 + GMMFAST_TRIANGLE(a, b))
 /* The numbers a set of m features takes with its inverse; those read for each row (L,
    the reciprocals and the determinant) come first and take GMMFAST_FACTOR_INVERSE(m, 0, 0). */
 #define GMMFAST_FACTOR_SIZE(m) ((m) * (m) + (m) + 1)
@@ -55,8 +57,8 @@ GMMFAST_CLONES static void gmmfast_missing_terms(
 /* Lambda_MM^-1 = L^-T L^-1 for ``lanes`` precisions side by side, from the factor set of
    their lower Cholesky factors L (entry e of lane k at factor[e stride + k]; the entries
    below the diagonal and the reciprocals of the diagonal, see GMMFAST_FACTOR_L): the lower
-   triangle, entry (a, b) (b <= a) of lane k at inverse[(a (a + 1) / 2 + b) inverse_stride
-   + k]. L^-1 by forward substitution, column by column, in work (m^2 lanes numbers). */
+   triangle, entry (a, b) (b <= a) of lane k at inverse[GMMFAST_TRIANGLE(a, b)
+   inverse_stride + k]. L^-1 by forward substitution, column by column, in work (m^2 lanes numbers). */
 GMMFAST_INLINE void gmmfast_factor_inverse_of(
         const double *GMMFAST_RESTRICT factor, ptrdiff_t stride, ptrdiff_t lanes, ptrdiff_t m,
         double *GMMFAST_RESTRICT inverse, ptrdiff_t inverse_stride,
@@ -80,7 +82,7 @@ GMMFAST_INLINE void gmmfast_factor_inverse_of(
     /* (L^-T L^-1)_ab = sum_{c >= a} (L^-1)_ca (L^-1)_cb for b <= a. */
     for (ptrdiff_t a = 0; a < m; a++)
         for (ptrdiff_t b = 0; b <= a; b++) {
-            double *out = inverse + (a * (a + 1) / 2 + b) * inverse_stride;
+            double *out = inverse + GMMFAST_TRIANGLE(a, b) * inverse_stride;
             for (ptrdiff_t k = 0; k < lanes; k++) out[k] = 0.0;
             for (ptrdiff_t c = a; c < m; c++) {
                 const double *xa = work + (c * m + a) * lanes, *xb = work + (c * m + b) * lanes;
@@ -90,8 +92,7 @@ GMMFAST_INLINE void gmmfast_factor_inverse_of(
 }
 
 /* gmmfast_factor_inverse_of of one precision: its factor set's entries stride apart, the
-   lower triangle of its inverse packed by rows (entry (a, b) at a (a + 1) / 2 + b) into
-   inverse; work: m^2 numbers. */
+   lower triangle of its inverse packed by rows (GMMFAST_TRIANGLE) into inverse; work: m^2 numbers. */
 GMMFAST_CLONES static void gmmfast_factor_inverse(const double *factor, ptrdiff_t stride,
                                                   ptrdiff_t m, double *inverse, double *work) {
     gmmfast_factor_inverse_of(factor, stride, 1, m, inverse, 1, work);

@@ -4,8 +4,6 @@
  * type and width): the same operations lane by lane, so the same bits, each step's numbers
  * held in registers instead of arrays of K numbers. */
 
-/* (Two lanes, the baseline's vectors, are slower here than the loops over K numbers:
-   measured 111 against 92 ns per row of 16 components; that version takes those.) */
 #if GMMFAST_W > 2
 
 /* ``count`` numbers of type GMMFAST_T from p on as float64 lanes, zeros past them. */
@@ -14,6 +12,17 @@ GMMFAST_WINLINE GMMFAST_VD GMMFAST_TYPED(gmmfast_lanes_of)(const GMMFAST_T *p,
     GMMFAST_VD v = {0};
     if (count >= GMMFAST_W) return GMMFAST_TYPED(gmmfast_small_load_d)(p);
     for (ptrdiff_t l = 0; l < count; l++) v[l] = (double) p[l];
+    return v;
+}
+
+/* The lanes' numbers of a factor-set entry f (see gmmfast_factor_set): one per component
+   of a full model, the tied model's one number in every lane. */
+GMMFAST_WINLINE GMMFAST_VD GMMFAST_TYPED(gmmfast_entry_lanes)(const double *f,
+                                                             int per_component,
+                                                             ptrdiff_t count) {
+    GMMFAST_VD v;
+    if (per_component) return GMMFAST_WN(gmmfast_small_terms)(f, count);
+    for (int l = 0; l < GMMFAST_W; l++) v[l] = f[0];
     return v;
 }
 
@@ -47,44 +56,29 @@ GMMFAST_WINLINE void GMMFAST_TYPED(gmmfast_marginal_lanes)(
             v = py - GMMFAST_WN(gmmfast_small_terms)(
                          terms + (2 * D + 1) * D + missing[a] * K + k0, count);
         }
-        for (ptrdiff_t b = 0; b < a; b++) {
-            const double *f = factors + GMMFAST_FACTOR_L(a, b) * n + kn;
-            GMMFAST_VD tb = GMMFAST_WN(gmmfast_small_terms)(t + b * K + k0, count);
-            if (per_component)
-                v -= GMMFAST_WN(gmmfast_small_terms)(f, count) * tb;
-            else
-                v -= f[0] * tb;
-        }
-        if (per_component)
-            v *= GMMFAST_WN(gmmfast_small_terms)(reciprocal + a * n, count);
-        else
-            v *= reciprocal[a];
+        /* L t = g, row a: t_a = (g_a - sum_{b < a} L_ab t_b) / L_aa. */
+        for (ptrdiff_t b = 0; b < a; b++)
+            v -= GMMFAST_TYPED(gmmfast_entry_lanes)(
+                     factors + GMMFAST_FACTOR_L(a, b) * n + kn, per_component, count)
+                 * GMMFAST_WN(gmmfast_small_terms)(t + b * K + k0, count);
+        v *= GMMFAST_TYPED(gmmfast_entry_lanes)(reciprocal + a * n, per_component, count);
         GMMFAST_WN(gmmfast_small_store)(t + a * K + k0, v, count);
         total += v * v;
     }
     for (ptrdiff_t a = m - 1; a >= 0; a--) {
-        v = -GMMFAST_WN(gmmfast_small_terms)(t + a * K + k0, count);
-        /* L_ba for b > a: entry L(b, a), which grows by b from one b to the next. */
+        /* L^T e = -t, row a: e_a = (-t_a - sum_{b > a} L_ba e_b) / L_aa, L_ba at entry
+           GMMFAST_FACTOR_L(b, a), which grows by b from one b to the next. */
         ptrdiff_t e = GMMFAST_FACTOR_L(a + 1, a);
-        for (ptrdiff_t b = a + 1; b < m; e += b, b++) {
-            const double *f = factors + e * n + kn;
-            GMMFAST_VD eb = GMMFAST_WN(gmmfast_small_terms)(eps + b * K + k0, count);
-            if (per_component)
-                v -= GMMFAST_WN(gmmfast_small_terms)(f, count) * eb;
-            else
-                v -= f[0] * eb;
-        }
-        if (per_component)
-            v *= GMMFAST_WN(gmmfast_small_terms)(reciprocal + a * n, count);
-        else
-            v *= reciprocal[a];
+        v = -GMMFAST_WN(gmmfast_small_terms)(t + a * K + k0, count);
+        for (ptrdiff_t b = a + 1; b < m; e += b, b++)
+            v -= GMMFAST_TYPED(gmmfast_entry_lanes)(factors + e * n + kn, per_component,
+                                                    count)
+                 * GMMFAST_WN(gmmfast_small_terms)(eps + b * K + k0, count);
+        v *= GMMFAST_TYPED(gmmfast_entry_lanes)(reciprocal + a * n, per_component, count);
         GMMFAST_WN(gmmfast_small_store)(eps + a * K + k0, v, count);
     }
-    if (per_component)
-        v = 0.5 * (total - GMMFAST_WN(gmmfast_small_terms)(log_det, count)
-                   + (double) m * GMMFAST_LOG_2PI);
-    else
-        v = 0.5 * (total - log_det[0] + (double) m * GMMFAST_LOG_2PI);
+    v = 0.5 * (total - GMMFAST_TYPED(gmmfast_entry_lanes)(log_det, per_component, count)
+               + (double) m * GMMFAST_LOG_2PI);
     GMMFAST_WN(gmmfast_small_store)(value + k0, v, count);
 }
 
@@ -121,6 +115,19 @@ GMMFAST_WTARGET static void GMMFAST_TYPED(gmmfast_marginal_vectors)(
     else
         GMMFAST_TYPED(gmmfast_marginal_lanes_of)(y, c, terms, factors, missing, m,
                                                  n_features, n_components, 0, t, eps, value);
+}
+
+#else
+
+/* Two lanes, the baseline's vectors, are slower here than the loops over K numbers
+   (measured 111 against 92 ns per row of 16 components): that version takes those. */
+GMMFAST_WTARGET static void GMMFAST_TYPED(gmmfast_marginal_vectors)(
+        const GMMFAST_T *y, const GMMFAST_T *c, const double *terms, const double *factors,
+        const int *missing, ptrdiff_t m, ptrdiff_t n_features, ptrdiff_t n_components,
+        int per_component, double *u, double *t, double *eps, double *value) {
+    GMMFAST_UNVERSIONED(gmmfast_marginal_row)(y, c, terms, factors, missing, m, n_features,
+                                              n_components, per_component, u, t, eps,
+                                              value);
 }
 
 #endif

@@ -185,22 +185,10 @@ GMMFAST_SMALL_ENTRIES(float, f)
 #undef GMMFAST_SMALL_DENSITY_ENTRY
 
 /* The marginal of a row with missing features (gmmfast_marginal_row_d / _f, the same
-   arguments and numbers): in the version of the vector loops gmmfast_small_width
-   chooses, or, for the baseline's, the loops over K numbers of gmmfast/missing_typed.h
-   (see gmmfast/missing_lanes.h). */
-#ifdef GMMFAST_SMALL_VERSIONS
-#define GMMFAST_MARGINAL_CALL(s, arguments)                                               \
-    switch (gmmfast_small_width()) {                                                     \
-    case 8: gmmfast_marginal_vectors_##s##_w8 arguments; break;                          \
-    case 4: gmmfast_marginal_vectors_##s##_w4 arguments; break;                          \
-    default: gmmfast_marginal_row_##s arguments;                                         \
-    }
-#elif GMMFAST_SMALL_ONLY > 2
+   arguments and numbers), in the version gmmfast_small_width chooses (see
+   gmmfast/missing_lanes.h). */
 #define GMMFAST_MARGINAL_CALL(s, arguments) \
     GMMFAST_SMALL_CALL(gmmfast_marginal_vectors_##s, arguments)
-#else
-#define GMMFAST_MARGINAL_CALL(s, arguments) gmmfast_marginal_row_##s arguments;
-#endif
 #else
 #define GMMFAST_SMALL_FEATURES 0
 #define GMMFAST_HAS_SMALL 0

@@ -99,22 +99,26 @@ GMMFAST_WINLINE void GMMFAST_WN(gmmfast_small_tile_transpose)(const double *a, p
    and GMMFAST_TO_D converting it to float64 (exactly). */
 #define GMMFAST_T double
 #define GMMFAST_TYPED(name) GMMFAST_WN(name##_d)
+#define GMMFAST_UNVERSIONED(name) name##_d
 #define GMMFAST_VT GMMFAST_VD
 #define GMMFAST_TO_D(v) (v)
 #include "gmmfast/small_lanes.h"
 #include "gmmfast/missing_lanes.h"
 #undef GMMFAST_T
 #undef GMMFAST_TYPED
+#undef GMMFAST_UNVERSIONED
 #undef GMMFAST_VT
 #undef GMMFAST_TO_D
 #define GMMFAST_T float
 #define GMMFAST_TYPED(name) GMMFAST_WN(name##_f)
+#define GMMFAST_UNVERSIONED(name) name##_f
 #define GMMFAST_VT GMMFAST_VF
 #define GMMFAST_TO_D(v) __builtin_convertvector((v), GMMFAST_VD)
 #include "gmmfast/small_lanes.h"
 #include "gmmfast/missing_lanes.h"
 #undef GMMFAST_T
 #undef GMMFAST_TYPED
+#undef GMMFAST_UNVERSIONED
 #undef GMMFAST_VT
 #undef GMMFAST_TO_D
 
