@@ -211,6 +211,16 @@ cdef extern from "gmmfast/passes.h" nogil:
                                      const double *bucket_value, const float *centers,
                                      const float *offsets, const float *precision,
                                      double *w, double *s1, double *s2, double *entropy)
+    void gmmfast_completed_rows_d(const double *o, Py_ssize_t n_features,
+                                  Py_ssize_t n_components, const int *bucket,
+                                  const double *value, Py_ssize_t begin, Py_ssize_t end,
+                                  const int *start, const int *index, const double *eps,
+                                  double *scaled)
+    void gmmfast_completed_rows_f(const float *o, Py_ssize_t n_features,
+                                  Py_ssize_t n_components, const int *bucket,
+                                  const double *value, Py_ssize_t begin, Py_ssize_t end,
+                                  const int *start, const int *index, const double *eps,
+                                  float *scaled)
     void gmmfast_missing_moments_d(const double *z, const double *o, const int *missing,
                                    Py_ssize_t m, const double *e, Py_ssize_t e_stride,
                                    double v, Py_ssize_t n_features, double *delta,

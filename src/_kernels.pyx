@@ -606,9 +606,13 @@ cdef void _bucket_moments(
         const int *bucket_start,             # IN  K + 1
         floating *scaled,                    # TMP rows x D
         floating *small,                     # TMP D x D
-        double *tied_rows,                   # TMP rows x D
+        double *tied_rows,                   # TMP rows x D (rows x K x D with holes)
         double *diag_scratch,                # TMP K x D
         double *row_mass,                    # TMP rows
+        const int *miss_start,               # IN  full: the rows' missing features and
+        const int *miss_index,               #     their conditional means (see
+        const double *eps,                   #     _mark_missing, _missing_log_prob), or
+                                             #     NULL: the block has no holes
         double *s0, double *s1, double *s2) noexcept nogil:   # INOUT group sums
     # With v_ik = w_i r_ik and z_i = x_i - shift, over the listed (i, k) of each component
     # in order of i:
@@ -618,9 +622,13 @@ cdef void _bucket_moments(
     # For diag and spherical the diagonal of s2_k only, summed with s0_k and s1_k; for full,
     # s2_k is the Gram matrix of the rows sqrt(v_ik) (z_i - o_k); for tied, one Gram matrix
     # sum_i u_i z_i z_i^T with u_i = sum_k v_ik, which the reduction turns into sums around
-    # o_k (see _tied_around_means).
-    cdef Py_ssize_t i, k, a, b, q, n_used
+    # o_k (see _tied_around_means). With missing features (miss_start): the Gram
+    # matrices' rows completed with the conditional means (full: gmmfast_completed_rows;
+    # tied: a row per listed (i, k), v_ik x~_ik x~_ik^T); the rest of the corrections in
+    # _missing_moments.
+    cdef Py_ssize_t i, k, a, b, q, n_used, first, m
     cdef double v, diff, root
+    cdef double *out
     cdef double *s2k
     cdef const floating *o
     if code == DIAG or code == SPHERICAL:
@@ -637,11 +645,34 @@ cdef void _bucket_moments(
             row_mass[i] = 0.0
         for q in range(bucket_start[n_components]):
             row_mass[bucket[q]] += bucket_value[q]
+        n_used = 0
         for i in range(rows):
+            if miss_start != NULL and miss_start[i + 1] > miss_start[i]:
+                continue  # a row per listed (i, k) below
             root = sqrt(row_mass[i])
+            out = &tied_rows[n_used * n_features]
             for a in range(n_features):
-                tied_rows[i * n_features + a] = root * z[i * n_features + a]
-        _gram(<int> rows, <int> n_features, tied_rows, s2, True)
+                out[a] = root * z[i * n_features + a]
+            n_used += 1
+        if miss_start != NULL:
+            # Rows with missing features: sqrt(v_ik) x~_ik, the row completed with the
+            # conditional means of component k, e_ik at eps[(miss_start[i] + a) K + k].
+            for k in range(n_components):
+                for q in range(bucket_start[k], bucket_start[k + 1]):
+                    i = bucket[q]
+                    first = miss_start[i]
+                    m = miss_start[i + 1] - first
+                    if m == 0:
+                        continue
+                    root = sqrt(bucket_value[q])
+                    out = &tied_rows[n_used * n_features]
+                    for a in range(n_features):
+                        out[a] = root * z[i * n_features + a]
+                    for a in range(m):
+                        out[miss_index[first + a]] = root * eps[(first + a) * n_components
+                                                                + k]
+                    n_used += 1
+        _gram(<int> n_used, <int> n_features, tied_rows, s2, True)
         return
 
     if n_features <= TINY_FEATURES:
@@ -667,9 +698,17 @@ cdef void _bucket_moments(
         if floating is double:
             gmmfast_scaled_rows_d(z, o, n_features, bucket, bucket_value, bucket_start[k],
                                   bucket_start[k + 1], scaled)
+            if miss_start != NULL:
+                gmmfast_completed_rows_d(o, n_features, n_components, bucket, bucket_value,
+                                         bucket_start[k], bucket_start[k + 1], miss_start,
+                                         miss_index, eps + k, scaled)
         else:
             gmmfast_scaled_rows_f(z, o, n_features, bucket, bucket_value, bucket_start[k],
                                   bucket_start[k + 1], scaled)
+            if miss_start != NULL:
+                gmmfast_completed_rows_f(o, n_features, n_components, bucket, bucket_value,
+                                         bucket_start[k], bucket_start[k + 1], miss_start,
+                                         miss_index, eps + k, scaled)
         if floating is double:
             _gram(<int> n_used, <int> n_features, scaled, s2k, True)
         else:
@@ -784,7 +823,8 @@ cdef struct Scratch:
     int *pattern_first                  # rows
     int *pattern_next                   # rows
     int *pattern_table                  # PATTERN_SLOTS(rows): hash slots of the patterns
-    double *eps                         # rows x K x D (full, tied)
+    double *eps                         # the block's missing entries x K (full, tied;
+                                        # see _missing_log_prob)
     double *pattern_weight              # rows x K
     double *lam                         # 3 x D x D
     double *factors                     # K x (D^2 + D + 1) (one for tied): a pattern's
@@ -814,6 +854,16 @@ cdef inline bint _product_marginals(const Job *job) noexcept nogil:
     product; gmmfast_missing_terms adds the terms instead)."""
     return (job.marginal and job.density.absent_rows > 0
             and job.n_features > TINY_FEATURES)
+
+
+cdef inline bint _completed_rows(const Job *job) noexcept nogil:
+    """Whether the second moments of rows with missing features come from their rows
+    completed with the conditional means (see _bucket_moments), with the marginals: full
+    covariances taken as Gram matrices (more than TINY_FEATURES features), and tied."""
+    return job.marginal and (
+        (job.sums_code == FULL and job.density.code == FULL
+         and job.n_features > TINY_FEATURES)
+        or (job.sums_code == TIED and job.density.code == TIED))
 
 
 cdef inline Py_ssize_t _squares_stride(const Job *job) noexcept nogil:
@@ -919,7 +969,10 @@ cdef Scratch _allocate(const Job *job, size_t item) noexcept nogil:
     if job.purpose != EVALUATE:
         s.scaled = _take(rows * D, item, False, &ok)
         s.small = _take(D * D, item, False, &ok)
-        s.tied_rows = <double *> _take(rows * D, sizeof(double), False, &ok)
+        # (Tied with holes: a row for each listed (i, k) of the rows with missing
+        # features, see _bucket_moments.)
+        s.tied_rows = <double *> _take(rows * D * (K if _completed_rows(job) else 1),
+                                       sizeof(double), False, &ok)
         s.diag_scratch = <double *> _take(K * D, sizeof(double), True, &ok)
     s.ok = ok
     return scratch
@@ -1055,7 +1108,7 @@ cdef void _block(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t blk,
                         s.log_prob)
         for i in range(n):
             _one_hot_row(&s.log_prob[i * K], K)
-    _block_statistics(job, s, g, n, w, z)
+    _block_statistics(job, s, g, n, w, z, n_patterns > 0)
     if n_patterns > 0:
         _missing_moments(job, s, g, n, n_patterns, z)
 
@@ -1197,7 +1250,8 @@ cdef inline void _listed_e_step(const Job *job, Scratch *s, Py_ssize_t rows,
 
 
 cdef void _block_statistics(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t rows,
-                            const double *weight, const floating *z) noexcept nogil:
+                            const double *weight, const floating *z,
+                            bint holes) noexcept nogil:
     """The sums of a block into group g's slots, from s.log_prob: K x rows log-densities
     (E_STEP) or rows x K responsibilities (scratch after).
 
@@ -1217,6 +1271,7 @@ cdef void _block_statistics(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t
     cdef double *s0 = job.part_s0 + g * K
     cdef double *s1 = job.part_s1 + g * job.s1_size
     cdef double *s2 = job.part_s2 + g * job.s2_size
+    cdef bint completed = holes and _completed_rows(job)
     if job.purpose == E_STEP:
         _listed_e_step(job, s, rows, weight)
         job.part_total[g] += gmmfast_weighted_total(s.row_total, weight, rows)
@@ -1233,7 +1288,8 @@ cdef void _block_statistics(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t
         gmmfast_listed_values(a, K, 1, K, s.bucket, s.bucket_start, s.bucket_value)
     _bucket_moments(z, rows, job.n_features, K, job.sums_code, <const floating *> job.offsets,
                     s.bucket, s.bucket_value, s.bucket_start, <floating *> s.scaled,
-                    <floating *> s.small, s.tied_rows, s.diag_scratch, work + rows, s0, s1, s2)
+                    <floating *> s.small, s.tied_rows, s.diag_scratch, work + rows,
+                    s.miss_start if completed else NULL, s.miss_index, s.eps, s0, s1, s2)
 
 
 cdef void _evaluate_block(const Job *job, Scratch *s, Py_ssize_t start, Py_ssize_t rows,
@@ -1476,7 +1532,7 @@ cdef void _missing_log_prob(const Job *job, Scratch *s, Py_ssize_t rows,
     """log p(x_i, k) of the block's rows with missing features (s.log_prob, K x rows
     by_component, else rows x K) turned into those of their observed features; for full
     and tied covariances also each row's e_k = E[x_M | x_O, k] - shift_M into s.eps
-    (row i, its a-th missing feature, component k at (i D + a) K + k; see
+    (row i, its a-th missing feature, component k at (miss_start[i] + a) K + k; see
     gmmfast_marginal_row)."""
     cdef Py_ssize_t K = job.n_components, D = job.n_features
     cdef Py_ssize_t k, p, r, m
@@ -1518,10 +1574,10 @@ cdef void _missing_log_prob(const Job *job, Scratch *s, Py_ssize_t rows,
         while r >= 0:
             if floating is double:
                 gmmfast_marginal_d(product + r * width, centers, terms, factors, missing, m,
-                                   D, K, full, u, t, s.eps + r * D * K, value)
+                                   D, K, full, u, t, s.eps + s.miss_start[r] * K, value)
             else:
                 gmmfast_marginal_f(product + r * width, centers, terms, factors, missing, m,
-                                   D, K, full, u, t, s.eps + r * D * K, value)
+                                   D, K, full, u, t, s.eps + s.miss_start[r] * K, value)
             for k in range(K):
                 lp[r * i_stride + k * k_stride] += value[k]
             r = s.pattern_next[r]
@@ -1554,6 +1610,7 @@ cdef void _missing_moments(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t 
     cdef double *entropy = job.part_entropy + g if job.part_entropy != NULL else NULL
     cdef double log_det
     cdef Py_ssize_t n
+    cdef bint completed = _completed_rows(job)
     if code == DIAG or code == SPHERICAL:
         # (s.lanes holds the features rounded up to 8 numbers.)
         if floating is double:
@@ -1579,7 +1636,13 @@ cdef void _missing_moments(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t 
                 continue
             v = s.bucket_value[q]
             missing = &s.miss_index[s.miss_start[i]]
-            e = &s.eps[i * D * K + k]
+            e = &s.eps[s.miss_start[i] * K + k]
+            s.pattern_weight[s.pattern_of[i] * K + k] += v
+            if completed:
+                # s2 from the completed rows (_bucket_moments); s1_k += v e_k.
+                for a in range(m):
+                    s1k[missing[a]] += v * e[a * K]
+                continue
             o = &offsets[k * D] if full else NULL
             if floating is double:
                 gmmfast_missing_moments_d(&z[i * D], o, missing, m, e, K, v, D, delta, dense,
@@ -1587,7 +1650,6 @@ cdef void _missing_moments(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t 
             else:
                 gmmfast_missing_moments_f(&z[i * D], o, missing, m, e, K, v, D, delta, dense,
                                           observed, s1k, s2k)
-            s.pattern_weight[s.pattern_of[i] * K + k] += v
     # The conditional covariances: (sum of the pattern's v_ik) Lambda_MM^-1 once per pattern.
     for p in range(n_patterns):
         _prefetch_set(job, s, p + PREFETCH_PATTERNS, n_patterns, True)
@@ -1635,7 +1697,7 @@ cdef void _fill_conditional_means(const Job *job, Scratch *s, Py_ssize_t start,
     """Each missing entry of the block's rows in job.filled_out replaced by its conditional
     mean under the mixture, shift_j + sum_k r_ik e_ikj (s.log_prob: rows x K
     responsibilities)."""
-    cdef Py_ssize_t K = job.n_components, D = job.n_features, i, k, a, j, q
+    cdef Py_ssize_t K = job.n_components, D = job.n_features, i, k, j, q
     cdef floating *out = <floating *> job.filled_out
     cdef const floating *shift = <const floating *> job.shift
     cdef const floating *centers = <const floating *> job.density.centers
@@ -1643,12 +1705,11 @@ cdef void _fill_conditional_means(const Job *job, Scratch *s, Py_ssize_t start,
     cdef double total
     for i in range(rows):
         for q in range(s.miss_start[i], s.miss_start[i + 1]):
-            a = q - s.miss_start[i]
             j = s.miss_index[q]
             total = 0.0
             for k in range(K):
                 if factored:
-                    total += s.log_prob[i * K + k] * s.eps[(i * D + a) * K + k]
+                    total += s.log_prob[i * K + k] * s.eps[q * K + k]
                 else:
                     total += s.log_prob[i * K + k] * <double> centers[j * K + k]
             out[(start + i) * D + j] = <floating> (<double> shift[j] + total)

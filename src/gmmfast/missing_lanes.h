@@ -27,15 +27,16 @@ GMMFAST_WINLINE GMMFAST_VD GMMFAST_TYPED(gmmfast_entry_lanes)(const double *f,
 }
 
 /* Components k0 .. k0 + count - 1 (count at most GMMFAST_W) of gmmfast_marginal_row_of:
-   g_a (u_k = y - c taken again for each missing feature: the same numbers, not kept),
-   t_a, the sum of squares, e_a and the row's correction. t: scratch of m K numbers. */
+   g_a (u_k = y - c taken again for each missing feature: the same numbers, not kept;
+   tied: (P y)_a from py[a]), t_a, the sum of squares, e_a and the row's correction. t:
+   scratch of m K numbers. */
 GMMFAST_WINLINE void GMMFAST_TYPED(gmmfast_marginal_lanes)(
         const GMMFAST_T *GMMFAST_RESTRICT y, const GMMFAST_T *GMMFAST_RESTRICT c,
         const double *GMMFAST_RESTRICT terms, const double *GMMFAST_RESTRICT factors,
         const int *GMMFAST_RESTRICT missing, ptrdiff_t m, ptrdiff_t n_features,
         ptrdiff_t n_components, int per_component, ptrdiff_t k0, ptrdiff_t count,
-        double *GMMFAST_RESTRICT t, double *GMMFAST_RESTRICT eps,
-        double *GMMFAST_RESTRICT value) {
+        const double *GMMFAST_RESTRICT py, double *GMMFAST_RESTRICT t,
+        double *GMMFAST_RESTRICT eps, double *GMMFAST_RESTRICT value) {
     ptrdiff_t D = n_features, K = n_components, n = per_component ? K : 1;
     ptrdiff_t kn = per_component ? k0 : 0;   /* where the lanes' precisions start */
     const double *reciprocal = factors + GMMFAST_FACTOR_RECIPROCAL(m, 0) * n + kn;
@@ -50,11 +51,8 @@ GMMFAST_WINLINE void GMMFAST_TYPED(gmmfast_marginal_lanes)(
                      * (GMMFAST_TYPED(gmmfast_lanes_of)(y + j * K + k0, count)
                         - GMMFAST_TYPED(gmmfast_lanes_of)(c + j * K + k0, count));
         } else {
-            double py = 0.0;
-            const double *p = terms + D * D + missing[a] * D;
-            for (ptrdiff_t j = missing[a]; j < D; j++) py += p[j] * (double) y[j];
-            v = py - GMMFAST_WN(gmmfast_small_terms)(
-                         terms + (2 * D + 1) * D + missing[a] * K + k0, count);
+            v = py[a] - GMMFAST_WN(gmmfast_small_terms)(
+                            terms + (2 * D + 1) * D + missing[a] * K + k0, count);
         }
         /* L t = g, row a: t_a = (g_a - sum_{b < a} L_ab t_b) / L_aa. */
         for (ptrdiff_t b = 0; b < a; b++)
@@ -82,39 +80,54 @@ GMMFAST_WINLINE void GMMFAST_TYPED(gmmfast_marginal_lanes)(
     GMMFAST_WN(gmmfast_small_store)(value + k0, v, count);
 }
 
+/* The row's vectors of components one after the other; tied: (P y)_M first, each sum
+   over j in order, which all of them take (py: scratch of m numbers). */
 GMMFAST_WINLINE void GMMFAST_TYPED(gmmfast_marginal_lanes_of)(
         const GMMFAST_T *y, const GMMFAST_T *c, const double *terms, const double *factors,
         const int *missing, ptrdiff_t m, ptrdiff_t n_features, ptrdiff_t n_components,
-        int per_component, double *t, double *eps, double *value) {
-    ptrdiff_t k0 = 0, K = n_components;
+        int per_component, double *py, double *t, double *eps, double *value) {
+    ptrdiff_t k0 = 0, K = n_components, D = n_features;
+    if (!per_component)
+        for (ptrdiff_t a = 0; a < m; a++) {
+            const double *p = terms + D * D + missing[a] * D;
+            double sum = 0.0;
+            for (ptrdiff_t j = missing[a]; j < D; j++) sum += p[j] * (double) y[j];
+            py[a] = sum;
+        }
     for (; k0 + GMMFAST_W <= K; k0 += GMMFAST_W)
         GMMFAST_TYPED(gmmfast_marginal_lanes)(y, c, terms, factors, missing, m, n_features,
-                                              K, per_component, k0, GMMFAST_W, t, eps,
+                                              K, per_component, k0, GMMFAST_W, py, t, eps,
                                               value);
     if (k0 < K)
         GMMFAST_TYPED(gmmfast_marginal_lanes)(y, c, terms, factors, missing, m, n_features,
-                                              K, per_component, k0, K - k0, t, eps, value);
+                                              K, per_component, k0, K - k0, py, t, eps,
+                                              value);
 }
 
-/* gmmfast_marginal_row (the same arguments; u unused): a full model of 8 or 16 components
-   with that number constant, so that the loops over the components unroll. */
+/* gmmfast_marginal_row (the same arguments; u: tied's (P y)_M): a model of 8 or 16
+   components with that number constant, so that the loops over the components unroll. */
 GMMFAST_WTARGET static void GMMFAST_TYPED(gmmfast_marginal_vectors)(
         const GMMFAST_T *y, const GMMFAST_T *c, const double *terms, const double *factors,
         const int *missing, ptrdiff_t m, ptrdiff_t n_features, ptrdiff_t n_components,
         int per_component, double *u, double *t, double *eps, double *value) {
-    (void) u;
     if (per_component && n_components == 16)
         GMMFAST_TYPED(gmmfast_marginal_lanes_of)(y, c, terms, factors, missing, m,
-                                                 n_features, 16, 1, t, eps, value);
+                                                 n_features, 16, 1, u, t, eps, value);
     else if (per_component && n_components == 8)
         GMMFAST_TYPED(gmmfast_marginal_lanes_of)(y, c, terms, factors, missing, m,
-                                                 n_features, 8, 1, t, eps, value);
+                                                 n_features, 8, 1, u, t, eps, value);
     else if (per_component)
         GMMFAST_TYPED(gmmfast_marginal_lanes_of)(y, c, terms, factors, missing, m,
-                                                 n_features, n_components, 1, t, eps, value);
+                                                 n_features, n_components, 1, u, t, eps, value);
+    else if (n_components == 16)
+        GMMFAST_TYPED(gmmfast_marginal_lanes_of)(y, c, terms, factors, missing, m,
+                                                 n_features, 16, 0, u, t, eps, value);
+    else if (n_components == 8)
+        GMMFAST_TYPED(gmmfast_marginal_lanes_of)(y, c, terms, factors, missing, m,
+                                                 n_features, 8, 0, u, t, eps, value);
     else
         GMMFAST_TYPED(gmmfast_marginal_lanes_of)(y, c, terms, factors, missing, m,
-                                                 n_features, n_components, 0, t, eps, value);
+                                                 n_features, n_components, 0, u, t, eps, value);
 }
 
 #else
