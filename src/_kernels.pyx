@@ -1349,14 +1349,19 @@ cdef void _evaluate_block(const Job *job, Scratch *s, Py_ssize_t start, Py_ssize
 # (gmmfast_marginal_row, which says what the difference costs in rounding), and their sums,
 # with delta = z - o_k (full; z for tied, whose sums are raw and centred later) and
 # v_ik = w_i r_ik:
-#     s1_k += v e_k,   s2_k += v (delta e_k^T + e_k delta^T + e_k e_k^T + Lambda_MM^-1).
-# The factor of Lambda_MM depends only on the row's pattern of missing features (and on k
-# for full covariances): each thread keeps those of the patterns it meets during a pass (see
-# _pattern_factors); the covariance term is added once per pattern of a block as (sum of its
-# v_ik) Lambda_MM^-1. Diagonal and spherical covariances need no factor: the missing
-# features' terms of log p(x, k) are taken out (Model.missing_terms; by the log-density
-# product itself above TINY_FEATURES features, see _quadratic_log_prob), and
-# E[x_j | x_O, k] = mu_kj, Var = 1 / p_kj^2 (gmmfast_missing_diag_sums).
+#     s1_k += v e_k,   s2_k += v (delta e_k^T + e_k delta^T + e_k e_k^T + Lambda_MM^-1),
+# that is, the sums of the row completed with its conditional means, x~_ik = z with e_k at
+# its missing features (delta + e_k = x~_ik - o_k), plus the conditional covariance. Full
+# (above TINY_FEATURES features) and tied take v (x~ - o)(x~ - o)^T from the Gram matrices
+# themselves, their rows completed (see _bucket_moments); the others add the three terms
+# (gmmfast_missing_moments). The factor of Lambda_MM depends only on the row's pattern of
+# missing features (and on k for full covariances): each thread keeps those of the patterns
+# it meets during a pass (see _pattern_factors); the covariance term is added once per
+# pattern of a block as (sum of its v_ik) Lambda_MM^-1. Diagonal and spherical covariances
+# need no factor: the missing features' terms of log p(x, k) are taken out
+# (Model.missing_terms; by the log-density product itself above TINY_FEATURES features, see
+# _quadratic_log_prob), and E[x_j | x_O, k] = mu_kj, Var = 1 / p_kj^2
+# (gmmfast_missing_diag_sums).
 
 cdef inline Py_ssize_t _pattern_slots(Py_ssize_t rows) noexcept nogil:
     """Hash slots for the patterns of a block: a power of two at least twice the rows."""
