@@ -211,12 +211,16 @@ cdef extern from "gmmfast/passes.h" nogil:
                                      const double *bucket_value, const float *centers,
                                      const float *offsets, const float *precision,
                                      double *w, double *s1, double *s2, double *entropy)
-    void gmmfast_completed_rows_d(const double *o, Py_ssize_t n_features,
+    void gmmfast_add_conditional_covariance(double *acc, Py_ssize_t n_features,
+                                            Py_ssize_t n_components, const int *missing,
+                                            Py_ssize_t m, const double *weight,
+                                            const double *inverse)
+    void gmmfast_completed_rows_d(const double *z, const double *o, Py_ssize_t n_features,
                                   Py_ssize_t n_components, const int *bucket,
                                   const double *value, Py_ssize_t begin, Py_ssize_t end,
                                   const int *start, const int *index, const double *eps,
                                   double *scaled)
-    void gmmfast_completed_rows_f(const float *o, Py_ssize_t n_features,
+    void gmmfast_completed_rows_f(const float *z, const float *o, Py_ssize_t n_features,
                                   Py_ssize_t n_components, const int *bucket,
                                   const double *value, Py_ssize_t begin, Py_ssize_t end,
                                   const int *start, const int *index, const double *eps,

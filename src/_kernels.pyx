@@ -695,20 +695,20 @@ cdef void _bucket_moments(
         n_used = bucket_start[k + 1] - bucket_start[k]
         if n_used == 0:
             continue
-        if floating is double:
+        if floating is double and miss_start != NULL:
+            gmmfast_completed_rows_d(z, o, n_features, n_components, bucket, bucket_value,
+                                     bucket_start[k], bucket_start[k + 1], miss_start,
+                                     miss_index, eps + k, scaled)
+        elif floating is double:
             gmmfast_scaled_rows_d(z, o, n_features, bucket, bucket_value, bucket_start[k],
                                   bucket_start[k + 1], scaled)
-            if miss_start != NULL:
-                gmmfast_completed_rows_d(o, n_features, n_components, bucket, bucket_value,
-                                         bucket_start[k], bucket_start[k + 1], miss_start,
-                                         miss_index, eps + k, scaled)
+        elif miss_start != NULL:
+            gmmfast_completed_rows_f(z, o, n_features, n_components, bucket, bucket_value,
+                                     bucket_start[k], bucket_start[k + 1], miss_start,
+                                     miss_index, eps + k, scaled)
         else:
             gmmfast_scaled_rows_f(z, o, n_features, bucket, bucket_value, bucket_start[k],
                                   bucket_start[k + 1], scaled)
-            if miss_start != NULL:
-                gmmfast_completed_rows_f(o, n_features, n_components, bucket, bucket_value,
-                                         bucket_start[k], bucket_start[k + 1], miss_start,
-                                         miss_index, eps + k, scaled)
         if floating is double:
             _gram(<int> n_used, <int> n_features, scaled, s2k, True)
         else:
@@ -834,6 +834,10 @@ cdef struct Scratch:
                                         # read; see _missing_log_prob)
     double *inverse_work                # CACHE_MISSING^2 x K (one for tied): L^-1 of a
                                         # factor set's inverse
+    double *cond_cov                    # D x D x K, full: the group's conditional
+                                        # covariance terms (see _missing_moments), entry
+                                        # (a, b) of k at (a D + b) K + k, zero where unused
+    bint cond_cov_used                  # whether cond_cov holds any since its last add
     # The thread's cache of factor sets, kept over the blocks of a pass (full, tied).
     double *cache_pool                  # cache_size numbers: the sets one after the other
     int *cache_keys                     # capacity x (CACHE_MISSING + 2): each set's m,
@@ -955,6 +959,8 @@ cdef Scratch _allocate(const Job *job, size_t item) noexcept nogil:
             s.inverse_work = <double *> _take(n_factors * CACHE_MISSING * CACHE_MISSING,
                                               sizeof(double), False, &ok)
             s.pattern_set = <const double **> _take(rows, sizeof(double *), False, &ok)
+            if job.density.code == FULL and job.purpose != EVALUATE:
+                s.cond_cov = <double *> _take(D * D * K, sizeof(double), True, &ok)
             s.cache_capacity = CACHE_PATTERNS
             s.cache_size = min(CACHE_BYTES // sizeof(double), CACHE_PATTERNS * n_factors
                                * GMMFAST_FACTOR_SIZE(CACHE_MISSING))
@@ -1011,6 +1017,7 @@ cdef void _release(Scratch *s) noexcept nogil:
     free(s.lam)
     free(s.factors)
     free(s.inverse_work)
+    free(s.cond_cov)
     free(s.pattern_set)
     free(s.cache_pool)
     free(s.cache_keys)
@@ -1052,14 +1059,35 @@ cdef int _drive(const Job *job, int n_threads, floating kind) except -1:
                     for blk in range(g * job.n_blocks // job.n_groups,
                                      (g + 1) * job.n_blocks // job.n_groups):
                         _block(job, &s, g, blk, <floating *> s.z)
+                    _end_group(job, &s, g)
         else:
             for b in prange(job.n_blocks, schedule='static'):
                 if s.ok:
                     _block(job, &s, 0, b, <floating *> s.z)
+                    _end_group(job, &s, 0)
         _release(&s)
     if failed[0]:
         raise _allocation_error()
     return 0
+
+
+cdef void _end_group(const Job *job, Scratch *s, Py_ssize_t g) noexcept nogil:
+    """What the thread keeps over a group's blocks, added to the group's sums: the
+    conditional covariance terms of full covariances (s.cond_cov, lower triangles), which
+    it leaves zero."""
+    cdef Py_ssize_t k, a, b, D = job.n_features, K = job.n_components
+    cdef double *s2k
+    cdef double *c
+    if not s.cond_cov_used:
+        return
+    for a in range(D):
+        for b in range(a + 1):
+            c = &s.cond_cov[(a * D + b) * K]
+            for k in range(K):
+                s2k = job.part_s2 + g * job.s2_size + k * D * D
+                s2k[a * D + b] += c[k]
+                c[k] = 0.0
+    s.cond_cov_used = False
 
 
 cdef void _block(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t blk,
@@ -1613,7 +1641,7 @@ cdef void _missing_moments(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t 
     cdef const double *factors
     cdef double *inverse = s.lam + D * D
     cdef double *entropy = job.part_entropy + g if job.part_entropy != NULL else NULL
-    cdef double log_det
+    cdef double log_det, c_ab
     cdef Py_ssize_t n
     cdef bint completed = _completed_rows(job)
     if code == DIAG or code == SPHERICAL:
@@ -1655,13 +1683,23 @@ cdef void _missing_moments(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t 
             else:
                 gmmfast_missing_moments_f(&z[i * D], o, missing, m, e, K, v, D, delta, dense,
                                           observed, s1k, s2k)
-    # The conditional covariances: (sum of the pattern's v_ik) Lambda_MM^-1 once per pattern.
+    # The conditional covariances: (sum of the pattern's v_ik) Lambda_MM^-1 once per pattern;
+    # full: into the group's s.cond_cov (see _end_group), every component at once from a
+    # kept set.
     for p in range(n_patterns):
         _prefetch_set(job, s, p + PREFETCH_PATTERNS, n_patterns, True)
         r = s.pattern_first[p]
         missing = &s.miss_index[s.miss_start[r]]
         m = s.miss_start[r + 1] - s.miss_start[r]
         factors = NULL
+        if full:
+            s.cond_cov_used = True
+            if s.pattern_set[p] != NULL:
+                gmmfast_add_conditional_covariance(
+                    s.cond_cov, D, K, missing, m, &s.pattern_weight[p * K],
+                    s.pattern_set[p] + GMMFAST_FACTOR_INVERSE(m, 0, 0) * K)
+                if entropy == NULL:
+                    continue
         for k in range(K if full else 1):
             if full:
                 weight = s.pattern_weight[p * K + k]
@@ -1677,24 +1715,24 @@ cdef void _missing_moments(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t 
                 if factors == NULL:
                     factors = _pattern_factors(job, s, missing, m)
             n = K if full else 1
-            s2k = s2 + k * D * D if full else s2
             if entropy != NULL:
                 # Minus the entropy of N(e, Lambda_MM^-1) for each of the pattern's terms:
                 # sum v (1/2 log det Lambda_MM - m/2 (1 + log 2 pi)).
                 log_det = factors[GMMFAST_FACTOR_LOG_DET(m) * n + k]
                 entropy[0] += weight * (0.5 * log_det - 0.5 * m * (1.0 + GMMFAST_LOG_2PI))
+            if full and factors != s.factors:
+                continue  # added above
             if factors == s.factors:
                 # Not kept: its inverse, for this component only.
                 gmmfast_factor_inverse(factors + k, n, m, inverse, s.lam)
-                for a in range(m):
-                    for b in range(a + 1):
-                        s2k[missing[a] * D + missing[b]] += weight * inverse[
-                            GMMFAST_TRIANGLE(a, b)]
-                continue
             for a in range(m):
                 for b in range(a + 1):
-                    s2k[missing[a] * D + missing[b]] += weight * factors[
-                        GMMFAST_FACTOR_INVERSE(m, a, b) * n + k]
+                    c_ab = (inverse[GMMFAST_TRIANGLE(a, b)] if factors == s.factors
+                            else factors[GMMFAST_FACTOR_INVERSE(m, a, b)])
+                    if full:
+                        s.cond_cov[(missing[a] * D + missing[b]) * K + k] += weight * c_ab
+                    else:
+                        s2[missing[a] * D + missing[b]] += weight * c_ab
 
 
 cdef void _fill_conditional_means(const Job *job, Scratch *s, Py_ssize_t start,

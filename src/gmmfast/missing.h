@@ -7,6 +7,7 @@
 #define GMMFAST_MISSING_H
 
 #include "gmmfast/common.h"
+#include "gmmfast/moments.h"
 
 #define GMMFAST_LOG_2PI 1.8378770664093453
 
@@ -96,6 +97,23 @@ GMMFAST_INLINE void gmmfast_factor_inverse_of(
 GMMFAST_CLONES static void gmmfast_factor_inverse(const double *factor, ptrdiff_t stride,
                                                   ptrdiff_t m, double *inverse, double *work) {
     gmmfast_factor_inverse_of(factor, stride, 1, m, inverse, 1, work);
+}
+
+/* The conditional covariances of one pattern of m missing features (``missing``) for all
+   K components at once: acc[(M_a D + M_b) K + k] += weight[k] (Lambda_MM^-1)_ab of k, for
+   b <= a, the inverse's lower triangle entry (a, b) of k at inverse[GMMFAST_TRIANGLE(a, b)
+   K + k] (a kept factor set's, see GMMFAST_FACTOR_INVERSE). */
+GMMFAST_CLONES static void gmmfast_add_conditional_covariance(
+        double *GMMFAST_RESTRICT acc, ptrdiff_t n_features, ptrdiff_t n_components,
+        const int *GMMFAST_RESTRICT missing, ptrdiff_t m, const double *GMMFAST_RESTRICT weight,
+        const double *GMMFAST_RESTRICT inverse) {
+    ptrdiff_t D = n_features, K = n_components;
+    for (ptrdiff_t a = 0; a < m; a++)
+        for (ptrdiff_t b = 0; b <= a; b++) {
+            double *out = acc + ((ptrdiff_t) missing[a] * D + missing[b]) * K;
+            const double *in = inverse + GMMFAST_TRIANGLE(a, b) * K;
+            for (ptrdiff_t k = 0; k < K; k++) out[k] += weight[k] * in[k];
+        }
 }
 
 /* The factor set of one pattern of m missing features (``missing``, increasing) for n

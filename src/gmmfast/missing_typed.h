@@ -154,26 +154,26 @@ GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_missing_moments)(
     }
 }
 
-/* The rows of one component's Gram matrix (see gmmfast_scaled_rows: sqrt(v_q) (z_i - o)
-   for the listed rows i = bucket[q], begin <= q < end, one after another in scaled)
-   completed at their missing features with the conditional means: sqrt(v_q) (e_ika - o_j)
-   at j = missing feature a of row i (index[start[i] + a]), e_ika = E[x_j | x_O, k] -
-   shift_j at eps[(start[i] + a) K] (k's own entry, eps already at it). The Gram matrix of the
-   completed rows is then sum_i v_ik (x~_ik - o)(x~_ik - o)^T, x~_ik the row with its
-   conditional means in the holes; the conditional covariances are added per pattern. */
+/* The rows of one component's Gram matrix, sqrt(v_q) (z_i - o) for the listed rows i =
+   bucket[q], begin <= q < end, one after another in scaled (see gmmfast_scaled_row),
+   each completed at its missing features with the conditional means: sqrt(v_q)
+   (e_ika - o_j) at j = missing feature a of row i (index[start[i] + a]), e_ika = E[x_j |
+   x_O, k] - shift_j at eps[(start[i] + a) K] (k's own entry, eps already at it). Their
+   Gram matrix is sum_i v_ik (x~_ik - o)(x~_ik - o)^T, x~_ik the row with its conditional
+   means in the holes; the conditional covariances are added per pattern. */
 GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_completed_rows)(
-        const GMMFAST_T *GMMFAST_RESTRICT o, ptrdiff_t n_features, ptrdiff_t n_components,
-        const int *GMMFAST_RESTRICT bucket, const double *GMMFAST_RESTRICT value,
-        ptrdiff_t begin, ptrdiff_t end, const int *GMMFAST_RESTRICT start,
-        const int *GMMFAST_RESTRICT index, const double *GMMFAST_RESTRICT eps,
-        GMMFAST_T *GMMFAST_RESTRICT scaled) {
+        const GMMFAST_T *GMMFAST_RESTRICT z, const GMMFAST_T *GMMFAST_RESTRICT o,
+        ptrdiff_t n_features, ptrdiff_t n_components, const int *GMMFAST_RESTRICT bucket,
+        const double *GMMFAST_RESTRICT value, ptrdiff_t begin, ptrdiff_t end,
+        const int *GMMFAST_RESTRICT start, const int *GMMFAST_RESTRICT index,
+        const double *GMMFAST_RESTRICT eps, GMMFAST_T *GMMFAST_RESTRICT scaled) {
     ptrdiff_t D = n_features, K = n_components;
     for (ptrdiff_t q = begin; q < end; q++) {
         ptrdiff_t i = bucket[q], first = start[i], m = start[i + 1] - first;
-        if (m == 0) continue;
         GMMFAST_T *GMMFAST_RESTRICT out = scaled + (q - begin) * D;
         const double *e = eps + first * K;
         double root = sqrt(value[q]);
+        GMMFAST_TYPED(gmmfast_scaled_row)(z + i * D, o, D, root, out);
         for (ptrdiff_t a = 0; a < m; a++) {
             ptrdiff_t j = index[first + a];
             out[j] = (GMMFAST_T) (root * (e[a * K] - (double) o[j]));

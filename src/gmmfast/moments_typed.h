@@ -72,21 +72,27 @@ GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_diag_moments)(
     }
 }
 
+/* One row root (z_i - o): z_ia - o_a in the rows' type, its product with root in
+   float64, rounded to it. */
+GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_scaled_row)(
+        const GMMFAST_T *GMMFAST_RESTRICT zi, const GMMFAST_T *GMMFAST_RESTRICT o,
+        ptrdiff_t n_features, double root, GMMFAST_T *GMMFAST_RESTRICT out) {
+    for (ptrdiff_t a = 0; a < n_features; a++) {
+        GMMFAST_T diff = zi[a] - o[a];
+        out[a] = (GMMFAST_T) (root * (double) diff);
+    }
+}
+
 /* The rows sqrt(v_q) (z_i - o) of the listed rows i = bucket[q], begin <= q < end, one
    after another into scaled (whose Gram matrix is the component's second moment around
-   o): z_ia - o_a in the rows' type, its product with sqrt(v_q) in float64, rounded to it. */
+   o; see gmmfast_scaled_row). */
 GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_scaled_rows)(
         const GMMFAST_T *GMMFAST_RESTRICT z, const GMMFAST_T *GMMFAST_RESTRICT o,
         ptrdiff_t n_features, const int *GMMFAST_RESTRICT bucket,
         const double *GMMFAST_RESTRICT value, ptrdiff_t begin, ptrdiff_t end,
         GMMFAST_T *GMMFAST_RESTRICT scaled) {
-    for (ptrdiff_t q = begin; q < end; q++) {
-        const GMMFAST_T *GMMFAST_RESTRICT zi = z + (ptrdiff_t) bucket[q] * n_features;
-        GMMFAST_T *GMMFAST_RESTRICT out = scaled + (q - begin) * n_features;
-        double root = sqrt(value[q]);
-        for (ptrdiff_t a = 0; a < n_features; a++) {
-            GMMFAST_T diff = zi[a] - o[a];
-            out[a] = (GMMFAST_T) (root * (double) diff);
-        }
-    }
+    for (ptrdiff_t q = begin; q < end; q++)
+        GMMFAST_TYPED(gmmfast_scaled_row)(z + (ptrdiff_t) bucket[q] * n_features, o,
+                                          n_features, sqrt(value[q]),
+                                          scaled + (q - begin) * n_features);
 }
