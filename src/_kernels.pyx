@@ -609,10 +609,10 @@ cdef void _bucket_moments(
         double *tied_rows,                   # TMP rows x D (rows x K x D with holes)
         double *diag_scratch,                # TMP K x D
         double *row_mass,                    # TMP rows
-        const int *miss_start,               # IN  full: the rows' missing features and
-        const int *miss_index,               #     their conditional means (see
-        const double *eps,                   #     _mark_missing, _missing_log_prob), or
-                                             #     NULL: the block has no holes
+        const int *miss_start,               # IN  the rows' missing features and their
+        const int *miss_index,               #     conditional means (see _mark_missing,
+        const double *eps,                   #     _missing_log_prob) where the rows are
+                                             #     completed (_completed_rows), or NULL
         double *s0, double *s1, double *s2) noexcept nogil:   # INOUT group sums
     # With v_ik = w_i r_ik and z_i = x_i - shift, over the listed (i, k) of each component
     # in order of i:
@@ -793,7 +793,7 @@ cdef struct Scratch:
     void *product                       # rows x width
     void *scaled                        # rows x D
     void *small                         # D x D
-    double *tied_rows                   # rows x D
+    double *tied_rows                   # rows x D (rows x K x D where _completed_rows)
     double *diag_scratch                # K x D
     double *squares                     # rows x _squares_stride(job)
     double *row_total                   # rows
@@ -1385,10 +1385,11 @@ cdef void _evaluate_block(const Job *job, Scratch *s, Py_ssize_t start, Py_ssize
 # (gmmfast_missing_moments). The factor of Lambda_MM depends only on the row's pattern of
 # missing features (and on k for full covariances): each thread keeps those of the patterns
 # it meets during a pass (see _pattern_factors); the covariance term is added once per
-# pattern of a block as (sum of its v_ik) Lambda_MM^-1. Diagonal and spherical covariances
-# need no factor: the missing features' terms of log p(x, k) are taken out
-# (Model.missing_terms; by the log-density product itself above TINY_FEATURES features, see
-# _quadratic_log_prob), and E[x_j | x_O, k] = mu_kj, Var = 1 / p_kj^2
+# pattern of a block as (sum of its v_ik) Lambda_MM^-1 (full: into a thread accumulator
+# that the group's sums take after its last block, see _end_group). Diagonal and
+# spherical covariances need no factor: the missing features' terms of log p(x, k) are
+# taken out (Model.missing_terms; by the log-density product itself above TINY_FEATURES
+# features, see _quadratic_log_prob), and E[x_j | x_O, k] = mu_kj, Var = 1 / p_kj^2
 # (gmmfast_missing_diag_sums).
 
 cdef inline Py_ssize_t _pattern_slots(Py_ssize_t rows) noexcept nogil:
@@ -1619,7 +1620,9 @@ cdef void _missing_log_prob(const Job *job, Scratch *s, Py_ssize_t rows,
 cdef void _missing_moments(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t rows,
                            Py_ssize_t n_patterns, const floating *z) noexcept nogil:
     """The corrections of the sums of group g for the block's rows with missing features
-    (see the section's comment), over the listed (i, k) and their v_ik."""
+    (see the section's comment), over the listed (i, k) and their v_ik; for full models
+    the conditional covariances into the thread's s.cond_cov, which _end_group adds to
+    the group's sums after its last block."""
     cdef Py_ssize_t K = job.n_components, D = job.n_features
     cdef Py_ssize_t i, k, q, a, b, p, r, m
     cdef double v, weight

@@ -102,7 +102,8 @@ GMMFAST_CLONES static void gmmfast_factor_inverse(const double *factor, ptrdiff_
 /* The conditional covariances of one pattern of m missing features (``missing``) for all
    K components at once: acc[(M_a D + M_b) K + k] += weight[k] (Lambda_MM^-1)_ab of k, for
    b <= a, the inverse's lower triangle entry (a, b) of k at inverse[GMMFAST_TRIANGLE(a, b)
-   K + k] (a kept factor set's, see GMMFAST_FACTOR_INVERSE). */
+   K + k] (a kept factor set's, see GMMFAST_FACTOR_INVERSE); a component of weight zero
+   adds nothing, whatever its inverse (as where the components are taken one by one). */
 GMMFAST_CLONES static void gmmfast_add_conditional_covariance(
         double *GMMFAST_RESTRICT acc, ptrdiff_t n_features, ptrdiff_t n_components,
         const int *GMMFAST_RESTRICT missing, ptrdiff_t m, const double *GMMFAST_RESTRICT weight,
@@ -112,7 +113,8 @@ GMMFAST_CLONES static void gmmfast_add_conditional_covariance(
         for (ptrdiff_t b = 0; b <= a; b++) {
             double *out = acc + ((ptrdiff_t) missing[a] * D + missing[b]) * K;
             const double *in = inverse + GMMFAST_TRIANGLE(a, b) * K;
-            for (ptrdiff_t k = 0; k < K; k++) out[k] += weight[k] * in[k];
+            for (ptrdiff_t k = 0; k < K; k++)
+                out[k] += weight[k] != 0.0 ? weight[k] * in[k] : 0.0;
         }
 }
 
