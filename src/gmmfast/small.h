@@ -79,6 +79,7 @@ GMMFAST_INLINE double gmmfast_small_lanes_sum(const double part[GMMFAST_LANES]) 
 #endif
 
 #if defined(GMMFAST_SMALL_VERSIONS) || GMMFAST_SMALL_ONLY == 8
+#include <immintrin.h>   /* (x86-64 only: these versions are built for it alone) */
 #define GMMFAST_W 8
 #define GMMFAST_WN(name) name##_w8
 #define GMMFAST_WTARGET __attribute__((target("avx512f")))
