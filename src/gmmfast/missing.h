@@ -99,6 +99,26 @@ GMMFAST_CLONES static void gmmfast_factor_inverse(const double *factor, ptrdiff_
     gmmfast_factor_inverse_of(factor, stride, 1, m, inverse, 1, work);
 }
 
+/* The body of gmmfast_marginal_row and of its vector versions: ``function`` (the loops of
+   one row, inlined) called with their arguments, per_component a constant, and a full
+   model's 8 or 16 components a constant too, so that every loop over them unrolls into
+   one or two vectors (the same operations). */
+#define GMMFAST_MARGINAL_CASES(function)                                                  \
+    do {                                                                                  \
+        if (per_component && n_components == 16)                                          \
+            function(y, c, terms, factors, missing, m, n_features, 16, 1, u, t, eps,      \
+                     value);                                                              \
+        else if (per_component && n_components == 8)                                      \
+            function(y, c, terms, factors, missing, m, n_features, 8, 1, u, t, eps,       \
+                     value);                                                              \
+        else if (per_component)                                                           \
+            function(y, c, terms, factors, missing, m, n_features, n_components, 1, u, t, \
+                     eps, value);                                                         \
+        else                                                                              \
+            function(y, c, terms, factors, missing, m, n_features, n_components, 0, u, t, \
+                     eps, value);                                                         \
+    } while (0)
+
 /* The conditional covariances of one pattern of m missing features (``missing``) for all
    K components at once: acc[(M_a D + M_b) K + k] += weight[k] (Lambda_MM^-1)_ab of k, for
    b <= a, the inverse's lower triangle entry (a, b) of k at inverse[GMMFAST_TRIANGLE(a, b)

@@ -104,30 +104,13 @@ GMMFAST_WINLINE void GMMFAST_TYPED(gmmfast_marginal_lanes_of)(
                                               value);
 }
 
-/* gmmfast_marginal_row (the same arguments; u: tied's (P y)_M): a model of 8 or 16
-   components with that number constant, so that the loops over the components unroll. */
+/* gmmfast_marginal_row (the same arguments; u: tied's (P y)_M; see
+   GMMFAST_MARGINAL_CASES). */
 GMMFAST_WTARGET static void GMMFAST_TYPED(gmmfast_marginal_vectors)(
         const GMMFAST_T *y, const GMMFAST_T *c, const double *terms, const double *factors,
         const int *missing, ptrdiff_t m, ptrdiff_t n_features, ptrdiff_t n_components,
         int per_component, double *u, double *t, double *eps, double *value) {
-    if (per_component && n_components == 16)
-        GMMFAST_TYPED(gmmfast_marginal_lanes_of)(y, c, terms, factors, missing, m,
-                                                 n_features, 16, 1, u, t, eps, value);
-    else if (per_component && n_components == 8)
-        GMMFAST_TYPED(gmmfast_marginal_lanes_of)(y, c, terms, factors, missing, m,
-                                                 n_features, 8, 1, u, t, eps, value);
-    else if (per_component)
-        GMMFAST_TYPED(gmmfast_marginal_lanes_of)(y, c, terms, factors, missing, m,
-                                                 n_features, n_components, 1, u, t, eps, value);
-    else if (n_components == 16)
-        GMMFAST_TYPED(gmmfast_marginal_lanes_of)(y, c, terms, factors, missing, m,
-                                                 n_features, 16, 0, u, t, eps, value);
-    else if (n_components == 8)
-        GMMFAST_TYPED(gmmfast_marginal_lanes_of)(y, c, terms, factors, missing, m,
-                                                 n_features, 8, 0, u, t, eps, value);
-    else
-        GMMFAST_TYPED(gmmfast_marginal_lanes_of)(y, c, terms, factors, missing, m,
-                                                 n_features, n_components, 0, u, t, eps, value);
+    GMMFAST_MARGINAL_CASES(GMMFAST_TYPED(gmmfast_marginal_lanes_of));
 }
 
 #else

@@ -99,26 +99,14 @@ GMMFAST_INLINE void GMMFAST_TYPED(gmmfast_marginal_row_of)(
                           + (double) m * GMMFAST_LOG_2PI);
 }
 
-/* gmmfast_marginal_row_of for a full (per_component) or tied model; a full model of 8 or
-   16 components with that number constant, so that every loop over them unrolls into one
-   or two vectors (the same operations). */
+/* gmmfast_marginal_row_of for a full (per_component) or tied model (see
+   GMMFAST_MARGINAL_CASES). */
 GMMFAST_CLONES static void GMMFAST_TYPED(gmmfast_marginal_row)(
         const GMMFAST_T *y, const GMMFAST_T *c, const double *terms, const double *factors,
         const int *missing, ptrdiff_t m, ptrdiff_t n_features,
         ptrdiff_t n_components, int per_component, double *u, double *t, double *eps,
         double *value) {
-    if (per_component && n_components == 16)
-        GMMFAST_TYPED(gmmfast_marginal_row_of)(y, c, terms, factors, missing, m,
-                                                n_features, 16, 1, u, t, eps, value);
-    else if (per_component && n_components == 8)
-        GMMFAST_TYPED(gmmfast_marginal_row_of)(y, c, terms, factors, missing, m,
-                                                n_features, 8, 1, u, t, eps, value);
-    else if (per_component)
-        GMMFAST_TYPED(gmmfast_marginal_row_of)(y, c, terms, factors, missing, m,
-                                                n_features, n_components, 1, u, t, eps, value);
-    else
-        GMMFAST_TYPED(gmmfast_marginal_row_of)(y, c, terms, factors, missing, m,
-                                                n_features, n_components, 0, u, t, eps, value);
+    GMMFAST_MARGINAL_CASES(GMMFAST_TYPED(gmmfast_marginal_row_of));
 }
 
 /* The corrections of one component's sums for one listed row with missing features, with
