@@ -26,62 +26,86 @@ GMMFAST_WINLINE GMMFAST_VD GMMFAST_TYPED(gmmfast_entry_lanes)(const double *f,
     return v;
 }
 
-/* Components k0 .. k0 + count - 1 (count at most GMMFAST_W) of gmmfast_marginal_row_of:
-   g_a (u_k = y - c taken again for each missing feature: the same numbers, not kept;
-   tied: (P y)_a from py[a]), t_a, the sum of squares, e_a and the row's correction. t:
-   scratch of m K numbers. */
+/* Components k0 .. k0 + (vectors - 1) W + count - 1 of gmmfast_marginal_row_of
+   (``vectors`` 1 or 2 vectors of W = GMMFAST_W lanes side by side, the last one's first
+   ``count`` lanes; a constant, so that the loops over the vectors unroll and the two
+   vectors' chains of operations overlap): g_a (u_k = y - c taken again for each missing
+   feature: the same numbers, not kept; tied: (P y)_a from py[a]), t_a, the sum of
+   squares, e_a and the row's correction. t: scratch of m K numbers. */
 GMMFAST_WINLINE void GMMFAST_TYPED(gmmfast_marginal_lanes)(
         const GMMFAST_T *GMMFAST_RESTRICT y, const GMMFAST_T *GMMFAST_RESTRICT c,
         const double *GMMFAST_RESTRICT terms, const double *GMMFAST_RESTRICT factors,
         const int *GMMFAST_RESTRICT missing, ptrdiff_t m, ptrdiff_t n_features,
-        ptrdiff_t n_components, int per_component, ptrdiff_t k0, ptrdiff_t count,
-        const double *GMMFAST_RESTRICT py, double *GMMFAST_RESTRICT t,
+        ptrdiff_t n_components, int per_component, ptrdiff_t k0, int vectors,
+        ptrdiff_t count, const double *GMMFAST_RESTRICT py, double *GMMFAST_RESTRICT t,
         double *GMMFAST_RESTRICT eps, double *GMMFAST_RESTRICT value) {
     ptrdiff_t D = n_features, K = n_components, n = per_component ? K : 1;
     ptrdiff_t kn = per_component ? k0 : 0;   /* where the lanes' precisions start */
+    ptrdiff_t step = per_component ? GMMFAST_W : 0;   /* and from one vector to the next */
     const double *reciprocal = factors + GMMFAST_FACTOR_RECIPROCAL(m, 0) * n + kn;
     const double *log_det = factors + GMMFAST_FACTOR_LOG_DET(m) * n + kn;
-    GMMFAST_VD total = {0}, v;
+    GMMFAST_VD total[2] = {{0}, {0}}, v[2];
+    ptrdiff_t lanes[2] = {vectors > 1 ? GMMFAST_W : count, count};
+#define GMMFAST_EACH for (int h = 0; h < vectors; h++)
     for (ptrdiff_t a = 0; a < m; a++) {
         if (per_component) {
             const double *p = terms + (D * D + missing[a] * D) * n + k0;
-            v = (GMMFAST_VD) {0};
+            GMMFAST_EACH v[h] = (GMMFAST_VD) {0};
             for (ptrdiff_t j = missing[a]; j < D; j++)
-                v += GMMFAST_WN(gmmfast_small_terms)(p + j * n, count)
-                     * (GMMFAST_TYPED(gmmfast_lanes_of)(y + j * K + k0, count)
-                        - GMMFAST_TYPED(gmmfast_lanes_of)(c + j * K + k0, count));
+                GMMFAST_EACH {
+                    ptrdiff_t at = j * K + k0 + h * GMMFAST_W;
+                    v[h] += GMMFAST_WN(gmmfast_small_terms)(p + j * n + h * GMMFAST_W,
+                                                            lanes[h])
+                            * (GMMFAST_TYPED(gmmfast_lanes_of)(y + at, lanes[h])
+                               - GMMFAST_TYPED(gmmfast_lanes_of)(c + at, lanes[h]));
+                }
         } else {
-            v = py[a] - GMMFAST_WN(gmmfast_small_terms)(
-                            terms + (2 * D + 1) * D + missing[a] * K + k0, count);
+            GMMFAST_EACH v[h] = py[a] - GMMFAST_WN(gmmfast_small_terms)(
+                terms + (2 * D + 1) * D + missing[a] * K + k0 + h * GMMFAST_W, lanes[h]);
         }
         /* L t = g, row a: t_a = (g_a - sum_{b < a} L_ab t_b) / L_aa. */
         for (ptrdiff_t b = 0; b < a; b++)
-            v -= GMMFAST_TYPED(gmmfast_entry_lanes)(
-                     factors + GMMFAST_FACTOR_L(a, b) * n + kn, per_component, count)
-                 * GMMFAST_WN(gmmfast_small_terms)(t + b * K + k0, count);
-        v *= GMMFAST_TYPED(gmmfast_entry_lanes)(reciprocal + a * n, per_component, count);
-        GMMFAST_WN(gmmfast_small_store)(t + a * K + k0, v, count);
-        total += v * v;
+            GMMFAST_EACH v[h] -= GMMFAST_TYPED(gmmfast_entry_lanes)(
+                                     factors + GMMFAST_FACTOR_L(a, b) * n + kn + h * step,
+                                     per_component, lanes[h])
+                                 * GMMFAST_WN(gmmfast_small_terms)(
+                                     t + b * K + k0 + h * GMMFAST_W, lanes[h]);
+        GMMFAST_EACH {
+            v[h] *= GMMFAST_TYPED(gmmfast_entry_lanes)(reciprocal + a * n + h * step,
+                                                       per_component, lanes[h]);
+            GMMFAST_WN(gmmfast_small_store)(t + a * K + k0 + h * GMMFAST_W, v[h], lanes[h]);
+            total[h] += v[h] * v[h];
+        }
     }
     for (ptrdiff_t a = m - 1; a >= 0; a--) {
         /* L^T e = -t, row a: e_a = (-t_a - sum_{b > a} L_ba e_b) / L_aa, L_ba at entry
            GMMFAST_FACTOR_L(b, a), which grows by b from one b to the next. */
         ptrdiff_t e = GMMFAST_FACTOR_L(a + 1, a);
-        v = -GMMFAST_WN(gmmfast_small_terms)(t + a * K + k0, count);
+        GMMFAST_EACH v[h] = -GMMFAST_WN(gmmfast_small_terms)(t + a * K + k0 + h * GMMFAST_W,
+                                                             lanes[h]);
         for (ptrdiff_t b = a + 1; b < m; e += b, b++)
-            v -= GMMFAST_TYPED(gmmfast_entry_lanes)(factors + e * n + kn, per_component,
-                                                    count)
-                 * GMMFAST_WN(gmmfast_small_terms)(eps + b * K + k0, count);
-        v *= GMMFAST_TYPED(gmmfast_entry_lanes)(reciprocal + a * n, per_component, count);
-        GMMFAST_WN(gmmfast_small_store)(eps + a * K + k0, v, count);
+            GMMFAST_EACH v[h] -= GMMFAST_TYPED(gmmfast_entry_lanes)(
+                                     factors + e * n + kn + h * step, per_component, lanes[h])
+                                 * GMMFAST_WN(gmmfast_small_terms)(
+                                     eps + b * K + k0 + h * GMMFAST_W, lanes[h]);
+        GMMFAST_EACH {
+            v[h] *= GMMFAST_TYPED(gmmfast_entry_lanes)(reciprocal + a * n + h * step,
+                                                       per_component, lanes[h]);
+            GMMFAST_WN(gmmfast_small_store)(eps + a * K + k0 + h * GMMFAST_W, v[h], lanes[h]);
+        }
     }
-    v = 0.5 * (total - GMMFAST_TYPED(gmmfast_entry_lanes)(log_det, per_component, count)
-               + (double) m * GMMFAST_LOG_2PI);
-    GMMFAST_WN(gmmfast_small_store)(value + k0, v, count);
+    GMMFAST_EACH {
+        v[h] = 0.5 * (total[h] - GMMFAST_TYPED(gmmfast_entry_lanes)(log_det + h * step,
+                                                                    per_component, lanes[h])
+                      + (double) m * GMMFAST_LOG_2PI);
+        GMMFAST_WN(gmmfast_small_store)(value + k0 + h * GMMFAST_W, v[h], lanes[h]);
+    }
+#undef GMMFAST_EACH
 }
 
-/* The row's vectors of components one after the other; tied: (P y)_M first, each sum
-   over j in order, which all of them take (py: scratch of m numbers). */
+/* The row's components two vectors at a time, then one, then the last lanes; tied:
+   (P y)_M first, each sum over j in order, which all of them take (py: scratch of m
+   numbers). */
 GMMFAST_WINLINE void GMMFAST_TYPED(gmmfast_marginal_lanes_of)(
         const GMMFAST_T *y, const GMMFAST_T *c, const double *terms, const double *factors,
         const int *missing, ptrdiff_t m, ptrdiff_t n_features, ptrdiff_t n_components,
@@ -94,13 +118,19 @@ GMMFAST_WINLINE void GMMFAST_TYPED(gmmfast_marginal_lanes_of)(
             for (ptrdiff_t j = missing[a]; j < D; j++) sum += p[j] * (double) y[j];
             py[a] = sum;
         }
-    for (; k0 + GMMFAST_W <= K; k0 += GMMFAST_W)
+    for (; k0 + 2 * GMMFAST_W <= K; k0 += 2 * GMMFAST_W)
         GMMFAST_TYPED(gmmfast_marginal_lanes)(y, c, terms, factors, missing, m, n_features,
-                                              K, per_component, k0, GMMFAST_W, py, t, eps,
-                                              value);
+                                              K, per_component, k0, 2, GMMFAST_W, py, t,
+                                              eps, value);
+    if (k0 + GMMFAST_W <= K) {
+        GMMFAST_TYPED(gmmfast_marginal_lanes)(y, c, terms, factors, missing, m, n_features,
+                                              K, per_component, k0, 1, GMMFAST_W, py, t,
+                                              eps, value);
+        k0 += GMMFAST_W;
+    }
     if (k0 < K)
         GMMFAST_TYPED(gmmfast_marginal_lanes)(y, c, terms, factors, missing, m, n_features,
-                                              K, per_component, k0, K - k0, py, t, eps,
+                                              K, per_component, k0, 1, K - k0, py, t, eps,
                                               value);
 }
 
