@@ -10,6 +10,7 @@ free parameters. Everything that reads data goes through a rows object
 
 import math
 import warnings
+import weakref
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 from time import time
@@ -24,6 +25,25 @@ from sklearn.utils.validation import check_is_fitted
 from ._parallel import single_threaded_blas
 from ._progress import report
 from ._rows import rows_for
+
+
+# Each fitted estimator's model as the evaluation passes read it, with the parameter values
+# it was made from (see BaseMixture._evaluation_arguments); kept beside the estimators, not
+# in them, so that predict leaves their __dict__ (and their pickles) as they were.
+_EVALUATION_MODELS = weakref.WeakKeyDictionary()
+
+
+def _parameter_arrays(params):
+    """The arrays of a (nested) tuple of parameters, in order, as float64."""
+    if isinstance(params, tuple):
+        return [a for p in params for a in _parameter_arrays(p)]
+    return [np.asarray(params, dtype=np.float64)]
+
+
+def _same_arrays(kept, arrays):
+    return len(kept) == len(arrays) and all(
+        a.shape == b.shape and np.array_equal(a, b) for a, b in zip(kept, arrays)
+    )
 
 
 def information_criteria(log_likelihood, n, n_parameters):
@@ -261,16 +281,31 @@ warm_start, verbose, verbose_interval
 
     # -- using the model --------------------------------------------------------------------
 
+    def _evaluation_arguments(self, dtype):
+        """``_pass_arguments(dtype)``, made once and used again while the fitted parameters
+        (``_current_parameters``), the covariance type and the dtype are those it was made
+        from: laying the model out takes tens of microseconds, as long as the pass over a
+        few rows. A parameter set or changed in place makes it again."""
+        key = (np.dtype(dtype), self.covariance_type,
+               getattr(self, "weight_concentration_prior_type", None))
+        arrays = _parameter_arrays(self._current_parameters())
+        kept = _EVALUATION_MODELS.get(self)
+        if kept is not None and kept[0] == key and _same_arrays(kept[1], arrays):
+            return kept[2]
+        args = self._pass_arguments(dtype)
+        _EVALUATION_MODELS[self] = (key, [a.copy() for a in arrays], args)
+        return args
+
     def _per_row(self, X, output):
         """One per-row output of the fitted model for X: "labels", "resp" or "log_prob"."""
         rows = rows_for(self, X, evaluation=True)
         with single_threaded_blas():
-            return rows.per_row(self._pass_arguments(rows.dtype), output)
+            return rows.per_row(self._evaluation_arguments(rows.dtype), output)
 
     def _log_likelihood(self, rows):
         """(sum_i w_i log p(x_i), sum_i w_i) of the fitted model over ``rows``."""
         with single_threaded_blas():
-            return rows.log_likelihood(self._pass_arguments(rows.dtype))
+            return rows.log_likelihood(self._evaluation_arguments(rows.dtype))
 
     def predict(self, X):
         """The most likely component of each row of X.

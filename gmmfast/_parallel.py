@@ -13,15 +13,31 @@ def _controller():
     return ThreadpoolController()
 
 
+@lru_cache(maxsize=1)
+def _blas_libraries():
+    return tuple(_controller().select(user_api="blas").lib_controllers)
+
+
 @contextmanager
 def single_threaded_blas():
     """Limit BLAS to one thread while OpenMP threads each call it on their own block.
 
     Without this, every OpenMP thread would start a full BLAS thread pool and the cores
-    would be oversubscribed.
+    would be oversubscribed. Each library's thread count is read and set directly (a few
+    microseconds; a threadpoolctl limit collects every library's information first, ten
+    times as long, which a call on a few rows would notice), and restored after.
     """
-    with _controller().limit(limits=1, user_api="blas"):
+    changed = []
+    try:
+        for library in _blas_libraries():
+            threads = library.get_num_threads()
+            if threads is not None and threads != 1:
+                library.set_num_threads(1)
+                changed.append((library, threads))
         yield
+    finally:
+        for library, threads in changed:
+            library.set_num_threads(threads)
 
 
 @contextmanager

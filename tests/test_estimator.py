@@ -375,3 +375,40 @@ def test_a_component_no_row_supports_keeps_its_mean(covariance_type):
         np.testing.assert_allclose(ours.covariances_[:2], ref.covariances_[:2], rtol=1e-7)
     np.testing.assert_allclose(ours.means_[:2], ref.means_[:2], rtol=1e-7)
     np.testing.assert_allclose(ours.weights_[:2], ref.weights_[:2], rtol=1e-7)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_outputs_follow_parameters_changed_after_a_call(covariance_type, blobs):
+    """The model laid out for one call is used again only while the parameters keep their
+    values: set anew, changed in place or read in another dtype, the outputs are those of
+    a model made from the new parameters."""
+    import pickle
+
+    gm = GaussianMixture(N_COMPONENTS, covariance_type=covariance_type, max_iter=5,
+                         random_state=0)
+    with ignore_convergence():
+        gm.fit(blobs)
+    first = gm.score_samples(blobs)
+    state = dict(gm.__dict__)
+    np.testing.assert_array_equal(gm.score_samples(blobs), first)
+    assert gm.__dict__.keys() == state.keys()
+
+    def fresh():
+        other = GaussianMixture(N_COMPONENTS, covariance_type=covariance_type)
+        for name in ("weights_", "means_", "covariances_", "precisions_cholesky_",
+                     "n_features_in_"):
+            setattr(other, name, np.copy(getattr(gm, name)))
+        return other
+
+    gm.means_[0] += 1.0  # in place
+    assert not np.array_equal(gm.score_samples(blobs), first)
+    np.testing.assert_array_equal(gm.score_samples(blobs), fresh().score_samples(blobs))
+    gm.precisions_cholesky_ = gm.precisions_cholesky_ * 2.0  # set anew
+    np.testing.assert_array_equal(gm.predict_proba(blobs), fresh().predict_proba(blobs))
+    gm.weights_[:] = gm.weights_[::-1]
+    np.testing.assert_array_equal(gm.predict(blobs), fresh().predict(blobs))
+    as_float32 = blobs.astype(np.float32)
+    np.testing.assert_array_equal(gm.score_samples(as_float32),
+                                  fresh().score_samples(as_float32))
+    again = pickle.loads(pickle.dumps(gm))
+    np.testing.assert_array_equal(again.score_samples(blobs), gm.score_samples(blobs))
