@@ -26,7 +26,6 @@ from ._parallel import single_threaded_blas
 from ._progress import report
 from ._rows import rows_for
 
-
 # Each fitted estimator's model as the evaluation passes read it, with the parameter values
 # it was made from (see BaseMixture._evaluation_arguments); kept beside the estimators, not
 # in them, so that predict leaves their __dict__ (and their pickles) as they were.
