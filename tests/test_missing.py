@@ -506,14 +506,15 @@ def test_few_components_many_features_equal_the_reference(covariance_type, n_com
     np.testing.assert_allclose(gm.covariances_, ref_c, rtol=1e-8, atol=1e-9)
 
 
-@pytest.mark.parametrize("n_components", [8, 11, 16])
+@pytest.mark.parametrize("n_components", [8, 11, 16, 27])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("covariance_type", ["full", "tied"])
 def test_many_components_equal_the_reference(covariance_type, dtype, n_components):
-    """The marginal of a row over components eight at a time (with 8 and 16 components as
-    constants, and 11: one group of eight and three more), against the reference."""
-    X = make_blobs_data(n_samples=600, n_features=5, n_components=n_components,
-                        random_state=6)
+    """The marginal of a row over vectors of components (with 8 and 16 components as
+    constants; 11: one vector of eight and three more; 27: two vectors side by side, one,
+    and three more), against the reference."""
+    X = make_blobs_data(n_samples=max(600, 60 * n_components), n_features=5,
+                        n_components=n_components, random_state=6)
     X = with_holes(X, 0.2, seed=2)
     gm, (bounds, ref_w, ref_m, ref_c) = _reference_fit(
         X, None, covariance_type, n_components, 2,

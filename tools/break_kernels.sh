@@ -77,6 +77,8 @@ breakages=(
   "tied-marginal-product-skips-first-term|src/gmmfast/missing_lanes.h|for (ptrdiff_t j = missing[a]; j < D; j++) sum += p[j] * (double) y[j];|for (ptrdiff_t j = missing[a] + 1; j < D; j++) sum += p[j] * (double) y[j];"
   "mark-rows-count-nothing|src/gmmfast/rows_typed.h|            found += nan;|            found += 0;"
   "marginal-cases-sixteen-as-eight|src/gmmfast/missing.h|m, n_features, 16, 1, u, t, eps,|m, n_features, 8, 1, u, t, eps,"
+  "marginal-second-vector-takes-first-factors|src/gmmfast/missing_lanes.h|    ptrdiff_t step = per_component ? GMMFAST_W : 0;|    ptrdiff_t step = 0;"
+  "marginal-second-vector-sum-into-first|src/gmmfast/missing_lanes.h|            total[h] += v[h] * v[h];|            total[0] += v[h] * v[h];"
   "float-lanes-conversion-off|src/gmmfast/small_width.h|    return (GMMFAST_VD) _mm512_cvtps_pd((__m256) v);|    return (GMMFAST_VD) _mm512_cvtps_pd((__m256) v) * (1.0 + 1e-12);"
   "conditional-covariance-drops-last-component|src/gmmfast/missing.h|            for (ptrdiff_t k = 0; k < K; k++)\n                out[k] +=|            for (ptrdiff_t k = 0; k < K - 1; k++)\n                out[k] +="
   "group-end-drops-conditional-covariance|src/_kernels.pyx|                s2k[a * D + b] += c[k]|                s2k[a * D + b] += 0.0 * c[k]"
