@@ -30,6 +30,7 @@ from ._rows import rows_for
 # it was made from (see BaseMixture._evaluation_arguments); kept beside the estimators, not
 # in them, so that predict leaves their __dict__ (and their pickles) as they were.
 _EVALUATION_MODELS = weakref.WeakKeyDictionary()
+_KEPT_NUMBERS = 1 << 16
 
 
 def _parameter_arrays(params):
@@ -284,15 +285,27 @@ warm_start, verbose, verbose_interval
         """``_pass_arguments(dtype)``, made once and used again while the fitted parameters
         (``_current_parameters``), the covariance type and the dtype are those it was made
         from: laying the model out takes tens of microseconds, as long as the pass over a
-        few rows. A parameter set or changed in place makes it again."""
+        few rows. A parameter set or changed in place makes it again. Models of more than
+        _KEPT_NUMBERS parameters are laid out for every call (a small part of their
+        pass), so that no large copy outlives the call."""
         key = (np.dtype(dtype), self.covariance_type,
                getattr(self, "weight_concentration_prior_type", None))
         arrays = _parameter_arrays(self._current_parameters())
-        kept = _EVALUATION_MODELS.get(self)
+        try:
+            kept = _EVALUATION_MODELS.get(self)
+        except TypeError:  # an estimator that cannot be a dictionary key (no __hash__)
+            return self._pass_arguments(dtype)
         if kept is not None and kept[0] == key and _same_arrays(kept[1], arrays):
             return kept[2]
+        if sum(a.size for a in arrays) > _KEPT_NUMBERS:
+            _EVALUATION_MODELS.pop(self, None)
+            return self._pass_arguments(dtype)
+        before = [a.copy() for a in arrays]
         args = self._pass_arguments(dtype)
-        _EVALUATION_MODELS[self] = (key, [a.copy() for a in arrays], args)
+        # Kept only if the parameters did not change while the layout was made (by another
+        # thread), so that it is the layout of the kept values.
+        if _same_arrays(before, _parameter_arrays(self._current_parameters())):
+            _EVALUATION_MODELS[self] = (key, before, args)
         return args
 
     def _per_row(self, X, output):

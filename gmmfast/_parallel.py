@@ -36,7 +36,7 @@ def single_threaded_blas():
                 changed.append((library, threads))
         yield
     finally:
-        for library, threads in changed:
+        for library, threads in reversed(changed):
             library.set_num_threads(threads)
 
 

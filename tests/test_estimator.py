@@ -1,5 +1,8 @@
 """GaussianMixture against scikit-learn from the same start, and its own semantics."""
 
+import copy
+import pickle
+
 import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
@@ -377,38 +380,72 @@ def test_a_component_no_row_supports_keeps_its_mean(covariance_type):
     np.testing.assert_allclose(ours.weights_[:2], ref.weights_[:2], rtol=1e-7)
 
 
+@pytest.mark.parametrize("estimator", ["GaussianMixture", "BayesianGaussianMixture",
+                                       "BayesianGaussianMixture-dirichlet_distribution",
+                                       "MiniBatchGaussianMixture"])
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_outputs_follow_parameters_changed_after_a_call(covariance_type, blobs):
+def test_outputs_follow_parameters_changed_after_a_call(estimator, covariance_type, blobs):
     """The model laid out for one call is used again only while the parameters keep their
     values: set anew, changed in place or read in another dtype, the outputs are those of
-    a model made from the new parameters."""
-    import pickle
+    a copy of the estimator with the new parameters (a copy lays its model out anew)."""
+    import gmmfast
 
-    gm = GaussianMixture(N_COMPONENTS, covariance_type=covariance_type, max_iter=5,
-                         random_state=0)
+    name, _, prior = estimator.partition("-")
+    kwargs = {"weight_concentration_prior_type": prior} if prior else {}
+    model = getattr(gmmfast, name)(n_components=N_COMPONENTS, covariance_type=covariance_type,
+                                   max_iter=5, random_state=0, **kwargs)
     with ignore_convergence():
-        gm.fit(blobs)
-    first = gm.score_samples(blobs)
-    state = dict(gm.__dict__)
-    np.testing.assert_array_equal(gm.score_samples(blobs), first)
-    assert gm.__dict__.keys() == state.keys()
+        model.fit(blobs)
+    first = model.score_samples(blobs)
+    state = dict(model.__dict__)
+    np.testing.assert_array_equal(model.score_samples(blobs), first)
+    assert model.__dict__.keys() == state.keys()
 
-    def fresh():
-        other = GaussianMixture(N_COMPONENTS, covariance_type=covariance_type)
-        for name in ("weights_", "means_", "covariances_", "precisions_cholesky_",
-                     "n_features_in_"):
-            setattr(other, name, np.copy(getattr(gm, name)))
-        return other
-
-    gm.means_[0] += 1.0  # in place
-    assert not np.array_equal(gm.score_samples(blobs), first)
-    np.testing.assert_array_equal(gm.score_samples(blobs), fresh().score_samples(blobs))
-    gm.precisions_cholesky_ = gm.precisions_cholesky_ * 2.0  # set anew
-    np.testing.assert_array_equal(gm.predict_proba(blobs), fresh().predict_proba(blobs))
-    gm.weights_[:] = gm.weights_[::-1]
-    np.testing.assert_array_equal(gm.predict(blobs), fresh().predict(blobs))
+    model.means_[0] += 1.0  # in place
+    assert not np.array_equal(model.score_samples(blobs), first)
+    np.testing.assert_array_equal(model.score_samples(blobs),
+                                  copy.deepcopy(model).score_samples(blobs))
+    model.precisions_cholesky_ = model.precisions_cholesky_ * 2.0  # set anew
+    np.testing.assert_array_equal(model.predict_proba(blobs),
+                                  copy.deepcopy(model).predict_proba(blobs))
+    weights = getattr(model, "weight_concentration_", getattr(model, "weights_", None))
+    weights = weights[0] if isinstance(weights, tuple) else weights
+    before = model.predict_proba(blobs)
+    weights[:] = weights[::-1] * [1.0, 2.0, 3.0]  # in place
+    changed = model.predict_proba(blobs)
+    assert not np.array_equal(changed, before)
+    np.testing.assert_array_equal(changed, copy.deepcopy(model).predict_proba(blobs))
     as_float32 = blobs.astype(np.float32)
-    np.testing.assert_array_equal(gm.score_samples(as_float32),
-                                  fresh().score_samples(as_float32))
-    again = pickle.loads(pickle.dumps(gm))
-    np.testing.assert_array_equal(again.score_samples(blobs), gm.score_samples(blobs))
+    np.testing.assert_array_equal(model.score_samples(as_float32),
+                                  copy.deepcopy(model).score_samples(as_float32))
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(again.score_samples(blobs), model.score_samples(blobs))
+
+
+def test_an_estimator_that_is_no_dictionary_key_still_predicts(blobs):
+    class Unhashable(GaussianMixture):
+        def __eq__(self, other):
+            return self is other
+
+    model = Unhashable(N_COMPONENTS, max_iter=5, random_state=0)
+    with ignore_convergence():
+        model.fit(blobs)
+    reference = GaussianMixture(N_COMPONENTS, max_iter=5, random_state=0)
+    with ignore_convergence():
+        reference.fit(blobs)
+    np.testing.assert_array_equal(model.predict_proba(blobs), reference.predict_proba(blobs))
+
+
+def test_a_large_model_keeps_no_copy_of_its_layout(blobs, monkeypatch):
+    from gmmfast import _base
+
+    model = GaussianMixture(N_COMPONENTS, max_iter=5, random_state=0)
+    with ignore_convergence():
+        model.fit(blobs)
+    model.predict(blobs)
+    assert model in _base._EVALUATION_MODELS
+    monkeypatch.setattr(_base, "_KEPT_NUMBERS", 10)
+    model.means_ = model.means_ + 0.5
+    labels = model.predict(blobs)
+    assert model not in _base._EVALUATION_MODELS
+    np.testing.assert_array_equal(labels, copy.deepcopy(model).predict(blobs))

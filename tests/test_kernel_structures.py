@@ -392,12 +392,13 @@ def test_a_width_that_does_not_run_here_is_refused():
                     reason="one version of the vector loops runs here")
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("covariance_type", ["full", "tied"])
-@pytest.mark.parametrize("n_components", [8, 11])
+@pytest.mark.parametrize("n_components", [8, 11, 29])
 def test_every_vector_width_gives_the_same_fit_with_holes(dtype, covariance_type,
                                                           n_components):
     # Rows with missing features take their marginals in vectors of the components (8 or
-    # 4 lanes; the baseline's version takes the loops over K numbers), 8 and 11
-    # components (a constant number, and some left past the last vector); complete blocks
+    # 4 lanes, two side by side, then one, then the last lanes; the baseline's version
+    # takes the loops over K numbers), 8, 11 and 29 components (a constant number, some
+    # left past the last vector, and every kind of step at both widths); complete blocks
     # of 6 features take the loops over rows of the same version.
     rng = np.random.RandomState(29)
     X = make_blobs_data(6000, 6, n_components=n_components, random_state=30).astype(dtype)
