@@ -176,7 +176,8 @@ def s2_shape(covariance_type, n_components, n_features):
     return second_moment_shape(covariance_type, n_components, n_features)
 
 
-def statistics(X, sample_weight, args, n_threads=0, entropy=False, missing=False):
+def statistics(X, sample_weight, args, n_threads=0, entropy=False, missing=False,
+               patterns=None):
     """One E-step and the M-step's sums over the rows of X.
 
     Returns ``(s0, s1, s2, loglik)``: s0 (K,), s1 (K, D) and s2 taken around ``args.base``,
@@ -186,12 +187,15 @@ def statistics(X, sample_weight, args, n_threads=0, entropy=False, missing=False
     the sums hold the conditional expectations of the missing ones (exact EM); the fifth
     value is then sum_i w_i E[log q(k, x_M | x_O)] over the component and the missing
     features together: it gains -sum_i w_i sum_k r_ik H_ik, H_ik the entropy of
-    N(x_M; E[x_M | x_O, k], Cov[x_M | x_O, k]).
+    N(x_M; E[x_M | x_O, k], Cov[x_M | x_O, k]). ``patterns``: the rows' patterns of missing
+    features (``_kernels.pattern_list(X)``, made once per fit), whose factor sets are then
+    made once per pass for all threads instead of by each thread that meets them.
     """
     n_features = X.shape[1]
     shape = s2_shape(args.covariance_type, args.n_components, n_features)
     s0, s1, s2, loglik, total_entropy = _kernels.e_step(
-        X, sample_weight, args.model, args.offsets, n_threads, entropy, missing=missing
+        X, sample_weight, args.model, args.offsets, n_threads, entropy, missing=missing,
+        patterns=patterns,
     )
     sums = (s0, s1.reshape(args.n_components, n_features), s2.reshape(shape), loglik)
     return sums + (total_entropy,) if entropy else sums

@@ -222,12 +222,23 @@ class InMemoryRows:
         self._kmeans_centres = (
             _kmeans.kmeans_centres if kmeans_centres is None else kmeans_centres
         )
+        self._patterns = None
 
     def statistics(self, args, entropy=False):
         """(s0, s1, s2, loglik) of one E-step under the model ``args``; with ``entropy``,
         also sum_i w_i sum_k r_ik log r_ik."""
         return _passes.statistics(self.X, self.sample_weight, args, entropy=entropy,
-                                  missing=self.missing)
+                                  missing=self.missing, patterns=self.patterns(args))
+
+    def patterns(self, args):
+        """The rows' patterns of missing features (see :func:`gmmfast._passes.statistics`)
+        where the model's passes use them (full and tied covariances, rows with NaN):
+        listed at the first pass, in one read of the rows, and kept for the others."""
+        if self.missing is not True or args.covariance_type not in ("full", "tied"):
+            return None
+        if self._patterns is None:
+            self._patterns = _kernels.pattern_list(self.X)
+        return self._patterns
 
     def per_row(self, args, output):
         """One per-row output of the model (see :func:`per_row_output`)."""

@@ -95,6 +95,14 @@ cdef double NEGLIGIBLE = 5.421010862427522e-20
 cdef Py_ssize_t CACHE_MISSING = 4
 cdef Py_ssize_t CACHE_PATTERNS = 4096
 cdef Py_ssize_t CACHE_BYTES = 8 * 1024 * 1024
+# A fit's rows can come with the list of their patterns (pattern_list, made once per fit:
+# the patterns do not change from one iteration to the next): each pass then makes the
+# set of each listed pattern once, for all threads, before the blocks (up to TABLE_BYTES
+# of sets; the patterns past them, and those not listed, as without a list), and the
+# threads keep none of their own. Without a list every thread makes the sets of every
+# pattern it meets.
+cdef Py_ssize_t TABLE_PATTERNS = 65536
+cdef Py_ssize_t TABLE_BYTES = 32 * 1024 * 1024
 cdef Py_ssize_t PREFETCH_PATTERNS = 4
 # Rows per block of the k-means passes (their products have few columns: larger blocks
 # spread each BLAS call's fixed cost; measured 256 to 4096 rows).
@@ -755,6 +763,15 @@ cdef struct Job:
     # rows are known to hold no NaN and are not looked at for one.
     int marginal
     const void *fill
+    # E_STEP with a pattern list (see TABLE_PATTERNS): the listed patterns' keys (m, then
+    # the m missing features; CACHE_MISSING + 1 ints each), hash slots (table_mask + 1 of
+    # them, -1 where empty) and each one's factor set, with its inverse, at table_pool +
+    # table_offset[p]; NULL slots: no list.
+    const int *table_keys
+    const int *table_slots
+    Py_ssize_t table_mask
+    const double *table_pool
+    const int64_t *table_offset
     # EVALUATE of rows not looked at for NaN or infinity: a block with one sets *found
     # and is skipped (the caller then looks at the rows and evaluates them again).
     int *found
@@ -961,17 +978,18 @@ cdef Scratch _allocate(const Job *job, size_t item) noexcept nogil:
             s.pattern_set = <const double **> _take(rows, sizeof(double *), False, &ok)
             if job.density.code == FULL and job.purpose != EVALUATE:
                 s.cond_cov = <double *> _take(D * D * K, sizeof(double), True, &ok)
-            s.cache_capacity = CACHE_PATTERNS
-            s.cache_size = min(CACHE_BYTES // sizeof(double), CACHE_PATTERNS * n_factors
-                               * GMMFAST_FACTOR_SIZE(CACHE_MISSING))
-            s.cache_pool = <double *> _take(s.cache_size, sizeof(double), False, &ok)
-            s.cache_keys = <int *> _take(s.cache_capacity * (CACHE_MISSING + 2), sizeof(int),
-                                         False, &ok)
-            s.cache_slots = <int *> _take(_pattern_slots(s.cache_capacity), sizeof(int),
-                                          False, &ok)
-            if s.cache_slots != NULL:
-                for slot in range(_pattern_slots(s.cache_capacity)):
-                    s.cache_slots[slot] = -1
+            if job.table_slots == NULL:
+                s.cache_capacity = CACHE_PATTERNS
+                s.cache_size = min(CACHE_BYTES // sizeof(double), CACHE_PATTERNS * n_factors
+                                   * GMMFAST_FACTOR_SIZE(CACHE_MISSING))
+                s.cache_pool = <double *> _take(s.cache_size, sizeof(double), False, &ok)
+                s.cache_keys = <int *> _take(s.cache_capacity * (CACHE_MISSING + 2),
+                                             sizeof(int), False, &ok)
+                s.cache_slots = <int *> _take(_pattern_slots(s.cache_capacity), sizeof(int),
+                                              False, &ok)
+                if s.cache_slots != NULL:
+                    for slot in range(_pattern_slots(s.cache_capacity)):
+                        s.cache_slots[slot] = -1
     if job.purpose != EVALUATE:
         s.scaled = _take(rows * D, item, False, &ok)
         s.small = _take(D * D, item, False, &ok)
@@ -1485,6 +1503,150 @@ cdef inline uint64_t _pattern_hash(const int *missing, Py_ssize_t m) noexcept no
     return h
 
 
+cdef Py_ssize_t _listed_pattern(const int *keys, const int *slots, Py_ssize_t mask,
+                                const int *missing, Py_ssize_t m) noexcept nogil:
+    """Where a pattern of m missing features is in a pattern list (keys of CACHE_MISSING +
+    1 ints: m, then the features) through its hash slots (mask + 1, -1 where empty), or
+    -1."""
+    cdef Py_ssize_t key_size = CACHE_MISSING + 1
+    cdef Py_ssize_t slot = <Py_ssize_t> (_pattern_hash(missing, m) & <uint64_t> mask)
+    cdef Py_ssize_t e, a
+    cdef bint same
+    while True:
+        e = slots[slot]
+        if e < 0:
+            return -1
+        same = keys[e * key_size] == m
+        a = 0
+        while same and a < m:
+            same = keys[e * key_size + 1 + a] == missing[a]
+            a += 1
+        if same:
+            return e
+        slot = (slot + 1) & mask
+
+
+cdef Py_ssize_t _pattern_slot_mask(Py_ssize_t n) noexcept nogil:
+    """Hash slots (less one: a mask) for a list of n patterns: at least twice as many."""
+    return _pattern_slots(n) - 1
+
+
+cdef void _index_patterns(const int *keys, Py_ssize_t n, int *slots,
+                          Py_ssize_t mask) noexcept nogil:
+    """The hash slots of the first n patterns of a list (slots: mask + 1, all -1)."""
+    cdef Py_ssize_t key_size = CACHE_MISSING + 1
+    cdef Py_ssize_t e, slot
+    for e in range(n):
+        slot = <Py_ssize_t> (_pattern_hash(&keys[e * key_size + 1], keys[e * key_size])
+                             & <uint64_t> mask)
+        while slots[slot] >= 0:
+            slot = (slot + 1) & mask
+        slots[slot] = <int> e
+
+
+def pattern_list(const floating[:, :] X, Py_ssize_t capacity=-1):
+    """The distinct patterns of missing (NaN) features of the rows of X with 1 to
+    CACHE_MISSING of them, in the order they first come, at most ``capacity`` (default
+    TABLE_PATTERNS): an (n, CACHE_MISSING + 1) int32 array, each row m and the m features
+    (ascending), -1 after them. Rows with more missing features are not listed."""
+    cdef Py_ssize_t N = X.shape[0], D = X.shape[1], key_size = CACHE_MISSING + 1
+    cdef Py_ssize_t i, j, m, e, n = 0, mask
+    cdef int missing[8]
+    if capacity < 0:
+        capacity = TABLE_PATTERNS
+    keys_arr = np.full((capacity, key_size), -1, dtype=np.intc)
+    mask = _pattern_slot_mask(capacity)
+    slots_arr = np.full(mask + 1, -1, dtype=np.intc)
+    cdef int[:, ::1] keys = keys_arr
+    cdef int[::1] slots = slots_arr
+    cdef Py_ssize_t slot
+    with nogil:
+        for i in range(N):
+            if n >= capacity:
+                break
+            m = 0
+            for j in range(D):
+                if X[i, j] != X[i, j]:
+                    if m < CACHE_MISSING + 1:
+                        missing[m] = <int> j
+                    m += 1
+            if m == 0 or m > CACHE_MISSING:
+                continue
+            if capacity == 0 or _listed_pattern(&keys[0, 0], &slots[0], mask, missing,
+                                                m) >= 0:
+                continue
+            keys[n, 0] = <int> m
+            for j in range(m):
+                keys[n, 1 + j] = missing[j]
+            slot = <Py_ssize_t> (_pattern_hash(missing, m) & <uint64_t> mask)
+            while slots[slot] >= 0:
+                slot = (slot + 1) & mask
+            slots[slot] = <int> n
+            n += 1
+    return keys_arr[:n].copy()
+
+
+cdef object _pattern_sets(Job *job, patterns, int n_threads):
+    """Each listed pattern's factor set with its inverse (see _pattern_factors), made once
+    for all threads, up to TABLE_BYTES of them; the arrays that hold them (kept alive by
+    the caller while the job runs), their places set in job."""
+    cdef const int[:, ::1] keys = np.ascontiguousarray(patterns, dtype=np.intc)
+    if keys.shape[1] != CACHE_MISSING + 1:
+        raise ValueError("a pattern list has %d numbers per pattern" % (CACHE_MISSING + 1))
+    cdef Py_ssize_t n_factors = job.n_components if job.density.code == FULL else 1
+    cdef Py_ssize_t n = 0, total = 0, size, m, p, a, mask
+    cdef Py_ssize_t limit = TABLE_BYTES // sizeof(double)
+    for p in range(keys.shape[0]):
+        m = keys[p, 0]
+        bad = m < 1 or m > CACHE_MISSING
+        for a in range(1, m + 1 if not bad else 1):
+            bad = bad or not (keys[p, a - 1] < keys[p, a] < job.n_features
+                              if a > 1 else 0 <= keys[p, a] < job.n_features)
+        if bad:
+            raise ValueError("a pattern list's pattern %d is not one of these rows'" % p)
+        size = GMMFAST_FACTOR_SIZE(m) * n_factors
+        if total + size > limit:
+            break
+        total += size
+        n += 1
+    if n == 0:
+        return None
+    offset_arr = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] offset = offset_arr
+    total = 0
+    for p in range(n):
+        offset[p] = total
+        total += GMMFAST_FACTOR_SIZE(keys[p, 0]) * n_factors
+    pool_arr = np.empty(total, dtype=np.float64)
+    cdef double[::1] pool = pool_arr
+    mask = _pattern_slot_mask(n)
+    slots_arr = np.full(mask + 1, -1, dtype=np.intc)
+    cdef int[::1] slots = slots_arr
+    _index_patterns(&keys[0, 0], n, &slots[0], mask)
+    failed_arr = np.zeros(1, dtype=np.intc)
+    cdef int[::1] failed = failed_arr
+    cdef double *work
+    n_threads = _resolve_threads(n_threads, n)
+    with nogil, parallel(num_threads=n_threads):
+        work = <double *> malloc(n_factors * CACHE_MISSING * CACHE_MISSING * sizeof(double))
+        if work == NULL:
+            failed[0] = 1
+        for p in prange(n, schedule='dynamic'):
+            if work != NULL:
+                gmmfast_factor_set(job.density.missing_terms, n_factors, &keys[p, 1],
+                                   keys[p, 0], job.n_features, True, &pool[offset[p]],
+                                   work)
+        free(work)
+    if failed[0]:
+        raise _allocation_error()
+    job.table_keys = &keys[0, 0]
+    job.table_slots = &slots[0]
+    job.table_mask = mask
+    job.table_pool = &pool[0]
+    job.table_offset = &offset[0]
+    return (keys, slots_arr, pool_arr, offset_arr)
+
+
 cdef void _factor_set(const Job *job, Scratch *s, const int *missing, Py_ssize_t m,
                       bint with_inverse, double *out) noexcept nogil:
     """A pattern's factor set, for each precision k (K for full, one for tied; k
@@ -1499,9 +1661,10 @@ cdef void _factor_set(const Job *job, Scratch *s, const int *missing, Py_ssize_t
 
 cdef const double *_pattern_factors(const Job *job, Scratch *s, const int *missing,
                                     Py_ssize_t m) noexcept nogil:
-    """The factor set of a pattern (see _factor_set): from the thread's cache, or made and
-    kept there, with the inverse, while it has room (patterns of at most CACHE_MISSING
-    missing features), or made in s.factors without the inverse. Whichever way, the same
+    """The factor set of a pattern (see _factor_set): the pass's own if the pattern is
+    listed (see TABLE_PATTERNS); otherwise from the thread's cache, or made and kept
+    there, with the inverse, while it has room (patterns of at most CACHE_MISSING missing
+    features), or made in s.factors without the inverse. Whichever way, the same
     numbers."""
     cdef Py_ssize_t slots, slot, e, a
     cdef Py_ssize_t n_factors = job.n_components if job.density.code == FULL else 1
@@ -1509,6 +1672,10 @@ cdef const double *_pattern_factors(const Job *job, Scratch *s, const int *missi
     cdef Py_ssize_t size = GMMFAST_FACTOR_SIZE(m) * n_factors
     cdef double *entry
     cdef bint same
+    if job.table_slots != NULL and m <= CACHE_MISSING:
+        e = _listed_pattern(job.table_keys, job.table_slots, job.table_mask, missing, m)
+        if e >= 0:
+            return job.table_pool + job.table_offset[e]
     if m > CACHE_MISSING or s.cache_pool == NULL:
         _factor_set(job, s, missing, m, False, s.factors)
         return s.factors
@@ -1948,7 +2115,7 @@ cdef _check_dtype(Model model, const floating[:, :] X):
 
 def e_step(const floating[:, :] X, sample_weight, Model model,
            const floating[:, ::1] offsets, int n_threads=0, bint entropy=False,
-           listing=None, bint missing=False):
+           listing=None, bint missing=False, patterns=None):
     """The E-step and the M-step's sums in one pass over the rows of X (N x D, any
     strides): ``(s0, s1, s2, loglik, entropy)``.
 
@@ -1962,6 +2129,9 @@ def e_step(const floating[:, :] X, sample_weight, Model model,
     row's component and missing features together, q(k, x_M) = r_ik N(x_M; E[x_M | x_O,
     k], Lambda_k,MM^-1): it also gains -sum_i w_i sum_k r_ik H_ik, with H_ik =
     |M_i|/2 (1 + log 2 pi) - 1/2 log det Lambda_k,MM the entropy of the conditional.
+    ``patterns`` (with ``missing``; full and tied, otherwise unused): pattern_list(X), the
+    rows' patterns, whose factor sets are then made once per pass for all threads; the
+    same numbers.
     """
     _check_dtype(model, X)
     _check_missing_terms(model, missing)
@@ -1971,6 +2141,10 @@ def e_step(const floating[:, :] X, sample_weight, Model model,
                         True if missing else None)
     job.density = _density(model, <floating> 0)
     wide_offsets = _widen(&job, model, offsets)
+    sets = None
+    if (missing and patterns is not None and len(patterns)
+            and (model.code == FULL or model.code == TIED)):
+        sets = _pattern_sets(&job, patterns, n_threads)
     s0, s1, s2, loglik, total_entropy = _moments_pass(&job, X, offsets, model.code,
                                                       n_threads, entropy)
     return s0, s1, s2, loglik, total_entropy

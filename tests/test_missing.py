@@ -558,3 +558,94 @@ def test_rows_missing_more_than_four_features(dtype, covariance_type):
         # (A row that lost all nine has log-density 0.)
         np.testing.assert_allclose(value, logsumexp(parts), rtol=rtol,
                                    atol=1e-10 if dtype == np.float64 else 1e-5)
+
+
+def _reference_pattern_list(X, most=4):
+    """The distinct patterns of 1 to ``most`` missing features, in the order they come."""
+    seen, keys = set(), []
+    for row in np.isnan(X):
+        features = tuple(int(j) for j in np.flatnonzero(row))
+        if 1 <= len(features) <= most and features not in seen:
+            seen.add(features)
+            keys.append([len(features), *features, *[-1] * (most - len(features))])
+    return np.array(keys, dtype=np.intc).reshape(-1, most + 1)
+
+
+def _holes_of_every_kind(dtype, n_samples=20_000, n_features=7, seed=8):
+    """Rows with 1 to 7 missing features (past the listed 4), none, and all."""
+    X = make_blobs_data(n_samples=n_samples, n_features=n_features, n_components=5,
+                        random_state=seed)
+    X = with_holes(X, 0.15, seed=seed).astype(dtype)
+    X[::97, :5] = np.nan
+    X[::389] = np.nan
+    return X
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_pattern_list_lists_each_pattern_once_in_order(dtype):
+    X = _holes_of_every_kind(dtype)
+    keys = _kernels.pattern_list(X)
+    np.testing.assert_array_equal(keys, _reference_pattern_list(X))
+    assert keys.dtype == np.intc and len(keys) > 50
+    np.testing.assert_array_equal(_kernels.pattern_list(X, 7), keys[:7])
+    np.testing.assert_array_equal(_kernels.pattern_list(X[::-1]),  # a strided view
+                                  _reference_pattern_list(X[::-1]))
+    assert len(_kernels.pattern_list(np.ones((10, 3), dtype=dtype))) == 0
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("covariance_type", ["full", "tied"])
+def test_a_pattern_list_gives_the_same_bits(dtype, covariance_type):
+    """The factor sets of listed patterns are made once per pass for all threads: the same
+    sums, log-likelihood and entropy as each thread making its own, whole or part of the
+    list, with rows of more missing features than a list holds, on 1 and 3 threads."""
+    X = _holes_of_every_kind(dtype)
+    gm = GaussianMixture(5, covariance_type=covariance_type, max_iter=2, random_state=0)
+    with ignore_convergence():
+        gm.fit(X)
+    args = PassArguments(gm.weights_, gm.means_, gm.precisions_cholesky_, covariance_type,
+                         X.dtype)
+    keys = _kernels.pattern_list(X)
+    for n_threads in (1, 3):
+        plain = statistics(X, None, args, n_threads=n_threads, entropy=True, missing=True)
+        for patterns in (keys, keys[: len(keys) // 3], keys[::-1].copy()):
+            listed = statistics(X, None, args, n_threads=n_threads, entropy=True,
+                                missing=True, patterns=patterns)
+            for a, b in zip(plain, listed):
+                assert np.array_equal(a, b)
+
+
+def test_a_fit_lists_its_patterns_once(monkeypatch, holes):
+    calls = []
+    original = _kernels.pattern_list
+
+    def counted(X, *args):
+        calls.append(X.shape)
+        return original(X, *args)
+
+    monkeypatch.setattr(_kernels, "pattern_list", counted)
+    with ignore_convergence():
+        GaussianMixture(3, covariance_type="full", max_iter=4, random_state=0).fit(holes)
+    assert calls == [holes.shape]
+    calls.clear()
+    with ignore_convergence():
+        GaussianMixture(3, covariance_type="diag", max_iter=4, random_state=0).fit(holes)
+    assert calls == []
+
+
+def test_a_wrong_pattern_list_is_refused(holes):
+    gm = GaussianMixture(3, covariance_type="full", max_iter=2, random_state=0)
+    with ignore_convergence():
+        gm.fit(holes)
+    args = PassArguments(gm.weights_, gm.means_, gm.precisions_cholesky_, "full",
+                         holes.dtype)
+    keys = _kernels.pattern_list(holes)
+    with pytest.raises(ValueError, match="numbers per pattern"):
+        statistics(holes, None, args, missing=True, patterns=keys[:, :3])
+    for m, features in ((1, [4]), (1, [-1]), (2, [2, 1]), (4, [0, 1, 3, 3]), (0, []),
+                        (5, [0, 1, 2, 3])):
+        bad = np.full((1, 5), -1, dtype=np.intc)
+        bad[0, 0] = m
+        bad[0, 1:1 + len(features)] = features
+        with pytest.raises(ValueError, match="not one of these rows'"):
+            statistics(holes, None, args, missing=True, patterns=bad)
