@@ -86,21 +86,22 @@ cdef Py_ssize_t TRIANGLE_BLOCKS = 8
 cdef Py_ssize_t TRIANGLE_MIN_BLOCK = 4
 # Responsibilities at or below this add nothing to the sums (2^-64).
 cdef double NEGLIGIBLE = 5.421010862427522e-20
-# Rows with missing features: each thread keeps the factor sets (see _pattern_factors) of
-# the first patterns it meets with at most CACHE_MISSING missing features, up to
-# CACHE_PATTERNS patterns and CACHE_BYTES, over the blocks of a pass; a set holds
-# m^2 + m + 1 numbers per precision for m missing features (GMMFAST_FACTOR_SIZE), one
-# after the other in the order the patterns come. The rows of a block take the part of a
-# set they read PREFETCH_PATTERNS patterns ahead (see _missing_log_prob).
+# Rows with missing features, without a pattern list (see TABLE_PATTERNS): each thread
+# keeps the factor sets (see _pattern_factors) of the first patterns it meets with at most
+# CACHE_MISSING missing features, up to CACHE_PATTERNS patterns and CACHE_BYTES, over the
+# blocks of a pass; a set holds m^2 + m + 1 numbers per precision for m missing features
+# (GMMFAST_FACTOR_SIZE), one after the other in the order the patterns come. The rows of a
+# block take the part of a set they read PREFETCH_PATTERNS patterns ahead (see
+# _missing_log_prob).
 cdef Py_ssize_t CACHE_MISSING = 4
 cdef Py_ssize_t CACHE_PATTERNS = 4096
 cdef Py_ssize_t CACHE_BYTES = 8 * 1024 * 1024
 # A fit's rows can come with the list of their patterns (pattern_list, made once per fit:
 # the patterns do not change from one iteration to the next): each pass then makes the
 # set of each listed pattern once, for all threads, before the blocks (up to TABLE_BYTES
-# of sets; the patterns past them, and those not listed, as without a list), and the
-# threads keep none of their own. Without a list every thread makes the sets of every
-# pattern it meets.
+# of sets), and the threads keep none of their own: a pattern past those, or not listed,
+# has its set made where a row of it is met, without its inverse (not kept). Without a
+# list every thread makes the sets of every pattern it meets.
 cdef Py_ssize_t TABLE_PATTERNS = 65536
 cdef Py_ssize_t TABLE_BYTES = 32 * 1024 * 1024
 cdef Py_ssize_t PREFETCH_PATTERNS = 4
@@ -1401,10 +1402,11 @@ cdef void _evaluate_block(const Job *job, Scratch *s, Py_ssize_t start, Py_ssize
 # (above TINY_FEATURES features) and tied take v (x~ - o)(x~ - o)^T from the Gram matrices
 # themselves, their rows completed (see _bucket_moments); the others add the three terms
 # (gmmfast_missing_moments). The factor of Lambda_MM depends only on the row's pattern of
-# missing features (and on k for full covariances): each thread keeps those of the patterns
-# it meets during a pass (see _pattern_factors); the covariance term is added once per
-# pattern of a block as (sum of its v_ik) Lambda_MM^-1 (full: into a thread accumulator
-# that the group's sums take after its last block, see _end_group). Diagonal and
+# missing features (and on k for full covariances): made once per pass for the patterns a
+# fit lists, otherwise kept by each thread for those it meets (see _pattern_factors and
+# TABLE_PATTERNS); the covariance term is added once per pattern of a block as (sum of its
+# v_ik) Lambda_MM^-1 (full: into a thread accumulator that the group's sums take after
+# its last block, see _end_group). Diagonal and
 # spherical covariances need no factor: the missing features' terms of log p(x, k) are
 # taken out (Model.missing_terms; by the log-density product itself above TINY_FEATURES
 # features, see _quadratic_log_prob), and E[x_j | x_O, k] = mu_kj, Var = 1 / p_kj^2
