@@ -188,8 +188,9 @@ def statistics(X, sample_weight, args, n_threads=0, entropy=False, missing=False
     value is then sum_i w_i E[log q(k, x_M | x_O)] over the component and the missing
     features together: it gains -sum_i w_i sum_k r_ik H_ik, H_ik the entropy of
     N(x_M; E[x_M | x_O, k], Cov[x_M | x_O, k]). ``patterns``: the rows' patterns of missing
-    features (``_kernels.pattern_list(X)``, made once per fit), whose factor sets are then
-    made once per pass for all threads instead of by each thread that meets them.
+    features (``_kernels.pattern_list(X)``, made once for the rows of a fit), whose factor
+    sets are then made once per pass for all threads instead of by each thread that meets
+    them; a list that leaves some of the rows' patterns out costs time, not digits.
     """
     n_features = X.shape[1]
     shape = s2_shape(args.covariance_type, args.n_components, n_features)

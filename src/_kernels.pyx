@@ -96,12 +96,12 @@ cdef double NEGLIGIBLE = 5.421010862427522e-20
 cdef Py_ssize_t CACHE_MISSING = 4
 cdef Py_ssize_t CACHE_PATTERNS = 4096
 cdef Py_ssize_t CACHE_BYTES = 8 * 1024 * 1024
-# A fit's rows can come with the list of their patterns (pattern_list, made once per fit:
-# the patterns do not change from one iteration to the next): each pass then makes the
-# set of each listed pattern once, for all threads, before the blocks (up to TABLE_BYTES
-# of sets), and the threads keep none of their own: a pattern past those, or not listed,
-# has its set made where a row of it is met, without its inverse (not kept). Without a
-# list every thread makes the sets of every pattern it meets.
+# Rows in memory can come with the list of their patterns (pattern_list, made once for
+# the rows of a fit, whose patterns do not change from one iteration to the next): each
+# E-step pass then makes the set of each listed pattern once, for all threads, before the
+# blocks (up to TABLE_BYTES of sets). Where that covers every pattern of the rows (of at
+# most CACHE_MISSING missing features) the threads keep no cache of their own; otherwise
+# they keep, as without a list, the sets of the other patterns they meet.
 cdef Py_ssize_t TABLE_PATTERNS = 65536
 cdef Py_ssize_t TABLE_BYTES = 32 * 1024 * 1024
 cdef Py_ssize_t PREFETCH_PATTERNS = 4
@@ -764,15 +764,18 @@ cdef struct Job:
     # rows are known to hold no NaN and are not looked at for one.
     int marginal
     const void *fill
-    # E_STEP with a pattern list (see TABLE_PATTERNS): the listed patterns' keys (m, then
-    # the m missing features; CACHE_MISSING + 1 ints each), hash slots (table_mask + 1 of
-    # them, -1 where empty) and each one's factor set, with its inverse, at table_pool +
-    # table_offset[p]; NULL slots: no list.
+    # E_STEP with a pattern list (see TABLE_PATTERNS): the keys of the listed patterns
+    # whose sets fit in TABLE_BYTES (m, then the m missing features; CACHE_MISSING + 1 ints
+    # each), their hash slots (table_mask + 1 of them, -1 where empty) and each one's
+    # factor set, with its inverse, at table_pool + table_offset[p]; NULL slots: no list.
+    # table_complete: every pattern of at most CACHE_MISSING missing features of the rows
+    # has its set there (the threads then keep no cache of their own).
     const int *table_keys
     const int *table_slots
     Py_ssize_t table_mask
     const double *table_pool
     const int64_t *table_offset
+    int table_complete
     # EVALUATE of rows not looked at for NaN or infinity: a block with one sets *found
     # and is skipped (the caller then looks at the rows and evaluates them again).
     int *found
@@ -847,9 +850,10 @@ cdef struct Scratch:
     double *lam                         # 3 x D x D
     double *factors                     # K x (D^2 + D + 1) (one for tied): a pattern's
                                         # factor set (see _factor_set)
-    const double **pattern_set          # rows: each pattern's factor set in the thread's
-                                        # cache, or NULL (made again in s.factors where
-                                        # read; see _missing_log_prob)
+    const double **pattern_set          # rows: each pattern's kept factor set (the
+                                        # pass's list or the thread's cache), or NULL
+                                        # (made again in s.factors where read; see
+                                        # _missing_log_prob)
     double *inverse_work                # CACHE_MISSING^2 x K (one for tied): L^-1 of a
                                         # factor set's inverse
     double *cond_cov                    # D x D x K, full: the group's conditional
@@ -979,7 +983,7 @@ cdef Scratch _allocate(const Job *job, size_t item) noexcept nogil:
             s.pattern_set = <const double **> _take(rows, sizeof(double *), False, &ok)
             if job.density.code == FULL and job.purpose != EVALUATE:
                 s.cond_cov = <double *> _take(D * D * K, sizeof(double), True, &ok)
-            if job.table_slots == NULL:
+            if not job.table_complete:
                 s.cache_capacity = CACHE_PATTERNS
                 s.cache_size = min(CACHE_BYTES // sizeof(double), CACHE_PATTERNS * n_factors
                                    * GMMFAST_FACTOR_SIZE(CACHE_MISSING))
@@ -1403,8 +1407,9 @@ cdef void _evaluate_block(const Job *job, Scratch *s, Py_ssize_t start, Py_ssize
 # themselves, their rows completed (see _bucket_moments); the others add the three terms
 # (gmmfast_missing_moments). The factor of Lambda_MM depends only on the row's pattern of
 # missing features (and on k for full covariances): made once per pass for the patterns a
-# fit lists, otherwise kept by each thread for those it meets (see _pattern_factors and
-# TABLE_PATTERNS); the covariance term is added once per pattern of a block as (sum of its
+# fit lists, otherwise kept by each thread for those it meets, or made where met (see
+# _pattern_factors and TABLE_PATTERNS); the covariance term is added once per pattern of a
+# block as (sum of its
 # v_ik) Lambda_MM^-1 (full: into a thread accumulator that the group's sums take after
 # its last block, see _end_group). Diagonal and
 # spherical covariances need no factor: the missing features' terms of log p(x, k) are
@@ -1556,6 +1561,7 @@ def pattern_list(const floating[:, :] X, Py_ssize_t capacity=-1):
     cdef int missing[8]
     if capacity < 0:
         capacity = TABLE_PATTERNS
+    capacity = min(capacity, N)
     keys_arr = np.full((capacity, key_size), -1, dtype=np.intc)
     mask = _pattern_slot_mask(capacity)
     slots_arr = np.full(mask + 1, -1, dtype=np.intc)
@@ -1598,6 +1604,7 @@ cdef object _pattern_sets(Job *job, patterns, int n_threads):
     cdef Py_ssize_t n_factors = job.n_components if job.density.code == FULL else 1
     cdef Py_ssize_t n = 0, total = 0, size, m, p, a, mask
     cdef Py_ssize_t limit = TABLE_BYTES // sizeof(double)
+    cdef bint bad
     for p in range(keys.shape[0]):
         m = keys[p, 0]
         bad = m < 1 or m > CACHE_MISSING
@@ -1605,7 +1612,9 @@ cdef object _pattern_sets(Job *job, patterns, int n_threads):
             bad = bad or not (keys[p, a - 1] < keys[p, a] < job.n_features
                               if a > 1 else 0 <= keys[p, a] < job.n_features)
         if bad:
-            raise ValueError("a pattern list's pattern %d is not one of these rows'" % p)
+            raise ValueError("a pattern list's pattern %d is not a pattern of missing "
+                             "features of these rows' (1 to %d distinct features, "
+                             "ascending)" % (p, CACHE_MISSING))
         size = GMMFAST_FACTOR_SIZE(m) * n_factors
         if total + size > limit:
             break
@@ -1613,6 +1622,8 @@ cdef object _pattern_sets(Job *job, patterns, int n_threads):
         n += 1
     if n == 0:
         return None
+    # (A list of TABLE_PATTERNS patterns may have been cut short.)
+    complete = n == keys.shape[0] and n < TABLE_PATTERNS
     offset_arr = np.empty(n, dtype=np.int64)
     cdef int64_t[::1] offset = offset_arr
     total = 0
@@ -1633,7 +1644,7 @@ cdef object _pattern_sets(Job *job, patterns, int n_threads):
         work = <double *> malloc(n_factors * CACHE_MISSING * CACHE_MISSING * sizeof(double))
         if work == NULL:
             failed[0] = 1
-        for p in prange(n, schedule='dynamic'):
+        for p in prange(n, schedule='dynamic', chunksize=16):
             if work != NULL:
                 gmmfast_factor_set(job.density.missing_terms, n_factors, &keys[p, 1],
                                    keys[p, 0], job.n_features, True, &pool[offset[p]],
@@ -1646,6 +1657,7 @@ cdef object _pattern_sets(Job *job, patterns, int n_threads):
     job.table_mask = mask
     job.table_pool = &pool[0]
     job.table_offset = &offset[0]
+    job.table_complete = complete
     return (keys, slots_arr, pool_arr, offset_arr)
 
 
@@ -1713,8 +1725,9 @@ cdef const double *_pattern_factors(const Job *job, Scratch *s, const int *missi
 
 cdef inline void _prefetch_set(const Job *job, Scratch *s, Py_ssize_t p,
                                Py_ssize_t n_patterns, bint inverse) noexcept nogil:
-    """Starts fetching into the caches the part of pattern p's factor set in the thread's
-    cache (if p is one of the block's patterns and its set is kept) that its rows read (L,
+    """Starts fetching into the caches the part of pattern p's factor set (if p is one of
+    the block's patterns and its set is kept: the pass's list, the thread's cache) that its
+    rows read (L,
     1 / diag L, log det Lambda_MM) or, with ``inverse``, that its sums read: a block's
     patterns are mostly each its own, their sets in a cache of megabytes, read once or
     twice per block."""

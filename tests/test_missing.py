@@ -647,5 +647,5 @@ def test_a_wrong_pattern_list_is_refused(holes):
         bad = np.full((1, 5), -1, dtype=np.intc)
         bad[0, 0] = m
         bad[0, 1:1 + len(features)] = features
-        with pytest.raises(ValueError, match="not one of these rows'"):
+        with pytest.raises(ValueError, match="not a pattern of missing features"):
             statistics(holes, None, args, missing=True, patterns=bad)
