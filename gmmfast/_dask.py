@@ -702,12 +702,13 @@ class DaskBatches:
             order = random_state.permutation(block.shape[0])
             n_batches = -(-block.shape[0] // batch_size)
             if n_batches == 1:
-                yield InMemoryRows(block, weight, fill=fill, missing=missing)
+                yield InMemoryRows(block, weight, fill=fill, missing=missing,
+                                   list_patterns=False)
                 continue
             for part in np.array_split(order, n_batches):
                 part.sort()
                 yield InMemoryRows(block[part], None if weight is None else weight[part],
-                                   fill=fill, missing=missing)
+                                   fill=fill, missing=missing, list_patterns=False)
 
     def _missing_values(self, block, weight):
         """(fill, missing) of a computed chunk (see gmmfast._rows.missing_values): NaN

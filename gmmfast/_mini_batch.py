@@ -123,7 +123,7 @@ class InMemoryBatches:
         indices = np.sort(indices)
         weight = None if rows.sample_weight is None else rows.sample_weight[indices]
         return InMemoryRows(np.asarray(rows.X[indices]), weight, fill=rows.fill,
-                            missing=rows.missing)
+                            missing=rows.missing, list_patterns=False)
 
 
 class StreamBatches:

@@ -206,11 +206,13 @@ class InMemoryRows:
     outputs marginalise out; None for rows to evaluate that have not been looked at
     (see :func:`evaluate_rows`); ``fill`` (training rows with missing values): the value of
     each feature the initialisation reads in place of a NaN (its observed mean), and
-    ``observed`` the total weight of each feature's observed values.
+    ``observed`` the total weight of each feature's observed values; ``list_patterns``:
+    whether to list the rows' patterns of missing features for the E-step (see
+    :meth:`patterns`).
     """
 
     def __init__(self, X, sample_weight=None, kmeans_centres=None, fill=None, missing=False,
-                 observed=None):
+                 observed=None, list_patterns=True):
         self.X = X
         self.sample_weight = sample_weight
         self.fill = fill
@@ -223,6 +225,7 @@ class InMemoryRows:
             _kmeans.kmeans_centres if kmeans_centres is None else kmeans_centres
         )
         self._patterns = None
+        self._list_patterns = list_patterns
 
     def statistics(self, args, entropy=False):
         """(s0, s1, s2, loglik) of one E-step under the model ``args``; with ``entropy``,
@@ -232,9 +235,12 @@ class InMemoryRows:
 
     def patterns(self, args):
         """The rows' patterns of missing features (see :func:`gmmfast._passes.statistics`)
-        where the model's passes use them (full and tied covariances, rows with NaN):
-        listed at the first pass, in one read of the rows, and kept for the others."""
-        if self.missing is not True or args.covariance_type not in ("full", "tied"):
+        where the model's passes use them (full and tied covariances, rows with NaN, rows
+        read by many passes: not a mini-batch, ``list_patterns=False``, for which listing
+        costs more than it saves): listed at the first pass, in one read of the rows, and
+        kept for the others."""
+        if (not self._list_patterns or self.missing is not True
+                or args.covariance_type not in ("full", "tied")):
             return None
         if self._patterns is None:
             self._patterns = _kernels.pattern_list(self.X)

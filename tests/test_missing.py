@@ -630,6 +630,8 @@ def test_a_fit_lists_its_patterns_once(monkeypatch, holes):
     calls.clear()
     with ignore_convergence():
         GaussianMixture(3, covariance_type="diag", max_iter=4, random_state=0).fit(holes)
+        MiniBatchGaussianMixture(3, covariance_type="full", batch_size=500, max_iter=2,
+                                 random_state=0).fit(holes)
     assert calls == []
 
 
