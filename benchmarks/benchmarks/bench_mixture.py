@@ -119,6 +119,11 @@ class Predict:
     def time_score_samples(self, size, covariance_type, dtype):
         self.model.score_samples(self.X)
 
+    def time_predict_ten_rows(self, size, covariance_type, dtype):
+        # A call's fixed cost (validation, the model laid out for the passes, the BLAS
+        # thread count): what a service scoring a few rows at a time pays.
+        self.model.predict(self.X[:10])
+
     def peakmem_predict(self, size, covariance_type, dtype):
         self.model.predict(self.X)
 
