@@ -284,16 +284,17 @@ def needs_second_pass(s0, s1, s2, base, covariance_type, dtype):
 
 
 def evaluate(X, args, labels=False, resp=False, log_prob=False, n_threads=0, missing=False,
-             filled=None):
+             filled=None, patterns=None):
     """Per-row outputs of the model (only those asked for): (labels, resp, log_prob).
 
     ``resp`` comes in the dtype of X, ``log_prob`` (log p(x)) in float64; outputs not
     asked for are empty arrays. With ``missing``, the NaN entries of X are missing
     features, marginalised out; ``filled`` (a C-contiguous copy of X, or None) then gets
-    each of them replaced by its conditional mean under the model.
+    each of them replaced by its conditional mean under the model. ``patterns``: as
+    :func:`statistics`'.
     """
     return _kernels.evaluate(X, args.model, labels, resp, log_prob, n_threads,
-                             missing=missing, filled=filled)
+                             missing=missing, filled=filled, patterns=patterns)
 
 
 def nearest_centre_sums(X, sample_weight, shift, centres, distances=False, inertia=False,

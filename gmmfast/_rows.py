@@ -178,23 +178,24 @@ def check_total_weight(count):
 # The compiled passes on rows in memory
 
 
-def evaluate_rows(X, args, missing, n_threads=0, **outputs):
+def evaluate_rows(X, args, missing, n_threads=0, patterns=None, **outputs):
     """:func:`gmmfast._passes.evaluate` of X; ``missing`` None: X has not been looked at
     for NaN and infinity, and is only if the pass meets one (then infinity is an error,
-    and NaN marks missing values)."""
-    result = _passes.evaluate(X, args, **outputs, n_threads=n_threads, missing=missing)
+    and NaN marks missing values). ``patterns``: see :meth:`InMemoryRows.patterns`."""
+    result = _passes.evaluate(X, args, **outputs, n_threads=n_threads, missing=missing,
+                              patterns=patterns)
     if result is None:
         missing = missing_values(X, n_threads=n_threads)[1]
         result = _passes.evaluate(X, args, **outputs, n_threads=n_threads, missing=missing)
     return result
 
 
-def per_row_output(X, args, output, n_threads=0, missing=False):
+def per_row_output(X, args, output, n_threads=0, missing=False, patterns=None):
     """One per-row output of the model ``args`` for the rows of X: "labels" (intp), "resp"
     (N, K) or "log_prob" (log p(x)), the last two in the dtype of X. With ``missing``, the
     NaN entries of X are missing features, marginalised out; None: not known (see
     :func:`evaluate_rows`)."""
-    result = evaluate_rows(X, args, missing, n_threads, **{output: True})
+    result = evaluate_rows(X, args, missing, n_threads, patterns, **{output: True})
     result = result[OUTPUTS.index(output)]
     return result.astype(X.dtype, copy=False) if output == "log_prob" else result
 
@@ -235,10 +236,11 @@ class InMemoryRows:
 
     def patterns(self, args):
         """The rows' patterns of missing features (see :func:`gmmfast._passes.statistics`)
-        where the model's passes use them (full and tied covariances, rows with NaN, rows
-        read by many passes: not a mini-batch, ``list_patterns=False``, for which listing
-        costs more than it saves): listed at the first pass, in one read of the rows, and
-        kept for the others."""
+        where the model's passes use them (full and tied covariances, rows known to have
+        NaN, rows read by many passes: not a mini-batch, ``list_patterns=False``, for which
+        listing costs more than it saves): listed at the first pass, in one read of the
+        rows, and kept for the others (the E-steps and the per-row outputs of a fit's own
+        rows, such as its lower bound or the model selection's criteria)."""
         if (not self._list_patterns or self.missing is not True
                 or args.covariance_type not in ("full", "tied")):
             return None
@@ -248,11 +250,13 @@ class InMemoryRows:
 
     def per_row(self, args, output):
         """One per-row output of the model (see :func:`per_row_output`)."""
-        return per_row_output(self.X, args, output, missing=self.missing)
+        return per_row_output(self.X, args, output, missing=self.missing,
+                              patterns=self.patterns(args))
 
     def log_likelihood(self, args):
         """(sum_i w_i log p(x_i), sum_i w_i) under the model ``args``."""
-        log_prob = evaluate_rows(self.X, args, self.missing, log_prob=True)[2]
+        log_prob = evaluate_rows(self.X, args, self.missing, patterns=self.patterns(args),
+                                 log_prob=True)[2]
         if self.sample_weight is None:
             total = float(log_prob.sum())
         else:

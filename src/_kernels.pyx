@@ -98,10 +98,11 @@ cdef Py_ssize_t CACHE_PATTERNS = 4096
 cdef Py_ssize_t CACHE_BYTES = 8 * 1024 * 1024
 # Rows in memory can come with the list of their patterns (pattern_list, made once for
 # the rows of a fit, whose patterns do not change from one iteration to the next): each
-# E-step pass then makes the set of each listed pattern once, for all threads, before the
-# blocks (up to TABLE_BYTES of sets). Where that covers every pattern of the rows (of at
-# most CACHE_MISSING missing features) the threads keep no cache of their own; otherwise
-# they keep, as without a list, the sets of the other patterns they meet.
+# E-step or evaluation pass then makes the set of each listed pattern once, for all
+# threads, before the blocks (up to TABLE_BYTES of sets). Where that covers every pattern
+# of the rows (of at most CACHE_MISSING missing features) the threads keep no cache of
+# their own; otherwise they keep, as without a list, the sets of the other patterns they
+# meet.
 cdef Py_ssize_t TABLE_PATTERNS = 65536
 cdef Py_ssize_t TABLE_BYTES = 32 * 1024 * 1024
 cdef Py_ssize_t PREFETCH_PATTERNS = 4
@@ -764,10 +765,11 @@ cdef struct Job:
     # rows are known to hold no NaN and are not looked at for one.
     int marginal
     const void *fill
-    # E_STEP with a pattern list (see TABLE_PATTERNS): the keys of the listed patterns
-    # whose sets fit in TABLE_BYTES (m, then the m missing features; CACHE_MISSING + 1 ints
-    # each), their hash slots (table_mask + 1 of them, -1 where empty) and each one's
-    # factor set, with its inverse, at table_pool + table_offset[p]; NULL slots: no list.
+    # E_STEP, EVALUATE with a pattern list (see TABLE_PATTERNS): the keys of the listed
+    # patterns whose sets fit in TABLE_BYTES (m, then the m missing features; CACHE_MISSING
+    # + 1 ints each), their hash slots (table_mask + 1 of them, -1 where empty) and each
+    # one's factor set, with its inverse, at table_pool + table_offset[p]; NULL slots: no
+    # list.
     # table_complete: every pattern of at most CACHE_MISSING missing features of the rows
     # has its set there (the threads then keep no cache of their own).
     const int *table_keys
@@ -1594,6 +1596,15 @@ def pattern_list(const floating[:, :] X, Py_ssize_t capacity=-1):
     return keys_arr[:n].copy()
 
 
+cdef object _listed_sets(Job *job, Model model, bint missing, patterns, int n_threads):
+    """_pattern_sets where a pass uses them: rows with missing features, full or tied
+    covariances and a list of patterns; otherwise None."""
+    if (missing and patterns is not None and len(patterns)
+            and (model.code == FULL or model.code == TIED)):
+        return _pattern_sets(job, patterns, n_threads)
+    return None
+
+
 cdef object _pattern_sets(Job *job, patterns, int n_threads):
     """Each listed pattern's factor set with its inverse (see _pattern_factors), made once
     for all threads, up to TABLE_BYTES of them; the arrays that hold them (kept alive by
@@ -2156,10 +2167,7 @@ def e_step(const floating[:, :] X, sample_weight, Model model,
                         True if missing else None)
     job.density = _density(model, <floating> 0)
     wide_offsets = _widen(&job, model, offsets)
-    sets = None
-    if (missing and patterns is not None and len(patterns)
-            and (model.code == FULL or model.code == TIED)):
-        sets = _pattern_sets(&job, patterns, n_threads)
+    sets = _listed_sets(&job, model, missing, patterns, n_threads)
     s0, s1, s2, loglik, total_entropy = _moments_pass(&job, X, offsets, model.code,
                                                       n_threads, entropy)
     return s0, s1, s2, loglik, total_entropy
@@ -2204,7 +2212,7 @@ def moments_of_nearest(const floating[:, :] X, sample_weight, Model model,
 
 def evaluate(const floating[:, :] X, Model model, bint labels=False, bint resp=False,
              bint log_prob=False, int n_threads=0, listing=None, missing=False,
-             filled=None):
+             filled=None, patterns=None):
     """Per-row outputs of the model, those asked for: ``(labels, resp, log_prob)``.
 
     ``missing``: False (X holds no NaN), True (see below) or None: X has not been looked
@@ -2215,7 +2223,7 @@ def evaluate(const floating[:, :] X, Model model, bint labels=False, bint resp=F
     entries are missing features, marginalised out (each row's outputs are those of its
     observed features), and ``filled`` (N x D, C-contiguous, rows' dtype, or None), a copy
     of X, gets each missing entry replaced by its conditional mean under the mixture,
-    sum_k r_ik E[x_j | x_O, k].
+    sum_k r_ik E[x_j | x_O, k]. ``patterns`` (with ``missing`` True): as e_step's.
     """
     _check_dtype(model, X)
     cdef bint unknown = missing is None
@@ -2246,6 +2254,7 @@ def evaluate(const floating[:, :] X, Model model, bint labels=False, bint resp=F
     job.labels = &label_view[0] if labels else NULL
     job.resp_out = &resp_view[0, 0] if resp else NULL
     job.log_prob_out = &log_prob_view[0] if log_prob else NULL
+    sets = _listed_sets(&job, model, missing is True and not unknown, patterns, n_threads)
     found_arr = np.zeros(1, dtype=np.intc)
     cdef int[::1] found = found_arr
     if unknown:

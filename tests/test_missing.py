@@ -597,8 +597,9 @@ def test_pattern_list_lists_each_pattern_once_in_order(dtype):
 @pytest.mark.parametrize("covariance_type", ["full", "tied"])
 def test_a_pattern_list_gives_the_same_bits(dtype, covariance_type):
     """The factor sets of listed patterns are made once per pass for all threads: the same
-    sums, log-likelihood and entropy as each thread making its own, whole or part of the
-    list, with rows of more missing features than a list holds, on 1 and 3 threads."""
+    sums, log-likelihood and entropy, and the same per-row outputs and conditional means,
+    as each thread making its own, whole or part of the list, with rows of more missing
+    features than a list holds, on 1 and 3 threads."""
     X = _holes_of_every_kind(dtype)
     gm = GaussianMixture(5, covariance_type=covariance_type, max_iter=2, random_state=0)
     with ignore_convergence():
@@ -612,6 +613,14 @@ def test_a_pattern_list_gives_the_same_bits(dtype, covariance_type):
             listed = statistics(X, None, args, n_threads=n_threads, entropy=True,
                                 missing=True, patterns=patterns)
             for a, b in zip(plain, listed):
+                assert np.array_equal(a, b)
+            outputs = []
+            for given in (None, patterns):
+                filled = np.array(X, order="C", copy=True)
+                outputs.append(_passes.evaluate(
+                    X, args, labels=True, resp=True, log_prob=True, n_threads=n_threads,
+                    missing=True, filled=filled, patterns=given) + (filled,))
+            for a, b in zip(*outputs):
                 assert np.array_equal(a, b)
 
 
