@@ -499,7 +499,8 @@ class GaussianMixture(InformationCriteriaMixin, BaseMixture):
     def _em_step(self, rows, params, eps):
         """One E-step and M-step; returns the new parameters and the old ones' lower bound."""
         weights, means, _, chol = params
-        args = PassArguments(weights, means, chol, self.covariance_type, rows.dtype)
+        args = PassArguments(weights, means, chol, self.covariance_type, rows.dtype,
+                             missing=rows.missing is not False)
         s0, s1, s2, loglik = rows.statistics(args)
         lower_bound = loglik / rows.n_total
         _check_finite_log_likelihood(lower_bound)

@@ -33,6 +33,8 @@ class PassArguments:
 
     ``log_offset`` (K,), if given, is added to every log p(x, k) of component k: an
     estimator whose E-step differs only by per-component constants passes them here.
+    ``missing`` False: the passes will meet no missing (NaN) feature (rows known to hold
+    none), and the model leaves out what the marginals need.
 
     For full and tied covariances the Mahalanobis term is ||(x - c) P_k - (mu_k - c) P_k||^2
     with c a common centre, so that one matrix product (x - c) [P_1 | ... | P_K] serves all
@@ -41,7 +43,7 @@ class PassArguments:
     """
 
     def __init__(self, weights, means, precisions_cholesky, covariance_type, dtype,
-                 log_offset=None):
+                 log_offset=None, missing=True):
         n_components, n_features = means.shape
         weights = np.asarray(weights, dtype=np.float64)
         means = np.asarray(means, dtype=np.float64)
@@ -84,7 +86,7 @@ class PassArguments:
             np.ascontiguousarray(centers.T, dtype=dtype),
             np.ascontiguousarray(log_norm, dtype=np.float64),
             quadratic_form(chol, centers, covariance_type, log_norm),
-            missing_terms(chol, centers, covariance_type, dtype),
+            missing_terms(chol, centers, covariance_type, dtype) if missing else None,
         )
         # The points the statistics are centred on, as the compiled pass sees them.
         self.base = self.offsets.astype(np.float64) + self.shift.astype(np.float64)
