@@ -208,7 +208,7 @@ class InMemoryRows:
     (see :func:`evaluate_rows`); ``fill`` (training rows with missing values): the value of
     each feature the initialisation reads in place of a NaN (its observed mean), and
     ``observed`` the total weight of each feature's observed values; ``list_patterns``:
-    whether to list the rows' patterns of missing features for the E-step (see
+    whether to list the rows' patterns of missing features for the passes (see
     :meth:`patterns`).
     """
 
