@@ -1411,12 +1411,11 @@ cdef void _evaluate_block(const Job *job, Scratch *s, Py_ssize_t start, Py_ssize
 # missing features (and on k for full covariances): made once per pass for the patterns a
 # fit lists, otherwise kept by each thread for those it meets, or made where met (see
 # _pattern_factors and TABLE_PATTERNS); the covariance term is added once per pattern of a
-# block as (sum of its
-# v_ik) Lambda_MM^-1 (full: into a thread accumulator that the group's sums take after
-# its last block, see _end_group). Diagonal and
-# spherical covariances need no factor: the missing features' terms of log p(x, k) are
-# taken out (Model.missing_terms; by the log-density product itself above TINY_FEATURES
-# features, see _quadratic_log_prob), and E[x_j | x_O, k] = mu_kj, Var = 1 / p_kj^2
+# block as (sum of its v_ik) Lambda_MM^-1 (full: into a thread accumulator that the
+# group's sums take after its last block, see _end_group). Diagonal and spherical
+# covariances need no factor: the missing features' terms of log p(x, k) are taken out
+# (Model.missing_terms; by the log-density product itself above TINY_FEATURES features,
+# see _quadratic_log_prob), and E[x_j | x_O, k] = mu_kj, Var = 1 / p_kj^2
 # (gmmfast_missing_diag_sums).
 
 cdef inline Py_ssize_t _pattern_slots(Py_ssize_t rows) noexcept nogil:
@@ -1512,45 +1511,33 @@ cdef inline uint64_t _pattern_hash(const int *missing, Py_ssize_t m) noexcept no
     return h
 
 
-cdef Py_ssize_t _listed_pattern(const int *keys, const int *slots, Py_ssize_t mask,
-                                const int *missing, Py_ssize_t m) noexcept nogil:
-    """Where a pattern of m missing features is in a pattern list (keys of CACHE_MISSING +
-    1 ints: m, then the features) through its hash slots (mask + 1, -1 where empty), or
-    -1."""
-    cdef Py_ssize_t key_size = CACHE_MISSING + 1
+cdef Py_ssize_t _key_slot(const int *keys, Py_ssize_t key_size, Py_ssize_t first,
+                          const int *slots, Py_ssize_t mask, const int *missing,
+                          Py_ssize_t m) noexcept nogil:
+    """The hash slot of a pattern of m missing features in a table of patterns (pattern e:
+    its m at keys[e * key_size], its features from keys[e * key_size + first] on; slots:
+    mask + 1 of them, -1 where empty), by open addressing on its hash: the slot that
+    holds it, or the empty slot where it would go."""
     cdef Py_ssize_t slot = <Py_ssize_t> (_pattern_hash(missing, m) & <uint64_t> mask)
     cdef Py_ssize_t e, a
     cdef bint same
     while True:
         e = slots[slot]
         if e < 0:
-            return -1
+            return slot
         same = keys[e * key_size] == m
         a = 0
         while same and a < m:
-            same = keys[e * key_size + 1 + a] == missing[a]
+            same = keys[e * key_size + first + a] == missing[a]
             a += 1
         if same:
-            return e
+            return slot
         slot = (slot + 1) & mask
 
 
 cdef Py_ssize_t _pattern_slot_mask(Py_ssize_t n) noexcept nogil:
     """Hash slots (less one: a mask) for a list of n patterns: at least twice as many."""
     return _pattern_slots(n) - 1
-
-
-cdef void _index_patterns(const int *keys, Py_ssize_t n, int *slots,
-                          Py_ssize_t mask) noexcept nogil:
-    """The hash slots of the first n patterns of a list (slots: mask + 1, all -1)."""
-    cdef Py_ssize_t key_size = CACHE_MISSING + 1
-    cdef Py_ssize_t e, slot
-    for e in range(n):
-        slot = <Py_ssize_t> (_pattern_hash(&keys[e * key_size + 1], keys[e * key_size])
-                             & <uint64_t> mask)
-        while slots[slot] >= 0:
-            slot = (slot + 1) & mask
-        slots[slot] = <int> e
 
 
 def pattern_list(const floating[:, :] X, Py_ssize_t capacity=-1):
@@ -1582,15 +1569,12 @@ def pattern_list(const floating[:, :] X, Py_ssize_t capacity=-1):
                     m += 1
             if m == 0 or m > CACHE_MISSING:
                 continue
-            if capacity == 0 or _listed_pattern(&keys[0, 0], &slots[0], mask, missing,
-                                                m) >= 0:
+            slot = _key_slot(&keys[0, 0], key_size, 1, &slots[0], mask, missing, m)
+            if slots[slot] >= 0:
                 continue
             keys[n, 0] = <int> m
             for j in range(m):
                 keys[n, 1 + j] = missing[j]
-            slot = <Py_ssize_t> (_pattern_hash(missing, m) & <uint64_t> mask)
-            while slots[slot] >= 0:
-                slot = (slot + 1) & mask
             slots[slot] = <int> n
             n += 1
     return keys_arr[:n].copy()
@@ -1613,40 +1597,42 @@ cdef object _pattern_sets(Job *job, patterns, int n_threads):
     if keys.shape[1] != CACHE_MISSING + 1:
         raise ValueError("a pattern list has %d numbers per pattern" % (CACHE_MISSING + 1))
     cdef Py_ssize_t n_factors = job.n_components if job.density.code == FULL else 1
-    cdef Py_ssize_t n = 0, total = 0, size, m, p, a, mask
+    cdef Py_ssize_t n = 0, total = 0, size, m, p, a, low, mask
     cdef Py_ssize_t limit = TABLE_BYTES // sizeof(double)
-    cdef bint bad
+    offset_arr = np.empty(keys.shape[0], dtype=np.int64)
+    cdef int64_t[::1] offset = offset_arr
     for p in range(keys.shape[0]):
+        # m in 1 .. CACHE_MISSING, then m ascending features of the rows.
         m = keys[p, 0]
-        bad = m < 1 or m > CACHE_MISSING
-        for a in range(1, m + 1 if not bad else 1):
-            bad = bad or not (keys[p, a - 1] < keys[p, a] < job.n_features
-                              if a > 1 else 0 <= keys[p, a] < job.n_features)
-        if bad:
+        valid = 1 <= m <= CACHE_MISSING
+        low = 0
+        for a in range(1, m + 1 if valid else 1):
+            valid = low <= keys[p, a] < job.n_features
+            if not valid:
+                break
+            low = keys[p, a] + 1
+        if not valid:
             raise ValueError("a pattern list's pattern %d is not a pattern of missing "
                              "features of these rows' (1 to %d distinct features, "
                              "ascending)" % (p, CACHE_MISSING))
         size = GMMFAST_FACTOR_SIZE(m) * n_factors
         if total + size > limit:
             break
+        offset[p] = total
         total += size
         n += 1
     if n == 0:
         return None
     # (A list of TABLE_PATTERNS patterns may have been cut short.)
     complete = n == keys.shape[0] and n < TABLE_PATTERNS
-    offset_arr = np.empty(n, dtype=np.int64)
-    cdef int64_t[::1] offset = offset_arr
-    total = 0
-    for p in range(n):
-        offset[p] = total
-        total += GMMFAST_FACTOR_SIZE(keys[p, 0]) * n_factors
     pool_arr = np.empty(total, dtype=np.float64)
     cdef double[::1] pool = pool_arr
     mask = _pattern_slot_mask(n)
     slots_arr = np.full(mask + 1, -1, dtype=np.intc)
     cdef int[::1] slots = slots_arr
-    _index_patterns(&keys[0, 0], n, &slots[0], mask)
+    for p in range(n):
+        slots[_key_slot(&keys[0, 0], CACHE_MISSING + 1, 1, &slots[0], mask, &keys[p, 1],
+                        keys[p, 0])] = <int> p
     failed_arr = np.zeros(1, dtype=np.intc)
     cdef int[::1] failed = failed_arr
     cdef double *work
@@ -1691,33 +1677,25 @@ cdef const double *_pattern_factors(const Job *job, Scratch *s, const int *missi
     there, with the inverse, while it has room (patterns of at most CACHE_MISSING missing
     features), or made in s.factors without the inverse. Whichever way, the same
     numbers."""
-    cdef Py_ssize_t slots, slot, e, a
+    cdef Py_ssize_t slot, e, a
     cdef Py_ssize_t n_factors = job.n_components if job.density.code == FULL else 1
     cdef Py_ssize_t key_size = CACHE_MISSING + 2
     cdef Py_ssize_t size = GMMFAST_FACTOR_SIZE(m) * n_factors
     cdef double *entry
-    cdef bint same
     if job.table_slots != NULL and m <= CACHE_MISSING:
-        e = _listed_pattern(job.table_keys, job.table_slots, job.table_mask, missing, m)
+        e = job.table_slots[_key_slot(job.table_keys, CACHE_MISSING + 1, 1, job.table_slots,
+                                      job.table_mask, missing, m)]
         if e >= 0:
             return job.table_pool + job.table_offset[e]
     if m > CACHE_MISSING or s.cache_pool == NULL:
         _factor_set(job, s, missing, m, False, s.factors)
         return s.factors
-    slots = _pattern_slots(s.cache_capacity)
-    slot = <Py_ssize_t> (_pattern_hash(missing, m) & <uint64_t> (slots - 1))
-    while True:
-        e = s.cache_slots[slot]
-        if e < 0:
-            break
-        same = s.cache_keys[e * key_size] == m
-        a = 0
-        while same and a < m:
-            same = s.cache_keys[e * key_size + 2 + a] == missing[a]
-            a += 1
-        if same:
-            return s.cache_pool + s.cache_keys[e * key_size + 1]
-        slot = (slot + 1) & (slots - 1)
+    # The thread's cache: pattern e's m, the place of its set in the pool, its features.
+    slot = _key_slot(s.cache_keys, key_size, 2, s.cache_slots,
+                     _pattern_slot_mask(s.cache_capacity), missing, m)
+    e = s.cache_slots[slot]
+    if e >= 0:
+        return s.cache_pool + s.cache_keys[e * key_size + 1]
     if s.cache_count >= s.cache_capacity or s.cache_used + size > s.cache_size:
         _factor_set(job, s, missing, m, False, s.factors)
         return s.factors
@@ -1738,10 +1716,9 @@ cdef inline void _prefetch_set(const Job *job, Scratch *s, Py_ssize_t p,
                                Py_ssize_t n_patterns, bint inverse) noexcept nogil:
     """Starts fetching into the caches the part of pattern p's factor set (if p is one of
     the block's patterns and its set is kept: the pass's list, the thread's cache) that its
-    rows read (L,
-    1 / diag L, log det Lambda_MM) or, with ``inverse``, that its sums read: a block's
-    patterns are mostly each its own, their sets in a cache of megabytes, read once or
-    twice per block."""
+    rows read (L, 1 / diag L, log det Lambda_MM) or, with ``inverse``, that its sums read:
+    a block's patterns are mostly each its own, their sets in a cache of megabytes, read
+    once or twice per block."""
     cdef Py_ssize_t r, m, begin, end
     cdef Py_ssize_t n = job.n_components if job.density.code == FULL else 1
     if p >= n_patterns or s.pattern_set[p] == NULL:
