@@ -230,8 +230,10 @@ def test_strided_and_fortran_input_need_no_copy():
     base = rng.standard_normal((120_000, 6))
     weights, means, _, chol = random_model("full", 3, rng)
     args = PassArguments(weights, means, chol, "full", np.float64)
-    expected = statistics(np.ascontiguousarray(base[:, ::2]), None, args)
-    for view in (base[:, ::2], np.asfortranarray(base[:, ::2])):
+    # Columns apart, Fortran order, and rows apart with their columns side by side (which
+    # the read of C-contiguous rows must not take for contiguous).
+    for view in (base[:, ::2], np.asfortranarray(base[:, ::2]), base[:, 1:4]):
+        expected = statistics(np.ascontiguousarray(view), None, args)
         tracemalloc.start()
         got = statistics(view, None, args)
         _, peak = tracemalloc.get_traced_memory()

@@ -88,6 +88,8 @@ breakages=(
   "unkept-conditional-covariance-lost|src/_kernels.pyx|s.cond_cov[(missing[a] * D + missing[b]) * K + k] += weight * c_ab|s.cond_cov[(missing[a] * D + missing[b]) * K + k] += 0.0 * c_ab"
   "factor-inverse-packed-off-by-one|src/gmmfast/missing.h|(GMMFAST_FACTOR_LOG_DET(m) + 1 + GMMFAST_TRIANGLE(a, b))|(GMMFAST_FACTOR_LOG_DET(m) + GMMFAST_TRIANGLE(a, b))"
   "factor-cache-sets-overlap|src/_kernels.pyx|    s.cache_used += size|    s.cache_used += size // 2"
+  "contiguous-columns-shift-of-next-feature|src/gmmfast/small_typed.h|zt[a * stride + i] = (Out) (v - shift[a]);|zt[a * stride + i] = (Out) (v - shift[(a + 1) % (n)]);"
+  "contiguous-rows-ignore-row-stride|src/gmmfast/small_typed.h|    return column_stride == (ptrdiff_t) size && row_stride == n_features * (ptrdiff_t) size;|    return column_stride == (ptrdiff_t) size;"
   "evaluation-misses-infinity|src/gmmfast/rows_typed.h|0x7ff0000000000000ULL) == 0x7ff0000000000000ULL;|0x7ff0000000000000ULL) == 1ULL;"
 )
 

@@ -3,6 +3,28 @@
  * with stride the rows rounded up to GMMFAST_LANES (the padding rows zero); the loops
  * over them are in gmmfast/small_lanes.h. */
 
+#ifndef GMMFAST_CONTIGUOUS_COLUMNS
+/* Whether rows of n_features items of ``size`` bytes lie one after the other (x
+   C-contiguous). */
+GMMFAST_INLINE int gmmfast_contiguous_rows(ptrdiff_t row_stride, ptrdiff_t column_stride,
+                                           ptrdiff_t n_features, size_t size) {
+    return column_stride == (ptrdiff_t) size && row_stride == n_features * (ptrdiff_t) size;
+}
+/* zt[a * stride + i] = x_ia - shift_a (of type T, stored as Out) for C-contiguous rows of
+   n features, n a constant: the compiler then reads the rows as whole vectors and takes
+   their features apart with shuffles, where the loop by columns reads one number at a
+   time (measured on a block of 256 rows in the caches, AVX-512, float64: 3 features 0.143
+   -> 0.071 us, 4 features 0.189 -> 0.095 us, 8 features 0.366 -> 0.230 us; 5 to 7
+   features gained nothing, and keep the loop by columns). */
+#define GMMFAST_CONTIGUOUS_COLUMNS(T, Out, n)                                             \
+    for (ptrdiff_t i = 0; i < rows; i++)                                                 \
+        for (ptrdiff_t a = 0; a < (n); a++) {                                            \
+            T v;                                                                         \
+            memcpy(&v, x + (i * (n) + a) * (ptrdiff_t) sizeof v, sizeof v);               \
+            zt[a * stride + i] = (Out) (v - shift[a]);                                   \
+        }
+#endif
+
 /* zt (D x stride) = x - shift for a block of rows of x (row and column strides in bytes,
    any sign), zeros in the padding rows; returns whether any entry of x is NaN or infinite
    (exponent bits all ones), found as the rows are read. */
@@ -11,15 +33,32 @@ GMMFAST_CLONES static int GMMFAST_TYPED(gmmfast_small_columns)(
         ptrdiff_t stride, ptrdiff_t n_features, const GMMFAST_T *GMMFAST_RESTRICT shift,
         GMMFAST_T *GMMFAST_RESTRICT zt) {
     int found = 0;
+    int contiguous = gmmfast_contiguous_rows(row_stride, column_stride, n_features,
+                                             sizeof(GMMFAST_T));
+    if (contiguous && n_features == 1) {
+        GMMFAST_CONTIGUOUS_COLUMNS(GMMFAST_T, GMMFAST_T, 1)
+    } else if (contiguous && n_features == 2) {
+        GMMFAST_CONTIGUOUS_COLUMNS(GMMFAST_T, GMMFAST_T, 2)
+    } else if (contiguous && n_features == 3) {
+        GMMFAST_CONTIGUOUS_COLUMNS(GMMFAST_T, GMMFAST_T, 3)
+    } else if (contiguous && n_features == 4) {
+        GMMFAST_CONTIGUOUS_COLUMNS(GMMFAST_T, GMMFAST_T, 4)
+    } else if (contiguous && n_features == 8) {
+        GMMFAST_CONTIGUOUS_COLUMNS(GMMFAST_T, GMMFAST_T, 8)
+    } else {
+        for (ptrdiff_t a = 0; a < n_features; a++) {
+            GMMFAST_T *GMMFAST_RESTRICT za = zt + a * stride;
+            const char *xa = x + a * column_stride;
+            const GMMFAST_T sa = shift[a];
+            for (ptrdiff_t i = 0; i < rows; i++) {
+                GMMFAST_T v;
+                memcpy(&v, xa + i * row_stride, sizeof v);
+                za[i] = v - sa;
+            }
+        }
+    }
     for (ptrdiff_t a = 0; a < n_features; a++) {
         GMMFAST_T *GMMFAST_RESTRICT za = zt + a * stride;
-        const char *xa = x + a * column_stride;
-        const GMMFAST_T sa = shift[a];
-        for (ptrdiff_t i = 0; i < rows; i++) {
-            GMMFAST_T v;
-            memcpy(&v, xa + i * row_stride, sizeof v);
-            za[i] = v - sa;
-        }
         for (ptrdiff_t i = rows; i < stride; i++) za[i] = (GMMFAST_T) 0;
         /* x - shift is NaN or infinite where x is (the shift is finite). */
         found |= GMMFAST_TYPED(gmmfast_any_nonfinite)(za, rows);
