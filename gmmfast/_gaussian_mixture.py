@@ -71,11 +71,14 @@ def _check_precisions(precisions, covariance_type, n_components, n_features):
 def _check_positive_definite(matrices, covariance_type):
     """Every (D, D) matrix of ``matrices`` symmetric with positive eigenvalues."""
     n_features = matrices.shape[-1]
-    for matrix in matrices.reshape(-1, n_features, n_features):
-        if not (np.allclose(matrix, matrix.T) and np.all(np.linalg.eigvalsh(matrix) > 0.0)):
-            raise ValueError(
-                "'%s precision' should be symmetric, positive-definite" % covariance_type
-            )
+    stack = matrices.reshape(-1, n_features, n_features)
+    # All matrices at once: np.allclose of each with its transpose, then the eigenvalues
+    # of each (its lower triangle), as a loop over them would test them.
+    if not (np.isclose(stack, stack.transpose(0, 2, 1)).all()
+            and (np.linalg.eigvalsh(stack) > 0.0).all()):
+        raise ValueError(
+            "'%s precision' should be symmetric, positive-definite" % covariance_type
+        )
 
 
 def _check_positive(values, covariance_type):
@@ -140,10 +143,8 @@ def _precision_cholesky_from_precisions(precisions, covariance_type):
     """Upper-triangular U with U U^T = Lambda: U = J chol(J Lambda J) J, J the exchange."""
     if covariance_type in ("full", "tied"):
         matrices = precisions.reshape(-1, *precisions.shape[-2:])
-        factors = np.stack(
-            [np.linalg.cholesky(m[::-1, ::-1])[::-1, ::-1] for m in matrices]
-        )
-        return factors.reshape(precisions.shape)
+        factors = np.linalg.cholesky(matrices[:, ::-1, ::-1])[:, ::-1, ::-1]
+        return np.ascontiguousarray(factors).reshape(precisions.shape)
     return np.sqrt(precisions)
 
 
