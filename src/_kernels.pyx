@@ -1116,7 +1116,11 @@ cdef void _end_group(const Job *job, Scratch *s, Py_ssize_t g) noexcept nogil:
 
 
 cdef inline void _prefetch_next(const Job *job, Py_ssize_t end, Py_ssize_t n) noexcept nogil:
-    if job.row_stride == job.n_features * job.column_stride and end < job.n_samples:
+    """Asks for the rows after a block (the next block's, at most n) while it is computed,
+    where the rows lie one after the other, forwards (a reversed view would make the
+    byte count negative)."""
+    if (job.column_stride > 0 and job.row_stride == job.n_features * job.column_stride
+            and end < job.n_samples):
         gmmfast_prefetch(job.x + end * job.row_stride,
                          min(n, job.n_samples - end) * job.row_stride)
 

@@ -230,9 +230,10 @@ def test_strided_and_fortran_input_need_no_copy():
     base = rng.standard_normal((120_000, 6))
     weights, means, _, chol = random_model("full", 3, rng)
     args = PassArguments(weights, means, chol, "full", np.float64)
-    # Columns apart, Fortran order, and rows apart with their columns side by side (which
-    # the read of C-contiguous rows must not take for contiguous).
-    for view in (base[:, ::2], np.asfortranarray(base[:, ::2]), base[:, 1:4]):
+    # Columns apart, Fortran order, rows apart with their columns side by side (which the
+    # read of C-contiguous rows must not take for contiguous), and both orders reversed.
+    for view in (base[:, ::2], np.asfortranarray(base[:, ::2]), base[:, 1:4],
+                 base[::-1, 4::-2]):
         expected = statistics(np.ascontiguousarray(view), None, args)
         tracemalloc.start()
         got = statistics(view, None, args)
@@ -242,6 +243,26 @@ def test_strided_and_fortran_input_need_no_copy():
         assert peak < view.nbytes / 8, peak
         for a, b in zip(got, expected):
             np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("n_features", [3, 12])
+def test_reversed_views_give_the_bits_of_their_copies(n_features):
+    # Negative strides (rows and columns read backwards) through every purpose of the
+    # pass: the fit's sums, the labels, the responsibilities and the log-densities.
+    from gmmfast import GaussianMixture
+
+    rng = np.random.RandomState(1)
+    base = rng.standard_normal((5_000, 2 * n_features))
+    for view in (base[::-1, ::-2], base[::-1, :n_features], base[:, n_features - 1::-1]):
+        copy = np.ascontiguousarray(view)
+        ours = GaussianMixture(3, max_iter=3, tol=0, random_state=0).fit(view)
+        theirs = GaussianMixture(3, max_iter=3, tol=0, random_state=0).fit(copy)
+        assert ours.lower_bound_ == theirs.lower_bound_
+        np.testing.assert_array_equal(ours.means_, theirs.means_)
+        np.testing.assert_array_equal(ours.predict(view), ours.predict(copy))
+        np.testing.assert_array_equal(ours.predict_proba(view), ours.predict_proba(copy))
+        np.testing.assert_array_equal(ours.score_samples(view), ours.score_samples(copy))
 
 
 def test_block_layout_depends_on_sizes_only():
