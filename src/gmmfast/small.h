@@ -332,37 +332,7 @@ GMMFAST_CLONES static int gmmfast_small_wide_columns(
         const char *x, ptrdiff_t row_stride, ptrdiff_t column_stride, ptrdiff_t rows,
         ptrdiff_t stride, ptrdiff_t n_features, const float *GMMFAST_RESTRICT shift,
         double *GMMFAST_RESTRICT zt) {
-    int found = 0;
-    int contiguous = gmmfast_contiguous_rows(row_stride, column_stride, n_features,
-                                             sizeof(float));
-    if (contiguous && n_features == 1) {
-        GMMFAST_CONTIGUOUS_COLUMNS(float, double, 1)
-    } else if (contiguous && n_features == 2) {
-        GMMFAST_CONTIGUOUS_COLUMNS(float, double, 2)
-    } else if (contiguous && n_features == 3) {
-        GMMFAST_CONTIGUOUS_COLUMNS(float, double, 3)
-    } else if (contiguous && n_features == 4) {
-        GMMFAST_CONTIGUOUS_COLUMNS(float, double, 4)
-    } else if (contiguous && n_features == 8) {
-        GMMFAST_CONTIGUOUS_COLUMNS(float, double, 8)
-    } else {
-        for (ptrdiff_t a = 0; a < n_features; a++) {
-            double *GMMFAST_RESTRICT za = zt + a * stride;
-            const char *xa = x + a * column_stride;
-            const float sa = shift[a];
-            for (ptrdiff_t i = 0; i < rows; i++) {
-                float v;
-                memcpy(&v, xa + i * row_stride, sizeof v);
-                za[i] = (double) (v - sa);
-            }
-        }
-    }
-    for (ptrdiff_t a = 0; a < n_features; a++) {
-        double *GMMFAST_RESTRICT za = zt + a * stride;
-        for (ptrdiff_t i = rows; i < stride; i++) za[i] = 0.0;
-        found |= gmmfast_any_nonfinite_d(za, rows);
-    }
-    return found;
+    GMMFAST_READ_COLUMNS(float, double, gmmfast_any_nonfinite_d)
 }
 #else
 /* Never called (GMMFAST_SMALL_FEATURES is 0): declared for the extension's code. */

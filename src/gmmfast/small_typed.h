@@ -23,6 +23,43 @@ GMMFAST_INLINE int gmmfast_contiguous_rows(ptrdiff_t row_stride, ptrdiff_t colum
             memcpy(&v, x + (i * (n) + a) * (ptrdiff_t) sizeof v, sizeof v);               \
             zt[a * stride + i] = (Out) (v - shift[a]);                                   \
         }
+/* The body of gmmfast_small_columns_d / _f and gmmfast_small_wide_columns (their
+   arguments by name): the rows of type T read into columns of type Out, by constant
+   widths where they are contiguous, else column by column; the padding rows zero; returns
+   whether an entry is NaN or infinite (any_nonfinite of the columns: x - shift is where x
+   is, the shift being finite). */
+#define GMMFAST_READ_COLUMNS(T, Out, any_nonfinite)                                       \
+    int found = 0;                                                                       \
+    int contiguous = gmmfast_contiguous_rows(row_stride, column_stride, n_features,       \
+                                             sizeof(T));                                 \
+    if (contiguous && n_features == 1) {                                                 \
+        GMMFAST_CONTIGUOUS_COLUMNS(T, Out, 1)                                            \
+    } else if (contiguous && n_features == 2) {                                          \
+        GMMFAST_CONTIGUOUS_COLUMNS(T, Out, 2)                                            \
+    } else if (contiguous && n_features == 3) {                                          \
+        GMMFAST_CONTIGUOUS_COLUMNS(T, Out, 3)                                            \
+    } else if (contiguous && n_features == 4) {                                          \
+        GMMFAST_CONTIGUOUS_COLUMNS(T, Out, 4)                                            \
+    } else if (contiguous && n_features == 8) {                                          \
+        GMMFAST_CONTIGUOUS_COLUMNS(T, Out, 8)                                            \
+    } else {                                                                             \
+        for (ptrdiff_t a = 0; a < n_features; a++) {                                     \
+            Out *GMMFAST_RESTRICT za = zt + a * stride;                                  \
+            const char *xa = x + a * column_stride;                                      \
+            const T sa = shift[a];                                                       \
+            for (ptrdiff_t i = 0; i < rows; i++) {                                       \
+                T v;                                                                     \
+                memcpy(&v, xa + i * row_stride, sizeof v);                               \
+                za[i] = (Out) (v - sa);                                                  \
+            }                                                                            \
+        }                                                                                \
+    }                                                                                    \
+    for (ptrdiff_t a = 0; a < n_features; a++) {                                         \
+        Out *GMMFAST_RESTRICT za = zt + a * stride;                                      \
+        for (ptrdiff_t i = rows; i < stride; i++) za[i] = (Out) 0;                       \
+        found |= any_nonfinite(za, rows);                                                \
+    }                                                                                    \
+    return found;
 #endif
 
 /* zt (D x stride) = x - shift for a block of rows of x (row and column strides in bytes,
@@ -32,38 +69,7 @@ GMMFAST_CLONES static int GMMFAST_TYPED(gmmfast_small_columns)(
         const char *x, ptrdiff_t row_stride, ptrdiff_t column_stride, ptrdiff_t rows,
         ptrdiff_t stride, ptrdiff_t n_features, const GMMFAST_T *GMMFAST_RESTRICT shift,
         GMMFAST_T *GMMFAST_RESTRICT zt) {
-    int found = 0;
-    int contiguous = gmmfast_contiguous_rows(row_stride, column_stride, n_features,
-                                             sizeof(GMMFAST_T));
-    if (contiguous && n_features == 1) {
-        GMMFAST_CONTIGUOUS_COLUMNS(GMMFAST_T, GMMFAST_T, 1)
-    } else if (contiguous && n_features == 2) {
-        GMMFAST_CONTIGUOUS_COLUMNS(GMMFAST_T, GMMFAST_T, 2)
-    } else if (contiguous && n_features == 3) {
-        GMMFAST_CONTIGUOUS_COLUMNS(GMMFAST_T, GMMFAST_T, 3)
-    } else if (contiguous && n_features == 4) {
-        GMMFAST_CONTIGUOUS_COLUMNS(GMMFAST_T, GMMFAST_T, 4)
-    } else if (contiguous && n_features == 8) {
-        GMMFAST_CONTIGUOUS_COLUMNS(GMMFAST_T, GMMFAST_T, 8)
-    } else {
-        for (ptrdiff_t a = 0; a < n_features; a++) {
-            GMMFAST_T *GMMFAST_RESTRICT za = zt + a * stride;
-            const char *xa = x + a * column_stride;
-            const GMMFAST_T sa = shift[a];
-            for (ptrdiff_t i = 0; i < rows; i++) {
-                GMMFAST_T v;
-                memcpy(&v, xa + i * row_stride, sizeof v);
-                za[i] = v - sa;
-            }
-        }
-    }
-    for (ptrdiff_t a = 0; a < n_features; a++) {
-        GMMFAST_T *GMMFAST_RESTRICT za = zt + a * stride;
-        for (ptrdiff_t i = rows; i < stride; i++) za[i] = (GMMFAST_T) 0;
-        /* x - shift is NaN or infinite where x is (the shift is finite). */
-        found |= GMMFAST_TYPED(gmmfast_any_nonfinite)(za, rows);
-    }
-    return found;
+    GMMFAST_READ_COLUMNS(GMMFAST_T, GMMFAST_T, GMMFAST_TYPED(gmmfast_any_nonfinite))
 }
 
 /* yt (D x stride) for tied covariances: y_i = z_i P with P the upper triangular factor
