@@ -1115,11 +1115,12 @@ cdef void _end_group(const Job *job, Scratch *s, Py_ssize_t g) noexcept nogil:
     s.cond_cov_used = False
 
 
-cdef inline void _prefetch_next(const Job *job, Py_ssize_t end, Py_ssize_t n) noexcept nogil:
+cdef inline void _prefetch_next(const Job *job, Py_ssize_t end, Py_ssize_t n,
+                                Py_ssize_t itemsize) noexcept nogil:
     """Asks for the rows after a block (the next block's, at most n) while it is computed,
-    where the rows lie one after the other, forwards (a reversed view would make the
-    byte count negative)."""
-    if (job.column_stride > 0 and job.row_stride == job.n_features * job.column_stride
+    where X is C-contiguous (rows of ``itemsize`` numbers one after the other, forwards:
+    neither gaps nor a reversed view, whose byte count would be negative)."""
+    if (job.column_stride == itemsize and job.row_stride == job.n_features * itemsize
             and end < job.n_samples):
         gmmfast_prefetch(job.x + end * job.row_stride,
                          min(n, job.n_samples - end) * job.row_stride)
@@ -1138,14 +1139,14 @@ cdef void _block(const Job *job, Scratch *s, Py_ssize_t g, Py_ssize_t blk,
     if job.small and job.fill == NULL:
         # Few features: the block by columns, unless it has a NaN (or an infinity).
         if not _small_columns(job, s, start, n, z):
-            _prefetch_next(job, end, n)
+            _prefetch_next(job, end, n, sizeof(floating))
             _small_block(job, s, g, start, n, w, z)
             return
         if job.found != NULL:
             job.found[0] = 1
             return
     _shifted(job, start, n, z)
-    _prefetch_next(job, end, n)
+    _prefetch_next(job, end, n, sizeof(floating))
     cdef Py_ssize_t n_patterns = 0
     if job.found != NULL and _any_nonfinite(z, n * job.n_features):
         job.found[0] = 1

@@ -265,6 +265,34 @@ def test_reversed_views_give_the_bits_of_their_copies(n_features):
         np.testing.assert_array_equal(ours.score_samples(view), ours.score_samples(copy))
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_features", [1, 2, 3, 4, 8])
+def test_contiguous_rows_give_the_bits_of_strided_ones(n_features, dtype, covariance_type):
+    # C-contiguous rows of these widths are read into the blocks' columns by a loop of
+    # constant width; rows apart (a view of every other column) by the loop by columns.
+    from gmmfast import GaussianMixture
+
+    X = make_blobs_data(2_000, n_features, 3, random_state=4).astype(dtype)
+    wide = np.zeros((len(X), 2 * n_features), dtype=dtype)
+    wide[:, ::2] = X
+    strided = wide[:, ::2]
+    start = GaussianMixture(3, covariance_type=covariance_type, max_iter=1,
+                            random_state=0).fit(X)
+    given = dict(weights_init=start.weights_, means_init=start.means_,
+                 precisions_init=start.precisions_)
+    fits = [GaussianMixture(3, covariance_type=covariance_type, max_iter=3, tol=0,
+                            **given).fit(rows) for rows in (X, strided)]
+    assert fits[0].lower_bound_ == fits[1].lower_bound_
+    np.testing.assert_array_equal(fits[0].means_, fits[1].means_)
+    np.testing.assert_array_equal(fits[0].covariances_, fits[1].covariances_)
+    model = fits[0]
+    np.testing.assert_array_equal(model.predict(X), model.predict(strided))
+    np.testing.assert_array_equal(model.predict_proba(X), model.predict_proba(strided))
+    np.testing.assert_array_equal(model.score_samples(X), model.score_samples(strided))
+
+
 def test_block_layout_depends_on_sizes_only():
     rows, n_blocks, n_groups = _kernels.block_layout(100_000, 16, 16, 0)
     assert rows * n_blocks >= 100_000 > rows * (n_blocks - 1)

@@ -19,15 +19,14 @@
 #endif
 
 /* A hint that bytes from p on will be read soon (into the caches, one line of 64 bytes at
-   a time); no effect on any result. On x86-64 an instruction the compiler keeps: GCC 12
-   dropped the __builtin_prefetch of every loop of the extension's code (none was left in
-   its machine code). */
+   a time); no effect on any result. The empty asm statement, which the compiler must keep,
+   keeps the function from being taken as free of effects: GCC 12 had taken it for one (a
+   "looping const" function, since a prefetch changes no memory) and removed every call,
+   leaving no prefetch in the extension's machine code. */
 GMMFAST_INLINE void gmmfast_prefetch(const void *p, size_t bytes) {
-#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
-    for (size_t b = 0; b < bytes; b += 64)
-        __asm__ volatile("prefetcht0 %0" : : "m"(*((const char *) p + b)));
-#elif defined(__GNUC__) || defined(__clang__)
+#if defined(__GNUC__) || defined(__clang__)
     for (size_t b = 0; b < bytes; b += 64) __builtin_prefetch((const char *) p + b, 0, 3);
+    __asm__ volatile("" : : "r"(p));
 #else
     (void) p;
     (void) bytes;
