@@ -27,6 +27,10 @@ RESP_CHUNK_ROWS = 1 << 13
 OUTPUTS = ("labels", "resp", "log_prob")
 
 
+# Numbers per chunk of rows copied (in float64) for the column means.
+_MEAN_CHUNK_NUMBERS = 1 << 20
+
+
 def is_dask_collection(X):
     """Whether X is a Dask array or DataFrame; never imports Dask (X could not be one)."""
     return "dask" in sys.modules and sys.modules["dask"].is_dask_collection(X)
@@ -325,10 +329,23 @@ class InMemoryRows:
 
     def column_mean(self):
         """Column means of X in its dtype (the centre k-means works around); with missing
-        values, the means of the observed ones."""
+        values, the means of the observed ones.
+
+        Summed in float64 over row-major copies of chunks of rows, added in order: the
+        same bits whatever the layout of X (``X.mean(axis=0)`` adds the rows of a
+        C-ordered float32 X one by one in float32, those of a Fortran-ordered one
+        pairwise, so that the k-means start, and the fit, depended on the layout), and
+        at most about 8 MB copied at a time.
+        """
         if self.fill is not None:
             return self.fill.copy()
-        return self.X.mean(axis=0)
+        n_samples, n_features = self.X.shape
+        step = max(1, _MEAN_CHUNK_NUMBERS // max(1, n_features))
+        total = np.zeros(n_features)
+        for start in range(0, n_samples, step):
+            chunk = np.ascontiguousarray(self.X[start:start + step], dtype=np.float64)
+            total += chunk.sum(axis=0)
+        return (total / n_samples).astype(self.X.dtype)
 
     def nearest_centre_sums(self, shift, centres, inertia=False):
         """(s0, s1) of each row given to its nearest centre, around ``shift`` (and the

@@ -265,6 +265,20 @@ def test_reversed_views_give_the_bits_of_their_copies(n_features):
         np.testing.assert_array_equal(ours.score_samples(view), ours.score_samples(copy))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_features", [3, 12])
+def test_default_fit_does_not_depend_on_the_layout(n_features, dtype):
+    # The k-means start works around the column means, which must not depend on the
+    # order in which the rows' numbers lie (float32 means along axis 0 did).
+    from gmmfast import GaussianMixture
+
+    X = make_blobs_data(30_000, n_features, 4, random_state=5).astype(dtype)
+    fits = [GaussianMixture(4, random_state=0).fit(rows)
+            for rows in (X, np.asfortranarray(X))]
+    assert fits[0].lower_bound_ == fits[1].lower_bound_
+    np.testing.assert_array_equal(fits[0].means_, fits[1].means_)
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("dtype", DTYPES)
