@@ -2244,7 +2244,7 @@ def evaluate(const floating[:, :] X, Model model, bint labels=False, bint resp=F
     job.labels = &label_view[0] if labels else NULL
     job.resp_out = &resp_view[0, 0] if resp else NULL
     job.log_prob_out = &log_prob_view[0] if log_prob else NULL
-    sets = _listed_sets(&job, model, missing is True and not unknown, patterns, n_threads)
+    sets = _listed_sets(&job, model, missing is True, patterns, n_threads)
     found_arr = np.zeros(1, dtype=np.intc)
     cdef int[::1] found = found_arr
     if unknown:
