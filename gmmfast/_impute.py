@@ -124,7 +124,8 @@ default=None
             self._draw(filled, missing)
             return filled
         with single_threaded_blas():
-            evaluate(X, self.estimator_._pass_arguments(X.dtype), missing=True, filled=filled)
+            evaluate(X, self.estimator_._evaluation_arguments(X.dtype), missing=True,
+                     filled=filled)
         return filled
 
     def _draw(self, filled, missing):
