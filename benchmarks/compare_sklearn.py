@@ -13,6 +13,7 @@ timed against the other one's idle threads.
 
     python benchmarks/compare_sklearn.py            # the README table (takes minutes)
     python benchmarks/compare_sklearn.py --quick    # small sizes, seconds
+    python benchmarks/compare_sklearn.py --only-default-fits   # one seed and five
     python benchmarks/compare_sklearn.py --only-mini-batch --curve mini_batch.png
     python benchmarks/compare_sklearn.py --only-threads --threads 1,2,4,8,16
 
@@ -304,6 +305,8 @@ def main(argv=None):
                         help="skip predict, predict_proba and score_samples")
     parser.add_argument("--only-iterations", action="store_true",
                         help="only the EM iterations and the per-row outputs of GaussianMixture")
+    parser.add_argument("--only-default-fits", action="store_true",
+                        help="only the default fits of GaussianMixture (one seed and five)")
     parser.add_argument("--no-bayesian", action="store_true",
                         help="skip the variational mixture (BayesianGaussianMixture)")
     parser.add_argument("--only-bayesian", action="store_true",
@@ -349,6 +352,8 @@ def main(argv=None):
         return
     if args.only_iterations:
         args.no_default_fit = args.no_seeds = args.no_memory = args.no_bayesian = True
+    if args.only_default_fits:
+        args.no_memory = args.no_bayesian = True
     if not args.only_bayesian:
         gaussian_mixture_tables(args, cases, n_iter, repeat, Gmmfast, Sklearn)
     if not args.no_bayesian:
@@ -539,8 +544,8 @@ def thread_table(args, n_iter, repeat, Gmmfast, Sklearn):
                   flush=True)
 
 
-def gaussian_mixture_tables(args, cases, n_iter, repeat, Gmmfast, Sklearn):
-    """GaussianMixture: seconds per iteration, default fits, seeds, peak memory."""
+def iteration_tables(args, cases, n_iter, repeat, Gmmfast, Sklearn):
+    """GaussianMixture: the machine's limits, seconds per EM iteration, per-row outputs."""
     def warm_up(X, k, ct):
         Gmmfast(k, covariance_type=ct, max_iter=1, tol=0.0,
                 **fixed_start(X, k, ct)).fit(X[:2000])
@@ -556,6 +561,13 @@ def gaussian_mixture_tables(args, cases, n_iter, repeat, Gmmfast, Sklearn):
     if not args.no_predictions:
         prediction_table(QUICK_PREDICTION_CASES if args.quick else PREDICTION_CASES,
                          repeat, rates, Gmmfast, Sklearn)
+
+
+def gaussian_mixture_tables(args, cases, n_iter, repeat, Gmmfast, Sklearn):
+    """GaussianMixture: seconds per iteration, per-row outputs, default fits, seeds, peak
+    memory."""
+    if not args.only_default_fits:
+        iteration_tables(args, cases, n_iter, repeat, Gmmfast, Sklearn)
     if not args.no_default_fit:
         default_fit_table("\nDefault fit (k-means initialisation, EM to convergence), "
                           "seconds:\n",
