@@ -173,6 +173,8 @@ cdef extern from "gmmfast/passes.h" nogil:
 
     # gmmfast/missing.h
     void gmmfast_prefetch(const void *p, size_t bytes)   # gmmfast/common.h
+    void *gmmfast_aligned_malloc(size_t bytes)   # gmmfast/common.h
+    void gmmfast_aligned_free(void *p)   # gmmfast/common.h
     double GMMFAST_LOG_2PI                           # log(2 pi)
     # Where the parts of a factor set lie (macros; see gmmfast_factor_set).
     Py_ssize_t GMMFAST_TRIANGLE(Py_ssize_t a, Py_ssize_t b)

@@ -33,7 +33,7 @@ from cython cimport floating
 from cython.parallel cimport parallel, prange
 from libc.math cimport log, sqrt
 from libc.stdint cimport int64_t, uint64_t
-from libc.stdlib cimport calloc, free, malloc
+from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
 from _blas cimport Lower, NoTrans, Trans, gemm, syrk
@@ -916,10 +916,16 @@ cdef inline double *_indicator(const Job *job, Scratch *s) noexcept nogil:
 
 
 cdef inline void *_take(size_t count, size_t size, bint zeroed, bint *ok) noexcept nogil:
-    """count items of size bytes (at least one byte); ok becomes false if not allocated."""
-    cdef void *p = calloc(max(count, 1), size) if zeroed else malloc(max(count, 1) * size)
+    """count items of size bytes (at least one byte), from a cache line on (see
+    gmmfast_aligned_malloc; released by _release); ok becomes false if not allocated."""
+    cdef void *p = NULL
+    cdef size_t n = max(count, 1)
+    if n <= (<size_t> -1) // size:
+        p = gmmfast_aligned_malloc(n * size)
     if p == NULL:
         ok[0] = False
+    elif zeroed:
+        memset(p, 0, n * size)
     return p
 
 
@@ -1010,44 +1016,44 @@ cdef Scratch _allocate(const Job *job, size_t item) noexcept nogil:
 
 
 cdef void _release(Scratch *s) noexcept nogil:
-    free(s.z)
-    free(s.product)
-    free(s.scaled)
-    free(s.small)
-    free(s.tied_rows)
-    free(s.diag_scratch)
-    free(s.squares)
-    free(s.row_total)
-    free(s.log_prob)
-    free(s.row_work)
-    free(s.zt)
-    free(s.yt)
-    free(s.dense)
-    free(s.bucket)
-    free(s.bucket_start)
-    free(s.bucket_value)
-    free(s.zd)
-    free(s.dist)
-    free(s.nearest)
-    free(s.nearest_label)
-    free(s.miss_start)
-    free(s.miss_index)
-    free(s.absent)
-    free(s.pattern_of)
-    free(s.pattern_first)
-    free(s.pattern_next)
-    free(s.pattern_table)
-    free(s.eps)
-    free(s.pattern_weight)
-    free(s.lam)
-    free(s.factors)
-    free(s.inverse_work)
-    free(s.cond_cov)
-    free(s.pattern_set)
-    free(s.cache_pool)
-    free(s.cache_keys)
-    free(s.cache_slots)
-    free(s.lanes)
+    gmmfast_aligned_free(s.z)
+    gmmfast_aligned_free(s.product)
+    gmmfast_aligned_free(s.scaled)
+    gmmfast_aligned_free(s.small)
+    gmmfast_aligned_free(s.tied_rows)
+    gmmfast_aligned_free(s.diag_scratch)
+    gmmfast_aligned_free(s.squares)
+    gmmfast_aligned_free(s.row_total)
+    gmmfast_aligned_free(s.log_prob)
+    gmmfast_aligned_free(s.row_work)
+    gmmfast_aligned_free(s.zt)
+    gmmfast_aligned_free(s.yt)
+    gmmfast_aligned_free(s.dense)
+    gmmfast_aligned_free(s.bucket)
+    gmmfast_aligned_free(s.bucket_start)
+    gmmfast_aligned_free(s.bucket_value)
+    gmmfast_aligned_free(s.zd)
+    gmmfast_aligned_free(s.dist)
+    gmmfast_aligned_free(s.nearest)
+    gmmfast_aligned_free(s.nearest_label)
+    gmmfast_aligned_free(s.miss_start)
+    gmmfast_aligned_free(s.miss_index)
+    gmmfast_aligned_free(s.absent)
+    gmmfast_aligned_free(s.pattern_of)
+    gmmfast_aligned_free(s.pattern_first)
+    gmmfast_aligned_free(s.pattern_next)
+    gmmfast_aligned_free(s.pattern_table)
+    gmmfast_aligned_free(s.eps)
+    gmmfast_aligned_free(s.pattern_weight)
+    gmmfast_aligned_free(s.lam)
+    gmmfast_aligned_free(s.factors)
+    gmmfast_aligned_free(s.inverse_work)
+    gmmfast_aligned_free(s.cond_cov)
+    gmmfast_aligned_free(s.pattern_set)
+    gmmfast_aligned_free(s.cache_pool)
+    gmmfast_aligned_free(s.cache_keys)
+    gmmfast_aligned_free(s.cache_slots)
+    gmmfast_aligned_free(s.lanes)
 
 
 def _allocation_error():

