@@ -170,6 +170,14 @@ cdef extern from "gmmfast/passes.h" nogil:
                                  Py_ssize_t stride, Py_ssize_t n_features,
                                  Py_ssize_t n_components, int code, const double *value,
                                  double *s0, double *s1, double *s2)
+    void gmmfast_sum_squares_tiles_d(const double *y, const double *c, Py_ssize_t rows,
+                                     Py_ssize_t n_features, Py_ssize_t n_components,
+                                     int by_component, const double *log_norm,
+                                     double *log_prob)
+    void gmmfast_sum_squares_tiles_f(const float *y, const double *c, Py_ssize_t rows,
+                                     Py_ssize_t n_features, Py_ssize_t n_components,
+                                     int by_component, const double *log_norm,
+                                     double *log_prob)
 
     # gmmfast/missing.h
     void gmmfast_prefetch(const void *p, size_t bytes)   # gmmfast/common.h

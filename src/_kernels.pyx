@@ -450,17 +450,26 @@ cdef void _block_log_prob(
                     p = &precision[a * width]
                     for k in range(width):
                         out[k] += za * p[k]
+        # Full, in float64: the same numbers by vectors of components (see
+        # gmmfast_sum_squares_tiles_d).
         if floating is float and marginals:
             # Rows with missing features: their marginals take away most of this sum
             # (see _missing_log_prob), so it is taken in float64, as exact as the product.
-            gmmfast_sum_squares_w(product, m.centers64, rows, n_features, n_components,
-                                  code == FULL, by_component, log_norm, log_prob)
+            if code == FULL:
+                gmmfast_sum_squares_tiles_f(product, m.centers64, rows, n_features,
+                                            n_components, by_component, log_norm, log_prob)
+            else:
+                gmmfast_sum_squares_w(product, m.centers64, rows, n_features, n_components,
+                                      False, by_component, log_norm, log_prob)
         elif floating is float:
             gmmfast_sum_squares_f(product, centers, rows, n_features, n_components,
                                   code == FULL, by_component, log_norm, log_prob)
+        elif code == FULL:
+            gmmfast_sum_squares_tiles_d(product, centers, rows, n_features, n_components,
+                                        by_component, log_norm, log_prob)
         else:
-            gmmfast_sum_squares_d(product, centers, rows, n_features, n_components,
-                                  code == FULL, by_component, log_norm, log_prob)
+            gmmfast_sum_squares_d(product, centers, rows, n_features, n_components, False,
+                                  by_component, log_norm, log_prob)
         return
     if by_component:
         # A few features, diag or spherical: the same sums over j in the same order.

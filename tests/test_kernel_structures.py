@@ -383,6 +383,34 @@ def test_every_vector_width_of_few_features_gives_the_same_bits(dtype, covarianc
     assert_same_bits(results)
 
 
+@pytest.mark.skipif(len(_kernels.small_widths()) < 2,
+                    reason="one version of the vector loops runs here")
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_features", [13, 16])
+def test_every_vector_width_gives_the_same_full_log_densities(dtype, n_features):
+    # The full log-densities' sums of squares in float64 (float64 rows, and float32 rows
+    # with holes) go by vectors of 8, 4 or 2 components and tiles of as many rows: 11
+    # components (some past the last vector at every width), 13 features (one past the
+    # last four) and 16, rows past the last tile, the E-step's log-densities by component
+    # and the per-row outputs by row; every output bit for bit the same, and the same as
+    # the plain loop's (the baseline build's, compared by tools/fit_digests.py in CI).
+    X, w, args = _weighted_blobs(dtype, "full", n_features, 11, seed=41)
+    holes = X.copy()
+    holes[np.random.RandomState(42).uniform(size=X.shape) < 0.05] = np.nan
+    results = []
+    try:
+        for width in _kernels.small_widths():
+            _kernels.pin_small_width(width)
+            results.append(_pass_outputs(X, w, args)
+                           + _kernels.e_step(holes, w, args.model, args.offsets, 2, True,
+                                             None, missing=True)
+                           + _kernels.evaluate(holes, args.model, resp=True, log_prob=True,
+                                               n_threads=2, missing=True))
+    finally:
+        _kernels.pin_small_width(0)
+    assert_same_bits(results)
+
+
 def test_a_width_that_does_not_run_here_is_refused():
     with pytest.raises(ValueError, match="small_widths"):
         _kernels.pin_small_width(3)

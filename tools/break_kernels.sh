@@ -91,6 +91,10 @@ breakages=(
   "contiguous-columns-shift-of-next-feature|src/gmmfast/small_typed.h|zt[a * stride + i] = (Out) (v - shift[a]);|zt[a * stride + i] = (Out) (v - shift[(a + 1) % (n)]);"
   "contiguous-rows-ignore-row-stride|src/gmmfast/small_typed.h|    return column_stride == (ptrdiff_t) size && row_stride == n_features * (ptrdiff_t) size;|    return column_stride == (ptrdiff_t) size;"
   "evaluation-misses-infinity|src/gmmfast/rows_typed.h|0x7ff0000000000000ULL) == 0x7ff0000000000000ULL;|0x7ff0000000000000ULL) == 1ULL;"
+  "tiles-drop-last-feature|src/gmmfast/log_density_lanes.h|    for (; j < n_features; j++) {|    for (; j < n_features - 1; j++) {"
+  "tiles-store-first-component-only|src/gmmfast/log_density_lanes.h|memcpy(log_prob + (k0 + l) * rows + i0, &col[l], sizeof col[l]);|memcpy(log_prob + (k0 + l) * rows + i0, &col[0], sizeof col[l]);"
+  "tiles-skip-last-rows|src/gmmfast/log_density_lanes.h|    for (ptrdiff_t i = rows_end; i < rows; i++)|    for (ptrdiff_t i = rows_end; i < rows - 1; i++)"
+  "tiles-skip-last-component|src/gmmfast/log_density_lanes.h|        if (k_end < K)|        if (k_end < K - 1)"
 )
 
 unnoticed=0

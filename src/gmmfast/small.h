@@ -18,6 +18,7 @@
 #include "gmmfast/elementwise.h"
 #include "gmmfast/rows.h"
 #include "gmmfast/missing.h"
+#include "gmmfast/log_density.h"
 
 /* The covariance codes of the passes (COVARIANCE_CODES in src/_kernels.pyx). */
 #define GMMFAST_FULL 0
@@ -179,6 +180,14 @@ static int gmmfast_small_width(void) {
         GMMFAST_SMALL_CALL(gmmfast_small_moments_##s,                                    \
                            (zt, offsets, rows, stride, n_features, n_components, code,   \
                             value, s0, s1, s2))                                          \
+    }                                                                                    \
+    static void gmmfast_sum_squares_tiles_##s(                                           \
+            const T *y, const double *c, ptrdiff_t rows, ptrdiff_t n_features,           \
+            ptrdiff_t n_components, int by_component, const double *log_norm,           \
+            double *log_prob) {                                                          \
+        GMMFAST_SMALL_CALL(gmmfast_sum_squares_tiles_##s,                                \
+                           (y, c, rows, n_features, n_components, by_component,          \
+                            log_norm, log_prob))                                         \
     }
 GMMFAST_SMALL_ENTRIES(double, d)
 GMMFAST_SMALL_ENTRIES(float, f)
@@ -364,6 +373,22 @@ GMMFAST_CLONES static int gmmfast_small_wide_columns(
 GMMFAST_SMALL_STUBS(double, d)
 GMMFAST_SMALL_STUBS(float, f)
 #undef GMMFAST_SMALL_STUBS
+/* The full log-densities' sums of squares in float64: the scalar loops of the same
+   numbers. */
+static void gmmfast_sum_squares_tiles_d(const double *y, const double *c, ptrdiff_t rows,
+                                        ptrdiff_t n_features, ptrdiff_t n_components,
+                                        int by_component, const double *log_norm,
+                                        double *log_prob) {
+    gmmfast_sum_squares_d(y, c, rows, n_features, n_components, 1, by_component, log_norm,
+                          log_prob);
+}
+static void gmmfast_sum_squares_tiles_f(const float *y, const double *c, ptrdiff_t rows,
+                                        ptrdiff_t n_features, ptrdiff_t n_components,
+                                        int by_component, const double *log_norm,
+                                        double *log_prob) {
+    gmmfast_sum_squares_w(y, c, rows, n_features, n_components, 1, by_component, log_norm,
+                          log_prob);
+}
 static int gmmfast_small_best_width(void) { return 0; }
 static int gmmfast_small_runs(int width) { return 0; }
 static void gmmfast_small_pin(int width) {}

@@ -96,14 +96,18 @@ GMMFAST_WINLINE void GMMFAST_WN(gmmfast_small_tile_transpose)(const double *a, p
 }
 
 /* The typed loops, once per rows' dtype, with GMMFAST_VT the vector of GMMFAST_W of them
-   and GMMFAST_TO_D converting it to float64 (exactly). */
+   and GMMFAST_TO_D converting it to float64 (exactly); GMMFAST_SQUARES names the scalar
+   sums of squares of the same numbers (gmmfast/log_density_lanes.h). */
 #define GMMFAST_T double
 #define GMMFAST_TYPED(name) GMMFAST_WN(name##_d)
 #define GMMFAST_UNVERSIONED(name) name##_d
 #define GMMFAST_VT GMMFAST_VD
 #define GMMFAST_TO_D(v) (v)
+#define GMMFAST_SQUARES(name) name##_d
 #include "gmmfast/small_lanes.h"
 #include "gmmfast/missing_lanes.h"
+#include "gmmfast/log_density_lanes.h"
+#undef GMMFAST_SQUARES
 #undef GMMFAST_T
 #undef GMMFAST_TYPED
 #undef GMMFAST_UNVERSIONED
@@ -124,8 +128,11 @@ GMMFAST_WINLINE GMMFAST_VD gmmfast_float_lanes_w8(GMMFAST_VF v) {
 #else
 #define GMMFAST_TO_D(v) __builtin_convertvector((v), GMMFAST_VD)
 #endif
+#define GMMFAST_SQUARES(name) name##_w
 #include "gmmfast/small_lanes.h"
 #include "gmmfast/missing_lanes.h"
+#include "gmmfast/log_density_lanes.h"
+#undef GMMFAST_SQUARES
 #undef GMMFAST_T
 #undef GMMFAST_TYPED
 #undef GMMFAST_UNVERSIONED
