@@ -178,6 +178,10 @@ cdef extern from "gmmfast/passes.h" nogil:
                                      Py_ssize_t n_features, Py_ssize_t n_components,
                                      int by_component, const double *log_norm,
                                      double *log_prob)
+    void gmmfast_sum_squares_tiles32_f(const float *y, const float *c, Py_ssize_t rows,
+                                       Py_ssize_t n_features, Py_ssize_t n_components,
+                                       int by_component, const double *log_norm,
+                                       double *log_prob)
 
     # gmmfast/missing.h
     void gmmfast_prefetch(const void *p, size_t bytes)   # gmmfast/common.h

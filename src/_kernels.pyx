@@ -450,8 +450,8 @@ cdef void _block_log_prob(
                     p = &precision[a * width]
                     for k in range(width):
                         out[k] += za * p[k]
-        # Full, in float64: the same numbers by vectors of components (see
-        # gmmfast_sum_squares_tiles_d).
+        # Full: the same numbers by vectors of components (see gmmfast_sum_squares_tiles_d
+        # and gmmfast_sum_squares_tiles32_f).
         if floating is float and marginals:
             # Rows with missing features: their marginals take away most of this sum
             # (see _missing_log_prob), so it is taken in float64, as exact as the product.
@@ -461,9 +461,12 @@ cdef void _block_log_prob(
             else:
                 gmmfast_sum_squares_w(product, m.centers64, rows, n_features, n_components,
                                       False, by_component, log_norm, log_prob)
+        elif floating is float and code == FULL:
+            gmmfast_sum_squares_tiles32_f(product, centers, rows, n_features, n_components,
+                                          by_component, log_norm, log_prob)
         elif floating is float:
-            gmmfast_sum_squares_f(product, centers, rows, n_features, n_components,
-                                  code == FULL, by_component, log_norm, log_prob)
+            gmmfast_sum_squares_f(product, centers, rows, n_features, n_components, False,
+                                  by_component, log_norm, log_prob)
         elif code == FULL:
             gmmfast_sum_squares_tiles_d(product, centers, rows, n_features, n_components,
                                         by_component, log_norm, log_prob)

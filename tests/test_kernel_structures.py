@@ -387,14 +387,17 @@ def test_every_vector_width_of_few_features_gives_the_same_bits(dtype, covarianc
                     reason="one version of the vector loops runs here")
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n_features", [13, 16])
-def test_every_vector_width_gives_the_same_full_log_densities(dtype, n_features):
-    # The full log-densities' sums of squares in float64 (float64 rows, and float32 rows
-    # with holes) go by vectors of 8, 4 or 2 components and tiles of as many rows: 11
+@pytest.mark.parametrize("n_components", [11, 19])
+def test_every_vector_width_gives_the_same_full_log_densities(dtype, n_features,
+                                                              n_components):
+    # The full log-densities' sums of squares go by vectors of components and tiles of as
+    # many rows: in float64 (float64 rows, and float32 rows with holes) 8, 4 or 2
+    # components to a vector, in float32 (complete float32 rows) 16 or 8; 11 and 19
     # components (some past the last vector at every width), 13 features (one past the
     # last four) and 16, rows past the last tile, the E-step's log-densities by component
     # and the per-row outputs by row; every output bit for bit the same, and the same as
     # the plain loop's (the baseline build's, compared by tools/fit_digests.py in CI).
-    X, w, args = _weighted_blobs(dtype, "full", n_features, 11, seed=41)
+    X, w, args = _weighted_blobs(dtype, "full", n_features, n_components, seed=41)
     holes = X.copy()
     holes[np.random.RandomState(42).uniform(size=X.shape) < 0.05] = np.nan
     results = []

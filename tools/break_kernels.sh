@@ -95,6 +95,8 @@ breakages=(
   "tiles-store-first-component-only|src/gmmfast/log_density_lanes.h|memcpy(log_prob + (k0 + l) * rows + i0, &col[l], sizeof col[l]);|memcpy(log_prob + (k0 + l) * rows + i0, &col[0], sizeof col[l]);"
   "tiles-skip-last-rows|src/gmmfast/log_density_lanes.h|    for (ptrdiff_t i = rows_end; i < rows; i++)|    for (ptrdiff_t i = rows_end; i < rows - 1; i++)"
   "tiles-skip-last-component|src/gmmfast/log_density_lanes.h|        if (k_end < K)|        if (k_end < K - 1)"
+  "float32-tiles-second-half-stored-over-first|src/gmmfast/log_density_lanes.h|GMMFAST_WN(gmmfast_store_tile)(hi, i0, k0 + GMMFAST_W, rows, K, by_component,|GMMFAST_WN(gmmfast_store_tile)(hi, i0, k0, rows, K, by_component,"
+  "float32-tiles-second-half-from-first|src/gmmfast/log_density_lanes.h|    __m256 h = half ? _mm256_castpd_ps(_mm512_extractf64x4_pd(both, 1))|    __m256 h = half ? _mm256_castpd_ps(_mm512_extractf64x4_pd(both, 0))"
 )
 
 unnoticed=0

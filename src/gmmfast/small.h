@@ -47,6 +47,9 @@ typedef int64_t gmmfast_vl4 __attribute__((vector_size(4 * sizeof(int64_t))));
 typedef double gmmfast_vd2 __attribute__((vector_size(2 * sizeof(double))));
 typedef float gmmfast_vf2 __attribute__((vector_size(2 * sizeof(float))));
 typedef int64_t gmmfast_vl2 __attribute__((vector_size(2 * sizeof(int64_t))));
+/* Twice as many float32 lanes as float64 ones (one register): the float32 sums of squares
+   of gmmfast/log_density_lanes.h. */
+typedef float gmmfast_vf16 __attribute__((vector_size(16 * sizeof(float))));
 
 /* Lanes of two vectors of eight picked by index (0 .. 7 of a, 8 .. 15 of b). */
 #if defined(__clang__)
@@ -79,8 +82,10 @@ GMMFAST_INLINE double gmmfast_small_lanes_sum(const double part[GMMFAST_LANES]) 
 #define GMMFAST_SMALL_ONLY 2
 #endif
 
-#if defined(GMMFAST_SMALL_VERSIONS) || GMMFAST_SMALL_ONLY == 8
+#if defined(GMMFAST_SMALL_VERSIONS) || GMMFAST_SMALL_ONLY == 8 || GMMFAST_SMALL_ONLY == 4
 #include <immintrin.h>   /* (x86-64 only: these versions are built for it alone) */
+#endif
+#if defined(GMMFAST_SMALL_VERSIONS) || GMMFAST_SMALL_ONLY == 8
 #define GMMFAST_W 8
 #define GMMFAST_WN(name) name##_w8
 #define GMMFAST_WTARGET __attribute__((target("avx512f")))
@@ -193,6 +198,16 @@ GMMFAST_SMALL_ENTRIES(double, d)
 GMMFAST_SMALL_ENTRIES(float, f)
 #undef GMMFAST_SMALL_ENTRIES
 #undef GMMFAST_SMALL_DENSITY_ENTRY
+/* The full log-densities' float32 sums of squares of float32 rows (see
+   gmmfast/log_density_lanes.h). */
+static void gmmfast_sum_squares_tiles32_f(const float *y, const float *c, ptrdiff_t rows,
+                                          ptrdiff_t n_features, ptrdiff_t n_components,
+                                          int by_component, const double *log_norm,
+                                          double *log_prob) {
+    GMMFAST_SMALL_CALL(gmmfast_sum_squares_tiles32_f,
+                       (y, c, rows, n_features, n_components, by_component, log_norm,
+                        log_prob))
+}
 
 /* The marginal of a row with missing features (gmmfast_marginal_row_d / _f, the same
    arguments and numbers), in the version gmmfast_small_width chooses (see
@@ -373,22 +388,17 @@ GMMFAST_CLONES static int gmmfast_small_wide_columns(
 GMMFAST_SMALL_STUBS(double, d)
 GMMFAST_SMALL_STUBS(float, f)
 #undef GMMFAST_SMALL_STUBS
-/* The full log-densities' sums of squares in float64: the scalar loops of the same
-   numbers. */
-static void gmmfast_sum_squares_tiles_d(const double *y, const double *c, ptrdiff_t rows,
-                                        ptrdiff_t n_features, ptrdiff_t n_components,
-                                        int by_component, const double *log_norm,
-                                        double *log_prob) {
-    gmmfast_sum_squares_d(y, c, rows, n_features, n_components, 1, by_component, log_norm,
-                          log_prob);
-}
-static void gmmfast_sum_squares_tiles_f(const float *y, const double *c, ptrdiff_t rows,
-                                        ptrdiff_t n_features, ptrdiff_t n_components,
-                                        int by_component, const double *log_norm,
-                                        double *log_prob) {
-    gmmfast_sum_squares_w(y, c, rows, n_features, n_components, 1, by_component, log_norm,
-                          log_prob);
-}
+/* The full log-densities' sums of squares: the scalar loops of the same numbers. */
+#define GMMFAST_SQUARES_STUB(name, T, C, scalar)                                           \
+    static void name(const T *y, const C *c, ptrdiff_t rows, ptrdiff_t n_features,        \
+                     ptrdiff_t n_components, int by_component, const double *log_norm,    \
+                     double *log_prob) {                                                  \
+        scalar(y, c, rows, n_features, n_components, 1, by_component, log_norm, log_prob); \
+    }
+GMMFAST_SQUARES_STUB(gmmfast_sum_squares_tiles_d, double, double, gmmfast_sum_squares_d)
+GMMFAST_SQUARES_STUB(gmmfast_sum_squares_tiles_f, float, double, gmmfast_sum_squares_w)
+GMMFAST_SQUARES_STUB(gmmfast_sum_squares_tiles32_f, float, float, gmmfast_sum_squares_f)
+#undef GMMFAST_SQUARES_STUB
 static int gmmfast_small_best_width(void) { return 0; }
 static int gmmfast_small_runs(int width) { return 0; }
 static void gmmfast_small_pin(int width) {}

@@ -11,14 +11,17 @@
 #if GMMFAST_W == 8
 #define GMMFAST_VD gmmfast_vd8
 #define GMMFAST_VF gmmfast_vf8
+#define GMMFAST_VF2 gmmfast_vf16
 #define GMMFAST_VL gmmfast_vl8
 #elif GMMFAST_W == 4
 #define GMMFAST_VD gmmfast_vd4
 #define GMMFAST_VF gmmfast_vf4
+#define GMMFAST_VF2 gmmfast_vf8
 #define GMMFAST_VL gmmfast_vl4
 #else
 #define GMMFAST_VD gmmfast_vd2
 #define GMMFAST_VF gmmfast_vf2
+#define GMMFAST_VF2 gmmfast_vf4
 #define GMMFAST_VL gmmfast_vl2
 #endif
 
@@ -129,9 +132,11 @@ GMMFAST_WINLINE GMMFAST_VD gmmfast_float_lanes_w8(GMMFAST_VF v) {
 #define GMMFAST_TO_D(v) __builtin_convertvector((v), GMMFAST_VD)
 #endif
 #define GMMFAST_SQUARES(name) name##_w
+#define GMMFAST_FLOAT_SUMS 1
 #include "gmmfast/small_lanes.h"
 #include "gmmfast/missing_lanes.h"
 #include "gmmfast/log_density_lanes.h"
+#undef GMMFAST_FLOAT_SUMS
 #undef GMMFAST_SQUARES
 #undef GMMFAST_T
 #undef GMMFAST_TYPED
@@ -142,4 +147,5 @@ GMMFAST_WINLINE GMMFAST_VD gmmfast_float_lanes_w8(GMMFAST_VF v) {
 #undef GMMFAST_WINLINE
 #undef GMMFAST_VD
 #undef GMMFAST_VF
+#undef GMMFAST_VF2
 #undef GMMFAST_VL
