@@ -127,14 +127,16 @@ def row_listing():
 
 def small_widths():
     """The vector widths (float64 lanes) of the versions of the loops over few features
-    that this processor runs, the one taken by default first; empty where the compiler
-    has no vector types. Every version gives the same bits."""
+    (and of the full log-densities' sums of squares by tiles) that this processor runs,
+    the one taken by default first; empty where the compiler has no vector types. Every
+    version gives the same bits."""
     return [w for w in (8, 4, 2) if gmmfast_small_runs(w)] if gmmfast_small_best_width() else []
 
 
 def pin_small_width(int width):
-    """For tests: the loops over few features run the version of ``width`` lanes (one of
-    small_widths()), or the default one with 0, until pinned again."""
+    """For tests: the loops over few features (and the sums of squares by tiles) run the
+    version of ``width`` lanes (one of small_widths()), or the default one with 0, until
+    pinned again."""
     if width != 0 and not gmmfast_small_runs(width):
         raise ValueError("no version of %d lanes runs here; small_widths() lists those that "
                          "do" % width)
@@ -928,8 +930,9 @@ cdef inline double *_indicator(const Job *job, Scratch *s) noexcept nogil:
 
 
 cdef inline void *_take(size_t count, size_t size, bint zeroed, bint *ok) noexcept nogil:
-    """count items of size bytes (at least one byte), from a cache line on (see
-    gmmfast_aligned_malloc; released by _release); ok becomes false if not allocated."""
+    """count items of size bytes (at least one item), from a cache line on (see
+    gmmfast_aligned_malloc; released by _release); ok becomes false if not allocated, or
+    if count * size does not fit in a size_t."""
     cdef void *p = NULL
     cdef size_t n = max(count, 1)
     if n <= (<size_t> -1) // size:

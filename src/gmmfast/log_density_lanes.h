@@ -40,8 +40,10 @@ GMMFAST_WINLINE GMMFAST_VD GMMFAST_WN(gmmfast_load_doubles)(const double *p) {
 }
 
 /* A tile's GMMFAST_W rows (s[r]: components k0 .. k0 + GMMFAST_W - 1 of row i0 + r) into
-   log_prob: by_component, transposed in registers and stored a vector of rows per
-   component (log_prob[k * rows + i]); else a vector per row (log_prob[i * K + k]). */
+   log_prob: by_component, transposed (through a tile of W x W numbers on the stack, read
+   back by gmmfast_small_tile_transpose: shuffles for eight lanes, lane by lane for fewer)
+   and stored a vector of rows per component (log_prob[k * rows + i]); else a vector per
+   row (log_prob[i * K + k]). */
 GMMFAST_WINLINE void GMMFAST_WN(gmmfast_store_tile)(const GMMFAST_VD s[GMMFAST_W],
                                                     ptrdiff_t i0, ptrdiff_t k0,
                                                     ptrdiff_t rows, ptrdiff_t K,
@@ -79,10 +81,10 @@ GMMFAST_WINLINE GMMFAST_VD GMMFAST_TYPED(gmmfast_squares_vector)(
    [i, j * K + k], c_jk at c[j * K + k]): the numbers of GMMFAST_SQUARES(gmmfast_sum_squares)
    with per_component, into log_prob[i * K + k], or log_prob[k * rows + i] by_component.
    Tiles of GMMFAST_W rows x GMMFAST_W components, a vector per row; by component, each
-   tile transposed in registers and stored as a vector of rows per component (the scalar
-   loop stores those numbers one by one, GMMFAST_W apart by rows: measured, about a fifth
-   of its time). The components past the last whole vector, and the rows past the last
-   whole tile, by the scalar loop. */
+   tile transposed (see gmmfast_store_tile) and stored as a vector of rows per component
+   (the scalar loop stores those numbers one by one, each `rows` apart from the next:
+   measured, about a fifth of its time). The components past the last whole vector, and
+   the rows past the last whole tile, by the scalar loop. */
 GMMFAST_WTARGET static void GMMFAST_TYPED(gmmfast_sum_squares_tiles)(
         const GMMFAST_T *y, const double *c, ptrdiff_t rows, ptrdiff_t n_features,
         ptrdiff_t n_components, int by_component, const double *log_norm,
@@ -111,10 +113,10 @@ GMMFAST_WTARGET static void GMMFAST_TYPED(gmmfast_sum_squares_tiles)(
 
 #if defined(GMMFAST_FLOAT_SUMS) && GMMFAST_W >= 4
 /* The float32 rows' own sums of squares (gmmfast_sum_squares_f: differences, squares and
-   the four partial sums in float32, 2 GMMFAST_W components to a vector, the partial sums
-   added in float64), by the same tiles (versions of 4 and 8 float64 lanes, x86-64): each row's two halves of components as two
-   vectors of float64, lo and hi. The same operations in the same order per (row,
-   component) as the scalar loop. */
+   the four partial sums in float32, the partial sums added in float64), by the same tiles
+   (the versions of 4 and 8 float64 lanes, x86-64): 2 GMMFAST_W components of a row to a
+   float32 vector, whose two halves become two vectors of float64, lo and hi. The same
+   operations in the same order per (row, component) as the scalar loop. */
 GMMFAST_WINLINE GMMFAST_VF2 GMMFAST_WN(gmmfast_load_floats)(const float *p) {
     GMMFAST_VF2 v;
     memcpy(&v, p, sizeof v);
@@ -131,7 +133,8 @@ GMMFAST_WINLINE GMMFAST_VD GMMFAST_WN(gmmfast_half_d)(GMMFAST_VF2 v, int half) {
                     : _mm256_castpd_ps(_mm512_castpd512_pd256(both));
     return (GMMFAST_VD) _mm512_cvtps_pd(h);
 #else
-    __m128 h = half ? _mm256_extractf128_ps((__m256) v, 1) : _mm256_castps256_ps128((__m256) v);
+    __m128 h = half ? _mm256_extractf128_ps((__m256) v, 1)
+                    : _mm256_castps256_ps128((__m256) v);
     return (GMMFAST_VD) _mm256_cvtps_pd(h);
 #endif
 }

@@ -10,7 +10,9 @@
  * log-densities), gmmfast_small_labels_d / _f (its labels), gmmfast_small_moments_d / _f
  * (its sums) and gmmfast_small_transpose_d / _f (the responsibilities row by row); the
  * steps between them, over the rows of log-densities held component by component, are
- * here. */
+ * here. The same versions hold the full log-densities' sums of squares by tiles, for any
+ * number of features (gmmfast/log_density_lanes.h: gmmfast_sum_squares_tiles_d / _f and
+ * gmmfast_sum_squares_tiles32_f). */
 #ifndef GMMFAST_SMALL_H
 #define GMMFAST_SMALL_H
 
@@ -198,6 +200,7 @@ GMMFAST_SMALL_ENTRIES(double, d)
 GMMFAST_SMALL_ENTRIES(float, f)
 #undef GMMFAST_SMALL_ENTRIES
 #undef GMMFAST_SMALL_DENSITY_ENTRY
+#undef GMMFAST_SQUARES_SUMS
 /* The full log-densities' float32 sums of squares of float32 rows (see
    gmmfast/log_density_lanes.h). */
 static void gmmfast_sum_squares_tiles32_f(const float *y, const float *c, ptrdiff_t rows,

@@ -1,4 +1,6 @@
-/* The vector loops of the passes over few features for one vector width (see
+/* The vector loops of the passes over few features, and the full log-densities' sums of
+ * squares by tiles (gmmfast/log_density_lanes.h, any number of features), for one vector
+ * width (see
  * gmmfast/small.h, which includes this once per version): GMMFAST_W lanes of float64 to a
  * vector (gmmfast_vd<W>), GMMFAST_WN(name) the version's name of a function, GMMFAST_WTARGET
  * the instructions it is compiled for. A chunk of GMMFAST_LANES rows is taken as
@@ -68,7 +70,8 @@ GMMFAST_WINLINE void GMMFAST_WN(gmmfast_small_partials)(GMMFAST_VD v, ptrdiff_t 
 }
 
 /* The tile t[k][l] = a[k * rows + l], k, l < W (W rows of W components held component
-   by component) transposed into col[l][k] = t[k][l]: for eight lanes in three rounds of
+   by component, or W components of W rows held row by row) transposed into col[l][k] =
+   t[k][l]: for eight lanes in three rounds of
    shuffles of pairs of vectors (single lanes, pairs of lanes, halves); for fewer, lane by
    lane. A copy: no rounding. */
 GMMFAST_WINLINE void GMMFAST_WN(gmmfast_small_tile_transpose)(const double *a, ptrdiff_t rows,
