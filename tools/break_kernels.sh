@@ -98,6 +98,8 @@ breakages=(
   "float32-tiles-second-half-stored-over-first|src/gmmfast/log_density_lanes.h|GMMFAST_WN(gmmfast_store_tile)(hi, i0, k0 + GMMFAST_W, rows, K, by_component,|GMMFAST_WN(gmmfast_store_tile)(hi, i0, k0, rows, K, by_component,"
   "float32-tiles-leftover-components-short|src/gmmfast/log_density_lanes.h|gmmfast_sum_squares_run_f(y + (i0 + r) * width, c, D, K, quads, k_end,\n                                          K - k_end, 1,|gmmfast_sum_squares_run_f(y + (i0 + r) * width, c, D, K, quads, k_end,\n                                          K - k_end - 1, 1,"
   "float32-tiles-avx2-second-half-from-first|src/gmmfast/log_density_lanes.h|    __m128 h = half ? _mm256_extractf128_ps((__m256) v, 1)|    __m128 h = half ? _mm256_extractf128_ps((__m256) v, 0)"
+  "scratch-not-zeroed|src/_kernels.pyx|    elif zeroed:\n        memset(p, 0, n * size)|    elif zeroed:\n        memset(p, 0xff, n * size)"
+  "scratch-one-item-short|src/_kernels.pyx|        p = gmmfast_aligned_malloc(n * size)|        p = gmmfast_aligned_malloc((n - 1) * size)"
   "float32-tiles-second-half-from-first|src/gmmfast/log_density_lanes.h|    __m256 h = half ? _mm256_castpd_ps(_mm512_extractf64x4_pd(both, 1))|    __m256 h = half ? _mm256_castpd_ps(_mm512_extractf64x4_pd(both, 0))"
 )
 
